@@ -1,0 +1,105 @@
+"""Reading, writing and strictly loading checkpoints in the released LatentSync format.
+
+Released files are ``torch.save({"state_dict": ..., "global_step": int?, ...})``; safetensors files hold the
+bare state dict. Loading is strict: any missing, unexpected or mis-shaped key raises an error that lists them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ..errors import CheckpointError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadReport:
+    """What a load did; ``dropped`` are checkpoint keys removed on purpose before loading."""
+
+    source: str
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        def part(label: str, keys: list[str]) -> str:
+            shown = ", ".join(keys[:8]) + (f", ... ({len(keys) - 8} more)" if len(keys) > 8 else "")
+            return f"{len(keys)} {label}" + (f" [{shown}]" if keys else "")
+
+        return (f"{self.source}: " + "; ".join(part(label, keys) for label, keys in
+                (("missing", self.missing), ("unexpected", self.unexpected), ("dropped", self.dropped))))
+
+
+def read_checkpoint(path: str | os.PathLike, setup_hint: str = "./setup_env.sh") -> tuple[dict[str, torch.Tensor], dict]:
+    """Return ``(state_dict, extras)``; extras hold ``global_step`` (0 when absent) and any other entries."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found; run {setup_hint} to download it, or pass the right path")
+    if path.suffix == ".safetensors":
+        return load_file(str(path)), {"global_step": 0}
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for corrupt/unsafe files
+        raise CheckpointError(f"checkpoint {path} cannot be read ({error}); re-download it with {setup_hint}") from None
+    if isinstance(payload, dict) and "state_dict" in payload:
+        extras = {k: v for k, v in payload.items() if k != "state_dict"}
+        extras.setdefault("global_step", 0)
+        return payload["state_dict"], extras
+    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return payload, {"global_step": 0}
+    raise CheckpointError(f"checkpoint {path} holds neither a 'state_dict' entry nor a bare state dict")
+
+
+def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor], global_step: int | None = None,
+                    **extras) -> None:
+    """Write the released format (``.pt``: ``{"state_dict", "global_step", ...}``) or bare safetensors.
+
+    The file is written beside the target and renamed, so an interrupted save never leaves a truncated checkpoint.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+    try:
+        if path.suffix == ".safetensors":
+            save_file(tensors, str(tmp))
+        else:
+            payload = {"state_dict": tensors, **extras}
+            if global_step is not None:
+                payload["global_step"] = global_step
+            torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
+                           allow_missing: frozenset[str] | set[str] = frozenset(),
+                           dropped: list[str] | None = None) -> LoadReport:
+    """Load every key or fail with a message naming the offending keys; the report is logged either way.
+
+    ``allow_missing`` names model keys that may legitimately stay at their fresh initialisation.
+    """
+    expected = model.state_dict()
+    report = LoadReport(source=source, dropped=list(dropped or []))
+    report.missing = [k for k in expected if k not in state_dict]
+    report.unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f"{k} {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}"
+                  for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape]
+    bad_missing = [k for k in report.missing if k not in allow_missing]
+    if bad_missing or report.unexpected or mismatched:
+        problems = [report.summary()]
+        if mismatched:
+            problems.append(f"{len(mismatched)} with wrong shape [{', '.join(mismatched[:8])}]")
+        raise CheckpointError("checkpoint does not match the model config: " + "; ".join(problems)
+                              + ". Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2).")
+    model.load_state_dict(state_dict, strict=False)
+    logger.info("loaded %s", report.summary())
+    return report

@@ -1,0 +1,71 @@
+"""The pipeline's denoising loop reproduces the reference DDIM trajectory step by step."""
+
+import json
+
+import pytest
+import torch
+from diffusers import DDIMScheduler
+from safetensors.torch import load_file
+
+from latentsync.models.unet_loading import unet_from_config
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from tests.paths import shared_path
+from tests.tiny_models import tiny_vae
+
+LATENT_ATOL = 3e-4  # README section 6
+NOISE_PRED_ATOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def loop() -> dict[str, torch.Tensor]:
+    return load_file(shared_path("parity", "unet", "ddim_loop.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> LipsyncPipeline:
+    unet = unet_from_config(shared_path("parity", "unet", "tiny_unet.yaml"))
+    unet.load_state_dict(load_file(shared_path("parity", "unet", "tiny_unet.safetensors")), strict=True)
+    scheduler = DDIMScheduler.from_pretrained("configs", subfolder=None)  # configs/scheduler_config.json
+    return LipsyncPipeline(vae=tiny_vae(), audio_encoder=None, unet=unet.eval(), scheduler=scheduler)
+
+
+def test_scheduler_resolves_like_reference(pipeline, loop):
+    resolved = json.loads(shared_path("parity", "unet", "scheduler_config_resolved.json").read_text())
+    config = dict(pipeline.scheduler.config)
+    assert {k: config[k] for k in resolved} == resolved
+    pipeline.scheduler.set_timesteps(3)
+    assert torch.equal(pipeline.scheduler.timesteps, loop["timesteps"])
+    assert torch.equal(pipeline.scheduler.alphas_cumprod, loop["alphas_cumprod"])
+
+
+def test_initial_noise_is_one_draw_repeated(pipeline, loop):
+    assert torch.equal(loop["noise_draw"].repeat(1, 1, 8, 1, 1) * pipeline.scheduler.init_noise_sigma,
+                       loop["init_latents"])
+    noise = pipeline.prepare_initial_noise(128, 128, torch.Generator().manual_seed(0))
+    assert noise.shape == (1, 4, 1, 16, 16)
+
+
+@torch.no_grad()
+def test_guided_loop_per_step(pipeline, loop):
+    steps = {}
+    captured_unet = []
+    hook = pipeline.unet.register_forward_hook(lambda _m, _i, out: captured_unet.append(out.sample.clone()))
+    try:
+        final = pipeline.denoise(loop["init_latents"].clone(), loop["mask"], loop["masked_image_latents"],
+                                 loop["ref_latents"], loop["audio_embeds"], num_inference_steps=3,
+                                 guidance_scale=1.5, step_callback=lambda i, t, x: steps.__setitem__(i, x.clone()))
+    finally:
+        hook.remove()
+    assert (captured_unet[0] - loop["cfg.step0.unet_out"]).abs().max() <= NOISE_PRED_ATOL
+    uncond, cond = captured_unet[0].chunk(2)
+    assert (uncond + 1.5 * (cond - uncond) - loop["cfg.step0.noise_pred"]).abs().max() <= NOISE_PRED_ATOL
+    for i in range(3):
+        assert (steps[i] - loop[f"cfg.step{i}.latents"]).abs().max() <= LATENT_ATOL, i
+    assert (final - loop["cfg.final_latents"]).abs().max() <= LATENT_ATOL
+
+
+@torch.no_grad()
+def test_unguided_loop(pipeline, loop):
+    final = pipeline.denoise(loop["init_latents"].clone(), loop["mask"], loop["masked_image_latents"],
+                             loop["ref_latents"], loop["audio_embeds"], num_inference_steps=3, guidance_scale=1.0)
+    assert (final - loop["nocfg.final_latents"]).abs().max() <= LATENT_ATOL
