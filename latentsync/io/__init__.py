@@ -1,0 +1,1 @@
+"""Media input: decoding user-supplied files into arrays the models consume."""

@@ -1,0 +1,46 @@
+"""Decode the audio track of any media file to a mono float32 waveform with PyAV.
+
+The original LatentSync reads audio through the ffmpeg CLI (``-f s16le -ac 1 -ar 16000``)
+and divides the int16 samples by 32768. We reproduce that in-process: PyAV's ``AudioResampler``
+drives the same libswresample with the same target (packed signed 16-bit, mono, target rate),
+so compressed inputs are downmixed, resampled and quantised like the original, and a 16 kHz
+mono PCM16 WAV passes through untouched (exactly ``int16 / 32768``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+
+from latentsync.errors import InputError
+
+_SUPPORTED_HINT = "pass an audio file (wav, mp3, m4a, flac, ogg, ...) or a video that has an audio track"
+
+
+def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
+    """Return the first audio stream of ``path`` as float32 mono samples at ``sample_rate`` Hz."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"audio file {path} does not exist (or is not a file); check the path")
+    try:
+        with av.open(str(path), mode="r") as container:
+            if not container.streams.audio:
+                raise InputError(f"{path} has no audio stream; {_SUPPORTED_HINT}")
+            pcm16 = _decode_to_pcm16(container, container.streams.audio[0], sample_rate)
+    except av.FFmpegError as error:
+        raise InputError(f"{path} is not a readable media file ({error.strerror}); {_SUPPORTED_HINT}") from None
+    if pcm16.size == 0:
+        raise InputError(f"{path} contains no audio samples; use a file with at least a few milliseconds of sound")
+    return pcm16.astype(np.float32) / 32768.0
+
+
+def _decode_to_pcm16(container: av.container.InputContainer, stream: av.AudioStream, sample_rate: int) -> np.ndarray:
+    """Decode, downmix and resample ``stream`` to packed int16 mono, flushing the resampler's tail."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
+    pieces = []
+    for frame in container.decode(stream):
+        pieces.extend(chunk.to_ndarray().reshape(-1) for chunk in resampler.resample(frame))
+    pieces.extend(chunk.to_ndarray().reshape(-1) for chunk in resampler.resample(None))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)

@@ -1,0 +1,62 @@
+"""Fetch the released weights into ``checkpoints/`` (the layout every script and config expects).
+
+Same files as ``huggingface-cli download <repo> <file> --local-dir checkpoints``, through the Python API
+so it works with every huggingface_hub release. Already present files are not fetched again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+RELEASES = {
+    # release: (hub repo, files, local folder)
+    "1.6": ("ByteDance/LatentSync-1.6", ["latentsync_unet.pt", "whisper/tiny.pt"], "."),
+    "1.5": ("ByteDance/LatentSync-1.5", ["latentsync_unet.pt", "whisper/tiny.pt"], "latentsync-1.5"),
+}
+AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncnet_v2.model",
+                                          "auxiliary/i3d_torchscript.pt", "auxiliary/s3fd-619a316812.pth",
+                                          "auxiliary/2DFAN4-cd938726ad.zip"])
+VAE_REPO = "stabilityai/sd-vae-ft-mse"
+
+
+def download(repo: str, files: list[str], local_dir: Path) -> None:
+    from huggingface_hub import hf_hub_download
+
+    for name in files:
+        target = local_dir / name
+        if target.exists():
+            print(f"have {target}")
+            continue
+        print(f"fetching {repo}/{name} -> {target}")
+        hf_hub_download(repo_id=repo, filename=name, local_dir=local_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--releases", nargs="+", default=["1.6"], choices=sorted(RELEASES),
+                        help="U-Net releases to fetch (1.6 = 512x512, the default; 1.5 = 256x256)")
+    parser.add_argument("--auxiliary", action="store_true",
+                        help="also fetch the SyncNet, evaluation and face-detector weights (training/evaluation)")
+    parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
+    args = parser.parse_args(argv)
+    try:
+        for release in args.releases:
+            repo, files, folder = RELEASES[release]
+            download(repo, files, args.checkpoints_dir / folder)
+        if args.auxiliary:
+            download(*AUXILIARY, args.checkpoints_dir)
+        from huggingface_hub import snapshot_download
+
+        print(f"caching the VAE {VAE_REPO}")
+        snapshot_download(VAE_REPO, allow_patterns=["config.json", "diffusion_pytorch_model.safetensors"])
+    except Exception as error:  # network errors come in many types; the message is what matters
+        print(f"download failed: {error}\nThe weights are needed for real inference; retry when the Hugging Face "
+              f"hub is reachable, or copy the files into {args.checkpoints_dir}/ by hand.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

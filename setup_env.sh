@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh machine: virtual environment, Python packages, ffmpeg, and the released weights.
+#   ./setup_env.sh                   everything (weights of LatentSync 1.6)
+#   ./setup_env.sh --with-1.5        also the 256x256 LatentSync 1.5 U-Net
+#   ./setup_env.sh --auxiliary       also SyncNet / evaluation / face-detector weights
+#   ./setup_env.sh --skip-downloads  packages only (what the tests need)
+# PIP_CONSTRAINT=file pins exact versions (the tests use .ci/constraints.txt).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+skip_downloads=0
+releases=(1.6)
+download_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --skip-downloads) skip_downloads=1 ;;
+    --with-1.5) releases+=(1.5) ;;
+    --auxiliary) download_args+=(--auxiliary) ;;
+    *) echo "unknown option $arg (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+
+# Encoding and decoding use PyAV's bundled FFmpeg; a system ffmpeg is only a convenience for users.
+if ! command -v ffmpeg >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null) || echo "note: apt could not install ffmpeg (not required)"
+fi
+
+if [ "$skip_downloads" = 0 ]; then
+  .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}"
+fi
+echo "environment ready: .venv"

@@ -1,0 +1,121 @@
+"""Checkpoints in the released format round-trip exactly; wrong ones fail loudly, naming the keys."""
+
+import pytest
+import torch
+
+from latentsync.errors import CheckpointError
+from latentsync.models.checkpoint_io import read_checkpoint, save_checkpoint
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.models.unet_loading import init_unet_from_sd15, load_unet
+
+TINY = dict(block_out_channels=(32, 32, 32, 32), cross_attention_dim=16, attention_head_dim=8,
+            layers_per_block=1, motion_module_kwargs=dict(num_attention_heads=8, attention_block_types=["Temporal_Self"] * 2))
+
+
+def _tiny(**overrides) -> UNet3DConditionModel:
+    torch.manual_seed(0)
+    return UNet3DConditionModel(**{**TINY, **overrides}).eval()
+
+
+def _randomise(model: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.05)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_round_trip_is_exact(tmp_path, suffix):
+    unet = _tiny()
+    _randomise(unet)
+    path = tmp_path / f"latentsync_unet{suffix}"
+    save_checkpoint(path, unet.state_dict(), global_step=1234)
+    loaded = load_unet({"model": dict(TINY)}, path)
+    for (k, a), (k2, b) in zip(unet.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2 and torch.equal(a, b), k
+    if suffix == ".pt":
+        payload = torch.load(path, weights_only=True)
+        assert set(payload) == {"state_dict", "global_step"} and payload["global_step"] == 1234
+        assert read_checkpoint(path)[1]["global_step"] == 1234
+
+
+def test_missing_global_step_reads_as_zero(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    torch.save({"state_dict": _tiny().state_dict()}, path)
+    assert read_checkpoint(path)[1]["global_step"] == 0
+
+
+def test_missing_and_unexpected_keys_are_named(tmp_path):
+    state = _tiny().state_dict()
+    del state["conv_out.bias"]
+    state["extra.layer.weight"] = torch.zeros(1)
+    path = tmp_path / "bad.pt"
+    save_checkpoint(path, state)
+    with pytest.raises(CheckpointError) as error:
+        load_unet({"model": dict(TINY)}, path)
+    message = str(error.value)
+    assert "conv_out.bias" in message and "extra.layer.weight" in message and "1 missing" in message
+
+
+def test_wrong_shapes_are_named(tmp_path):
+    path = tmp_path / "wide_audio.pt"
+    save_checkpoint(path, _tiny(cross_attention_dim=24).state_dict())
+    with pytest.raises(CheckpointError, match=r"attn2\.to_k\.weight .*\(32, 24\) vs model \(32, 16\)"):
+        load_unet({"model": dict(TINY)}, path)
+
+
+def test_missing_file_names_path_and_fix(tmp_path):
+    with pytest.raises(CheckpointError, match=r"nothing\.pt not found; run \./setup_env\.sh"):
+        load_unet({"model": dict(TINY)}, tmp_path / "nothing.pt")
+
+
+def test_sd15_init_drops_only_incompatible_layers_and_says_so(caplog):
+    # A stand-in SD 1.5 U-Net: 4 input channels, 768-wide text cross-attention, no motion modules.
+    sd15 = _tiny(in_channels=4, cross_attention_dim=768, use_motion_module=False)
+    _randomise(sd15)
+    sd15_state = sd15.state_dict()
+    unet = _tiny()
+    with caplog.at_level("WARNING"):
+        report = init_unet_from_sd15(unet, dict(sd15_state))
+    assert {"conv_in.weight", "conv_in.bias"} <= set(report.dropped)
+    assert any(k.endswith("attn2.to_k.weight") for k in report.dropped)
+    assert all(".motion_modules." in k or k in report.dropped for k in report.missing)
+    assert not report.unexpected
+    assert "dropped" in caplog.text and "conv_in.weight" in caplog.text
+    loaded = unet.state_dict()
+    assert torch.count_nonzero(loaded["conv_in.weight"]) == 0  # fresh input conv starts silent
+    assert torch.equal(loaded["time_embedding.linear_1.weight"], sd15_state["time_embedding.linear_1.weight"])
+    # New motion modules start as the identity: zero out-projection.
+    assert torch.count_nonzero(loaded["down_blocks.0.motion_modules.0.temporal_transformer.proj_out.weight"]) == 0
+
+
+def test_sd15_init_still_rejects_other_mismatches():
+    sd15 = _tiny(in_channels=4, use_motion_module=False, block_out_channels=(32, 32, 32, 64))
+    with pytest.raises(CheckpointError, match="wrong shape"):
+        init_unet_from_sd15(_tiny(), sd15.state_dict())
+
+
+def test_gradient_checkpointing_switches_and_keeps_gradients():
+    unet = _tiny()
+    _randomise(unet)
+    sample = torch.randn(1, 13, 4, 16, 16)
+    audio = torch.randn(4, 50, 16)
+
+    calls = []
+    unet.mid_block.resnets[0].register_forward_pre_hook(lambda *_: calls.append(1))
+
+    def grads() -> torch.Tensor:
+        unet.zero_grad()
+        calls.clear()
+        unet(sample, 10, encoder_hidden_states=audio).sample.square().mean().backward()
+        return unet.conv_in.weight.grad.clone()
+
+    unet.train()
+    plain = grads()
+    assert len(calls) == 1
+    unet.enable_gradient_checkpointing()
+    assert unet.is_gradient_checkpointing
+    checkpointed = grads()
+    assert len(calls) == 2  # recomputed during backward
+    unet.disable_gradient_checkpointing()
+    assert not unet.is_gradient_checkpointing
+    torch.testing.assert_close(plain, checkpointed, rtol=1e-5, atol=1e-7)
