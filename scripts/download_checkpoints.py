@@ -1,4 +1,4 @@
-"""Fetch the released weights into ``checkpoints/`` (the layout every script and config expects).
+"""Fetch the released weights into ``checkpoints/`` (the layout every script expects) and the demo clips.
 
 Same files as ``huggingface-cli download <repo> <file> --local-dir checkpoints``, through the Python API
 so it works with every huggingface_hub release. Already present files are not fetched again.
@@ -19,6 +19,9 @@ AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncne
                                           "auxiliary/i3d_torchscript.pt", "auxiliary/s3fd-619a316812.pth",
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
+# The demo clips of the original repository (inference.sh lip-syncs the first pair).
+DEMO_ASSETS_URL = "https://raw.githubusercontent.com/bytedance/LatentSync/main/assets/"
+DEMO_ASSETS = ["demo1_video.mp4", "demo1_audio.wav"]
 
 
 def download(repo: str, files: list[str], local_dir: Path) -> None:
@@ -33,6 +36,19 @@ def download(repo: str, files: list[str], local_dir: Path) -> None:
         hf_hub_download(repo_id=repo, filename=name, local_dir=local_dir)
 
 
+def download_demo_assets(assets_dir: Path) -> None:
+    import urllib.request
+
+    assets_dir.mkdir(parents=True, exist_ok=True)
+    for name in DEMO_ASSETS:
+        target = assets_dir / name
+        if not target.exists():
+            print(f"fetching demo {name} -> {target}")
+            partial = target.with_name(f".{name}.partial")
+            urllib.request.urlretrieve(DEMO_ASSETS_URL + name, partial)
+            partial.replace(target)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--releases", nargs="+", default=["1.6"], choices=sorted(RELEASES),
@@ -40,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auxiliary", action="store_true",
                         help="also fetch the SyncNet, evaluation and face-detector weights (training/evaluation)")
     parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
+    parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
     args = parser.parse_args(argv)
     try:
         for release in args.releases:
@@ -49,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             download(*AUXILIARY, args.checkpoints_dir)
         from huggingface_hub import snapshot_download
 
+        download_demo_assets(args.assets_dir)
         print(f"caching the VAE {VAE_REPO}")
         snapshot_download(VAE_REPO, allow_patterns=["config.json", "diffusion_pytorch_model.safetensors"])
     except Exception as error:  # network errors come in many types; the message is what matters

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from diffusers import AutoencoderKL
+from omegaconf import OmegaConf
+
+from latentsync.models.checkpoint_io import save_checkpoint
+from latentsync.models.unet import UNet3DConditionModel
+from tests.paths import shared_path
+
+TINY_RESOLUTION = 64
 
 
 def tiny_vae(seed: int = 0) -> AutoencoderKL:
@@ -12,3 +21,32 @@ def tiny_vae(seed: int = 0) -> AutoencoderKL:
     return AutoencoderKL(block_out_channels=(8, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
                          up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, norm_num_groups=4,
                          layers_per_block=1).eval()
+
+
+def tiny_unet_model_config(cross_attention_dim: int) -> dict:
+    return dict(block_out_channels=[32, 32, 32, 32], cross_attention_dim=cross_attention_dim, layers_per_block=1,
+                attention_head_dim=8, motion_module_kwargs=dict(num_attention_heads=8,
+                                                                attention_block_types=["Temporal_Self"] * 2))
+
+
+def write_tiny_release(directory: Path, seed: int = 0) -> dict[str, Path]:
+    """Files shaped like a release (U-Net config + ``latentsync_unet.pt``, Whisper, VAE folder), tiny and random.
+
+    Uses the fake Whisper checkpoint of ``../shared/parity/audio`` (64-dim features); skips without it.
+    """
+    whisper_path = shared_path("parity", "audio", "whisper_tiny_fake.pt")
+    directory.mkdir(parents=True, exist_ok=True)
+    model = tiny_unet_model_config(cross_attention_dim=64)
+    config_path = directory / "tiny_unet.yaml"
+    OmegaConf.save({"data": {"resolution": TINY_RESOLUTION, "num_frames": 16}, "model": model}, config_path)
+    torch.manual_seed(seed)
+    unet = UNet3DConditionModel(**model)
+    with torch.no_grad():  # random everywhere, including the zero-initialised layers
+        for p in unet.parameters():
+            p.normal_(0, 0.02)
+    ckpt_path = directory / "latentsync_unet.pt"
+    save_checkpoint(ckpt_path, unet.state_dict(), global_step=0)
+    vae_path = directory / "vae"
+    tiny_vae(seed).save_pretrained(vae_path)
+    return dict(unet_config_path=config_path, inference_ckpt_path=ckpt_path, whisper_model_path=whisper_path,
+                vae_model_path=vae_path)

@@ -14,6 +14,8 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange
 
+from ..face.restore import paste_surrounding_pixels_back
+from ..models.deep_cache import DeepCacheUNet
 from ..models.unet import UNet3DConditionModel
 
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]
@@ -30,9 +32,11 @@ class LipsyncPipeline(DiffusionPipeline):
 
     model_cpu_offload_seq = "unet->vae"
 
-    def __init__(self, vae: AutoencoderKL, audio_encoder, unet: UNet3DConditionModel, scheduler: DDIMScheduler):
+    def __init__(self, vae: AutoencoderKL, audio_encoder, unet: UNet3DConditionModel, scheduler: DDIMScheduler,
+                 resolution: int = 256):
         super().__init__()
         self.register_modules(vae=vae, audio_encoder=audio_encoder, unet=unet, scheduler=scheduler)
+        self.register_to_config(resolution=resolution)  # face crop size the U-Net was trained on
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.num_frames = 16
 
@@ -66,12 +70,14 @@ class LipsyncPipeline(DiffusionPipeline):
     def denoise(self, latents: torch.Tensor, mask: torch.Tensor, masked_image_latents: torch.Tensor,
                 ref_latents: torch.Tensor, audio_embeds: torch.Tensor, num_inference_steps: int = 20,
                 guidance_scale: float = 1.5, generator: torch.Generator | None = None,
-                step_callback: StepCallback | None = None) -> torch.Tensor:
+                step_callback: StepCallback | None = None, deep_cache_interval: int | None = None) -> torch.Tensor:
         """DDIM loop on one frame window. Tensors are ``(1, C, F, h, w)``; ``audio_embeds`` is ``(F, tokens, dim)``.
 
         Guidance is on when ``guidance_scale > 1``; then the batch is ``[null audio, audio]``.
         ``step_callback(step_index, timestep, latents)`` sees the latents after each step.
+        ``deep_cache_interval`` turns on DeepCache (full U-Net every N steps, shallow branch in between).
         """
+        unet = self.unet if deep_cache_interval is None else DeepCacheUNet(self.unet, deep_cache_interval)
         do_cfg = guidance_scale > 1.0
         conditioning = torch.cat([mask, masked_image_latents, ref_latents], dim=1)
         if do_cfg:
@@ -81,7 +87,7 @@ class LipsyncPipeline(DiffusionPipeline):
         for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
             model_input = torch.cat([latents] * 2) if do_cfg else latents
             model_input = torch.cat([self.scheduler.scale_model_input(model_input, t), conditioning], dim=1)
-            noise_pred = self.unet(model_input, t, encoder_hidden_states=audio_embeds).sample
+            noise_pred = unet(model_input, t, encoder_hidden_states=audio_embeds).sample
             if do_cfg:
                 noise_uncond, noise_audio = noise_pred.chunk(2)
                 noise_pred = noise_uncond + guidance_scale * (noise_audio - noise_uncond)
@@ -93,7 +99,8 @@ class LipsyncPipeline(DiffusionPipeline):
     @torch.no_grad()
     def __call__(self, pixel_values: torch.Tensor, masked_pixel_values: torch.Tensor, mask: torch.Tensor,
                  audio_embeds: torch.Tensor, num_inference_steps: int = 20, guidance_scale: float = 1.5,
-                 generator: torch.Generator | None = None, initial_noise: torch.Tensor | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, initial_noise: torch.Tensor | None = None,
+                 deep_cache_interval: int | None = None) -> torch.Tensor:
         """Generate the mouth region of aligned faces; the tensor-in / tensor-out entry point.
 
         Args:
@@ -127,7 +134,8 @@ class LipsyncPipeline(DiffusionPipeline):
             latents = initial_noise.to(device=device, dtype=dtype).repeat(1, 1, frames.shape[0], 1, 1)
             latents = self.denoise(latents, latent_mask, masked_latents, ref_latents,
                                    audio_embeds[window].to(device=device, dtype=dtype),
-                                   num_inference_steps, guidance_scale, generator)
+                                   num_inference_steps, guidance_scale, generator,
+                                   deep_cache_interval=deep_cache_interval)
             decoded = self.decode_latents(latents).to(dtype)
-            outputs.append(decoded * (1 - window_mask) + frames * window_mask)
+            outputs.append(paste_surrounding_pixels_back(decoded, frames, window_mask))
         return torch.cat(outputs)

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Lip-sync the demo clip with LatentSync 1.6 (run ./setup_env.sh once first). Any flag is passed on, e.g.
+#   ./inference.sh --video_path my.mp4 --audio_path my.wav --video_out_path out.mp4
+set -euo pipefail
+cd "$(dirname "$0")"
+exec .venv/bin/python -m scripts.inference \
+  --unet_config_path configs/unet/stage2_512.yaml \
+  --inference_ckpt_path checkpoints/latentsync_unet.pt \
+  --inference_steps 20 \
+  --guidance_scale 1.5 \
+  --enable_deepcache \
+  --video_path assets/demo1_video.mp4 \
+  --audio_path assets/demo1_audio.wav \
+  --video_out_path video_out.mp4 \
+  "$@"

@@ -1,0 +1,35 @@
+"""Pick a landmark backend by name; backends are imported only when chosen (their packages are optional)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from latentsync.errors import InputError
+from latentsync.face.landmarks.detector import FaceLandmarkDetector
+
+LANDMARK_DETECTORS = ("mediapipe", "face_alignment", "insightface")
+DEFAULT_WEIGHTS_DIR = Path("checkpoints/auxiliary")
+
+
+def create_landmark_detector(
+    name: str, device: torch.device | str = "cpu", weights_dir: str | Path = DEFAULT_WEIGHTS_DIR
+) -> FaceLandmarkDetector:
+    """``mediapipe`` (CPU, no extra weights), ``face_alignment`` (68 points) or ``insightface`` (106 points).
+
+    ``weights_dir`` holds the face_alignment / insightface weights; mediapipe ignores it and the device.
+    """
+    if name == "mediapipe":
+        from latentsync.face.landmarks.mediapipe_detector import MediapipeLandmarkDetector
+
+        return MediapipeLandmarkDetector()
+    if name == "face_alignment":
+        from latentsync.face.landmarks.face_alignment_detector import FaceAlignmentLandmarkDetector
+
+        return FaceAlignmentLandmarkDetector(device, Path(weights_dir))
+    if name == "insightface":
+        from latentsync.face.landmarks.insightface_detector import InsightFaceLandmarkDetector
+
+        return InsightFaceLandmarkDetector(device, Path(weights_dir))
+    raise InputError(f"unknown landmark detector {name!r}; choose one of {', '.join(LANDMARK_DETECTORS)}")

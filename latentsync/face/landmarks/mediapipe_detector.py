@@ -1,0 +1,46 @@
+"""Landmarks from MediaPipe's face mesh (CPU, weights inside the wheel), as LatentSync 1.5 did on CPU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from latentsync.face.landmarks.dependencies import import_backend_package
+from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
+from latentsync.face.landmarks.points import alignment_points_from_68
+
+# Face-mesh vertex standing in for each of the 68 iBUG points (LatentSync 1.5's table).
+MESH_INDEX_FOR_68_POINTS = [
+    162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 389, 71, 63, 105, 66, 107, 336,
+    296, 334, 293, 301, 168, 197, 5, 4, 75, 97, 2, 326, 305, 33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373,
+    380, 61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181, 78, 82, 13, 312, 308, 317, 14, 87,
+]  # fmt: skip
+# Meshes computed per frame; more than one so that the largest face can be chosen (a face's mesh
+# does not depend on this number).
+MAX_FACES = 4
+
+
+class MediapipeLandmarkDetector(FaceLandmarkDetector):
+    """Face mesh on the full RGB frame, pixel coordinates truncated with int() like the reference."""
+
+    def __init__(self) -> None:
+        mediapipe = import_backend_package("mediapipe", "mediapipe", "pip install -r requirements.txt")
+        self._mesh = mediapipe.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=False
+        )
+
+    def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
+        height, width = frame.shape[:2]
+        results = self._mesh.process(frame)
+        if not results.multi_face_landmarks:
+            return None
+        meshes = [
+            np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark], dtype=np.float64)
+            for face in results.multi_face_landmarks
+        ]
+        boxes = [np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]) for mesh in meshes]
+        largest = max(range(len(meshes)), key=lambda i: box_area(boxes[i]))
+        points = alignment_points_from_68(meshes[largest][MESH_INDEX_FOR_68_POINTS])
+        return DetectedFace(points=points, box=boxes[largest])
+
+    def close(self) -> None:
+        self._mesh.close()

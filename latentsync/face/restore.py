@@ -1,0 +1,150 @@
+"""Paste generated faces back into their frames with a feathered mask (README B.5).
+
+Batched torch on the frames' device. The face only changes pixels inside its footprint in the
+frame, so the work is done on a window around the footprints of the batch; the result equals
+the reference's whole-frame computation (which the tests check against its fixtures).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import InterpolationMode, resize
+
+from latentsync.face.warp import Window, invert_affine, warp_affine
+
+# The reference warps the [-1, 1] face with the crop's uint8 fill value; it only reaches pixels
+# that the mask zeroes or feathers, but it is kept for parity.
+FACE_FILL_VALUE = 127.0
+# Pixels beyond the face footprint that the window keeps: the bilinear footprint reaches one
+# pixel past the mapped crop corners, plus one for float rounding of those corners.
+WINDOW_MARGIN = 2
+
+
+@dataclass(frozen=True)
+class BlendMasks:
+    """Masks over the paste window, each (B, 1, rows, cols) float32 in [0, 1]."""
+
+    eroded: torch.Tensor  # warped crop mask after a 2x2 erosion: where the face is pasted
+    center: torch.Tensor  # eroded again by 2 * w_edge so the feathering stays inside the face
+    soft: torch.Tensor  # Gaussian-blurred center: the blend weight of the generated face
+
+
+def resize_faces_to_crop(faces: torch.Tensor, crop_size: tuple[int, int]) -> torch.Tensor:
+    """(B, 3, res, res) float faces -> (B, 3, crop_h, crop_w) float32, PIL-style antialiased bicubic.
+
+    No clamping: the reference warps the slightly overshooting values as they are.
+    """
+    crop_w, crop_h = crop_size
+    return resize(faces.float(), [crop_h, crop_w], interpolation=InterpolationMode.BICUBIC, antialias=True)
+
+
+def paste_window(affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int]) -> Window:
+    """Frame rectangle (top, left, bottom, right) holding every pixel the batch's faces can change.
+
+    A frame pixel gets face content when its crop position M @ (x, y, 1) lies within
+    (-1, crop_w) x (-1, crop_h); the window bounds the frame-space image of that rectangle.
+    Empty (bottom <= top or right <= left) when no face overlaps the frame.
+    """
+    crop_w, crop_h = crop_size
+    frame_h, frame_w = frame_size
+    inverse = invert_affine(affine_matrices).double().cpu().numpy()
+    corners = np.array([[-1, -1, 1], [crop_w, -1, 1], [-1, crop_h, 1], [crop_w, crop_h, 1]], dtype=np.float64)
+    points = corners @ inverse.transpose(0, 2, 1)  # (B, 4, 2) frame x, y
+    left = max(math.floor(points[..., 0].min()) - WINDOW_MARGIN, 0)
+    top = max(math.floor(points[..., 1].min()) - WINDOW_MARGIN, 0)
+    right = min(math.ceil(points[..., 0].max()) + WINDOW_MARGIN + 1, frame_w)
+    bottom = min(math.ceil(points[..., 1].max()) + WINDOW_MARGIN + 1, frame_h)
+    return top, left, bottom, right
+
+
+def _erode(masks: torch.Tensor, size: int) -> torch.Tensor:
+    """Min over a size x size box covering rows y - size//2 .. y + size - 1 - size//2, outside pixels ignored.
+
+    That offset is OpenCV's default anchor and kornia's origin for the 2x2 kernel (the extra
+    pixel of an even box sits before the centre).
+    """
+    before, after = size // 2, size - 1 - size // 2
+    padded = F.pad(masks, (before, after, before, after), mode="constant", value=math.inf)
+    rows_done = -F.max_pool2d(-padded, kernel_size=(1, size), stride=1)  # a box minimum is separable
+    return -F.max_pool2d(-rows_done, kernel_size=(size, 1), stride=1)
+
+
+def _gaussian_blur(masks: torch.Tensor, radius: int) -> torch.Tensor:
+    """Separable Gaussian, kernel 2 * radius + 1 with OpenCV's sigma for that size, reflect-101 borders."""
+    kernel_size = 2 * radius + 1
+    sigma = 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
+    offsets = torch.arange(kernel_size, dtype=torch.float32, device=masks.device) - radius
+    taps = torch.exp(-offsets.pow(2) / (2 * sigma**2))
+    taps = taps / taps.sum()
+    padded = F.pad(masks, (radius, radius, radius, radius), mode="reflect")
+    blurred = F.conv2d(padded, taps.view(1, 1, 1, kernel_size))
+    return F.conv2d(blurred, taps.view(1, 1, kernel_size, 1))
+
+
+def blend_masks(
+    affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int], window: Window
+) -> BlendMasks:
+    """The paste masks of each face over ``window`` of its (H, W) frame.
+
+    Per face: w_edge = int(sqrt(area of the eroded mask)) // 20 sets both the second erosion
+    (2 * w_edge square) and the blur (2 * w_edge + 1), so the feathering scales with the face
+    size in the frame, not with the working resolution.
+    """
+    crop_w, crop_h = crop_size
+    crop_masks = torch.ones((len(affine_matrices), 1, crop_h, crop_w), device=affine_matrices.device)
+    warped = warp_affine(crop_masks, invert_affine(affine_matrices), frame_size, window=window)
+    eroded = _erode(warped, 2)
+    edge_widths = [int(area**0.5) // 20 for area in eroded.sum(dim=(1, 2, 3)).tolist()]
+
+    center = torch.empty_like(eroded)
+    soft = torch.empty_like(eroded)
+    for edge_width in sorted(set(edge_widths)):
+        same_width = torch.tensor([w == edge_width for w in edge_widths], device=eroded.device)
+        # OpenCV replaces the empty 0x0 kernel of a tiny face (w_edge 0) by its default 3x3.
+        center[same_width] = _erode(eroded[same_width], 2 * edge_width if edge_width > 0 else 3)
+        soft[same_width] = _gaussian_blur(center[same_width], edge_width)
+    return BlendMasks(eroded=eroded, center=center, soft=soft)
+
+
+def restore_faces(
+    frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int]
+) -> torch.Tensor:
+    """Paste faces into their frames.
+
+    frames: (B, H, W, 3) uint8; faces: (B, 3, res, res) float in [-1, 1] (any float dtype);
+    affine_matrices: (B, 2, 3) frame pixel -> crop pixel, as returned by the aligner;
+    crop_size: the aligner's (crop_w, crop_h). Returns new (B, H, W, 3) uint8 frames (truncated,
+    not rounded), on the frames' device, computed in float32.
+    """
+    frame_size = tuple(frames.shape[1:3])
+    affine_matrices = affine_matrices.float().to(frames.device)
+    top, left, bottom, right = window = paste_window(affine_matrices, crop_size, frame_size)
+    restored = frames.clone()
+    if bottom <= top or right <= left:
+        return restored
+
+    box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size)
+    warped = warp_affine(box_faces, invert_affine(affine_matrices), frame_size, fill=FACE_FILL_VALUE, window=window)
+    warped = (warped / 2 + 0.5).clamp(0, 1) * 255
+    masks = blend_masks(affine_matrices, crop_size, frame_size, window)
+    pasted = masks.eroded * warped
+
+    original = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
+    blended = masks.soft * pasted + (1 - masks.soft) * original
+    restored[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
+    return restored
+
+
+def paste_surrounding_pixels_back(decoded: torch.Tensor, original: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Keep the generated pixels only where the mask inpaints: decoded * (1 - mask) + original * mask.
+
+    ``masks`` use the 1 = keep convention (the reference passes ``1 - masks`` to its helper, which
+    is reproduced here including the order of operations). Computed in ``decoded``'s dtype and device.
+    """
+    inpaint = (1 - masks).to(decoded)
+    return decoded * inpaint + original.to(decoded) * (1 - inpaint)

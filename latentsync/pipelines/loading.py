@@ -1,0 +1,93 @@
+"""Assemble a ready ``LipsyncPipeline`` from a U-Net config, its checkpoint, Whisper and the VAE."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL, DDIMScheduler
+from omegaconf import OmegaConf
+
+from ..errors import CheckpointError
+from ..models.unet_loading import load_unet
+from ..utils.device import resolve_device, resolve_dtype
+from ..whisper import Audio2Feature
+from .lipsync_pipeline import LipsyncPipeline
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEDULER_CONFIG_DIR = REPO_ROOT / "configs"
+DEFAULT_VAE = "stabilityai/sd-vae-ft-mse"
+# The cross-attention width of a config says which Whisper model made its audio features.
+WHISPER_BY_AUDIO_DIM = {384: "tiny.pt", 768: "small.pt"}
+
+
+@dataclass(frozen=True)
+class ReleaseChoice:
+    """A released model: the config it was trained with and where ``setup_env.sh`` puts its weights."""
+
+    name: str
+    unet_config_path: Path
+    inference_ckpt_path: Path
+
+
+def available_releases(checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> list[ReleaseChoice]:
+    """The releases whose U-Net checkpoint is present (1.6 first)."""
+    checkpoints_dir = Path(checkpoints_dir)
+    releases = [
+        ReleaseChoice("LatentSync 1.6 (512x512)", REPO_ROOT / "configs/unet/stage2_512.yaml",
+                      checkpoints_dir / "latentsync_unet.pt"),
+        ReleaseChoice("LatentSync 1.5 (256x256)", REPO_ROOT / "configs/unet/stage2.yaml",
+                      checkpoints_dir / "latentsync-1.5" / "latentsync_unet.pt"),
+    ]
+    return [release for release in releases if release.inference_ckpt_path.is_file()]
+
+
+def default_whisper_path(cross_attention_dim: int, checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> Path:
+    """``checkpoints/whisper/tiny.pt`` for 384-wide audio attention, ``small.pt`` for 768 (as the original)."""
+    try:
+        return Path(checkpoints_dir) / "whisper" / WHISPER_BY_AUDIO_DIM[cross_attention_dim]
+    except KeyError:
+        raise CheckpointError(f"no Whisper model is known for cross_attention_dim {cross_attention_dim}; "
+                              "pass --whisper_model_path") from None
+
+
+def load_vae(vae_model_path: str | os.PathLike, dtype: torch.dtype) -> AutoencoderKL:
+    """Load the VAE (hub id or local folder) with the latent scaling the U-Net was trained with."""
+    try:
+        vae = AutoencoderKL.from_pretrained(str(vae_model_path), torch_dtype=dtype)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"VAE {vae_model_path} could not be loaded ({str(error).splitlines()[0]}); run "
+                              "./setup_env.sh to cache it, or pass --vae_model_path to a local diffusers folder") from None
+    vae.config.scaling_factor = 0.18215
+    vae.config.shift_factor = 0
+    return vae
+
+
+def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_path: str | os.PathLike,
+                          whisper_model_path: str | os.PathLike | None = None,
+                          vae_model_path: str | os.PathLike = DEFAULT_VAE,
+                          device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
+                          audio_cache_dir: str | os.PathLike | None = None) -> LipsyncPipeline:
+    """Build everything on ``device`` (auto: CUDA, MPS, CPU) in ``dtype`` (auto: fp16 on recent GPUs, else fp32)."""
+    unet_config_path = Path(unet_config_path)
+    if not unet_config_path.is_file():
+        raise CheckpointError(f"U-Net config {unet_config_path} not found; pass --unet_config_path, "
+                              "e.g. configs/unet/stage2_512.yaml")
+    config = OmegaConf.load(unet_config_path)
+    device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
+    dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
+    if whisper_model_path is None:
+        whisper_model_path = default_whisper_path(config.model.cross_attention_dim)
+    logger.info("loading models on %s in %s", device, dtype)
+    audio_encoder = Audio2Feature(whisper_model_path, device=device, dtype=dtype,
+                                  num_frames=config.data.num_frames, cache_dir=audio_cache_dir)
+    unet = load_unet(config, inference_ckpt_path, device=device, dtype=dtype)
+    vae = load_vae(vae_model_path, dtype).to(device)
+    scheduler = DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR)
+    return LipsyncPipeline(vae=vae, audio_encoder=audio_encoder, unet=unet, scheduler=scheduler,
+                           resolution=config.data.resolution)

@@ -1,0 +1,83 @@
+"""Lip-sync a video to a new audio track.
+
+Example:
+  python -m scripts.inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
+
+The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
+is cut, a shorter one is played forward and backward in turn. Frames without a face pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from latentsync.errors import CheckpointError, InputError
+from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.pipelines.loading import DEFAULT_VAE, load_lipsync_pipeline
+from latentsync.pipelines.lipsync_video import LipsyncOptions, lipsync_video
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scripts.inference", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
+    io.add_argument("--audio_path", required=True, help="speech to lip-sync to (any audio file, or a video's track)")
+    io.add_argument("--video_out_path", required=True, help="where to write the result (.mp4 or .mov)")
+    models = parser.add_argument_group("models")
+    models.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml",
+                        help="U-Net config matching the checkpoint: stage2_512.yaml for 1.6, stage2.yaml for 1.5")
+    models.add_argument("--inference_ckpt_path", default="checkpoints/latentsync_unet.pt", help="U-Net weights")
+    models.add_argument("--whisper_model_path", default=None,
+                        help="Whisper checkpoint (default: checkpoints/whisper/tiny.pt for 384-dim configs, "
+                             "small.pt for 768)")
+    models.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE: Hugging Face id or local folder")
+    generation = parser.add_argument_group("generation")
+    generation.add_argument("--inference_steps", type=int, default=20, help="DDIM steps (20-50)")
+    generation.add_argument("--guidance_scale", type=float, default=1.0,
+                            help="classifier-free audio guidance; 1.0 = off, 1.5 = inference.sh (better sync, slower)")
+    generation.add_argument("--seed", type=int, default=1247, help="seed of the noise; same seed, same video")
+    generation.add_argument("--enable_deepcache", action="store_true",
+                            help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
+    generation.add_argument("--mask_image_path", default=None,
+                            help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
+    runtime = parser.add_argument_group("runtime")
+    runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
+    runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                         help="auto = float16 on GPUs that support it, else float32")
+    runtime.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
+                         help="landmark detector; auto = face_alignment on CUDA when installed, else mediapipe")
+    runtime.add_argument("--audio_cache_dir", default=None,
+                         help="cache Whisper features here, keyed by the audio file's content")
+    runtime.add_argument("--temp_dir", default=None,
+                         help="accepted for compatibility with the original; unused (nothing is staged on disk)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    options = LipsyncOptions(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
+                             seed=args.seed, enable_deepcache=args.enable_deepcache, face_backend=args.face_backend,
+                             mask_image_path=args.mask_image_path)
+    try:
+        from latentsync.io.paths import check_audio_input, check_output_path, check_video_input
+
+        # Input problems are reported before minutes of model loading.
+        video, audio = check_video_input(args.video_path), check_audio_input(args.audio_path)
+        check_output_path(args.video_out_path, inputs=[video, audio])
+        pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
+                                         args.vae_model_path, device=args.device, dtype=args.dtype,
+                                         audio_cache_dir=args.audio_cache_dir)
+        report = lipsync_video(pipeline, video, audio, args.video_out_path, options)
+    except (InputError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {report.output_path} ({report.num_output_frames} frames, {report.seconds:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

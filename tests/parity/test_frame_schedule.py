@@ -1,0 +1,45 @@
+"""Ping-pong frame looping, inference windows and the audio cut against the reference (README D)."""
+
+import json
+
+import pytest
+
+from latentsync.utils.frame_schedule import (
+    inference_windows,
+    iter_source_frame_indices,
+    num_frames_to_align,
+    num_output_audio_samples,
+    source_frame_index,
+    source_frame_indices,
+)
+from tests.parity.face_data import face_path
+
+
+@pytest.fixture(scope="module")
+def loop_reference() -> dict:
+    return json.loads(face_path("loop", "loop_video.json").read_text())
+
+
+def test_cases(loop_reference):
+    for case in loop_reference["cases"]:
+        n, m = case["num_video_frames"], case["num_whisper_chunks"]
+        assert source_frame_indices(n, m) == case["frame_indices"], (n, m)
+        assert [list(range(num_frames_to_align(n, m)))] == case["affine_transform_video_called_on"]
+        windows = inference_windows(m)
+        assert len(windows) == case["num_inferences_num_frames_16"]
+        assert [k for window in windows for k in window] == list(range(case["num_output_frames"]))
+        assert num_output_audio_samples(m) == case["audio_samples_kept_16k_25fps"]
+
+
+def test_audio_cut_float_quirk(loop_reference):
+    irregular = {m: samples for m, samples in loop_reference["audio_trim_not_equal_640n_for_n_in_1_5000"]}
+    for m in range(1, 5001):
+        assert num_output_audio_samples(m) == irregular.get(m, 640 * m), m
+
+
+def test_lazy_indices_need_no_frames():
+    lazy = iter_source_frame_indices(10**9, 3)
+    assert next(lazy) == 0 and list(lazy) == [1, 2]
+    assert source_frame_index(10**6 + 5, 10**6) == 10**6 - 6  # deep in a backward pass, computed directly
+    with pytest.raises(ValueError):
+        source_frame_index(0, 0)

@@ -1,0 +1,111 @@
+"""End to end on the real demo clip: demo1 video (with black frames inserted) + demo2 audio, tiny random models."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from latentsync.face.landmarks import create_landmark_detector
+from latentsync.pipelines.lipsync_video import LipsyncOptions, fill_face_gaps, lipsync_video
+from latentsync.pipelines.loading import load_lipsync_pipeline
+from latentsync.utils.frame_schedule import source_frame_index
+from tests.paths import shared_path
+from tests.tiny_models import write_tiny_release
+
+NUM_SOURCE_FRAMES = 60
+BLACK_FRAMES = range(30, 34)  # four in a row: longer than the gap that may borrow neighbours' landmarks
+AUDIO_SECONDS = 19.84  # demo2_audio.wav: 317,440 samples at 16 kHz
+
+
+def _decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """Returns (input frames, output path, report, input path) for one lip-sync run shared by the tests."""
+    work = tmp_path_factory.mktemp("e2e")
+    source = shared_path("media", "demo1_video.mp4")
+    audio = shared_path("media", "demo2_audio.wav")
+    video = work / "demo1 half; 'quoted'.mp4"  # a path a shell would mangle
+    frames = []
+    with av.open(str(source)) as src, av.open(str(video), "w") as dst:
+        stream = dst.add_stream("libx264", rate=25, options={"crf": "10", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 540, 960, "yuv420p"
+        for index, frame in enumerate(src.decode(video=0)):
+            if index == NUM_SOURCE_FRAMES:
+                break
+            image = frame.to_ndarray(format="rgb24")[::2, ::2]
+            if index in BLACK_FRAMES:
+                image = np.zeros_like(image)
+            frames.append(image)
+            dst.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+        dst.mux(stream.encode(None))
+    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32")
+    output = work / "out put.mp4"
+    stages = []
+    report = lipsync_video(pipeline, video, audio, output,
+                           LipsyncOptions(num_inference_steps=1, guidance_scale=1.0, face_backend="mediapipe"),
+                           progress=lambda stage, fraction: stages.append((stage, fraction)))
+    return _decode(video), output, report, stages
+
+
+def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
+    _, output, report, _ = run
+    assert output.is_file()
+    assert not list(output.parent.glob(".*partial*")), "temporary file left behind"
+    with av.open(str(output)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert audio.codec_context.name == "aac" and video.codec_context.name == "h264"
+        assert (video.width, video.height) == (540, 960) and video.average_rate == Fraction(25)
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert decoded == report.num_output_frames == round(AUDIO_SECONDS * 25)
+    assert abs(decoded / 25 - AUDIO_SECONDS) <= 1 / 25
+    with av.open(str(output)) as container:
+        audio_seconds = sum(f.samples for f in container.decode(audio=0)) / container.streams.audio[0].sample_rate
+    assert abs(audio_seconds - AUDIO_SECONDS) <= 1 / 25
+
+
+def test_only_the_face_changes_and_faceless_frames_pass_through(run):
+    frames, output, report, _ = run
+    outputs = _decode(output)
+    # The audio is longer than the 60-frame video: it plays forward, backward, forward...
+    sources = [source_frame_index(k, NUM_SOURCE_FRAMES) for k in range(len(outputs))]
+    black_outputs = [k for k, s in enumerate(sources) if s in BLACK_FRAMES]
+    assert report.frames_without_face == len(black_outputs) > 0
+    for k in black_outputs:
+        assert outputs[k].max() <= 8, "a frame without a face must pass through unchanged"
+    detector = create_landmark_detector("mediapipe")
+    try:
+        for k in (0, 17, 75, 130):
+            source = frames[sources[k]].astype(np.int16)
+            x1, y1, x2, y2 = detector.detect_frame(frames[sources[k]]).box.astype(int)
+            margin_x, margin_y = (x2 - x1) // 2, (y2 - y1) // 2
+            outside = np.ones(source.shape[:2], bool)
+            outside[max(0, y1 - margin_y):y2 + margin_y, max(0, x1 - margin_x):x2 + margin_x] = False
+            diff = np.abs(outputs[k].astype(np.int16) - source).mean(axis=2)
+            # Two lossy encodes (the test's input, then the output) leave ~1.5 levels of noise.
+            assert diff[outside].mean() < 2.5 and np.percentile(diff[outside], 99.9) <= 20, k
+            assert diff[~outside].mean() > 4 * diff[outside].mean(), k  # the random model did paint the mouth
+    finally:
+        detector.close()
+
+
+def test_progress_reports_every_stage(run):
+    stages = run[3]
+    assert [s for s, _ in stages].count("detecting faces") >= 2
+    assert stages[-1] == ("generating", 1.0)
+    fractions = [f for s, f in stages if s == "generating"]
+    assert fractions == sorted(fractions)
+
+
+def test_short_detector_gaps_borrow_nearest_landmarks():
+    a, b = np.zeros((3, 2)), np.ones((3, 2))
+    filled = fill_face_gaps([a, None, None, b, None, None, None, b, None], max_gap=2)
+    assert filled[1] is a and filled[2] is b
+    assert filled[4:7] == [None, None, None]  # a gap of three stays untouched
+    assert filled[8] is b
+    assert fill_face_gaps([None, None], max_gap=2) == [None, None]
