@@ -68,3 +68,12 @@ def test_rejects_audio_frame_count_mismatch(pipeline, inputs):
     faces, masked, mask, chunks = inputs
     with pytest.raises(ValueError, match="one per frame"):
         pipeline(faces, masked, mask, chunks[:5], num_inference_steps=1)
+
+
+def test_deepcache_runs_through_the_pipeline_and_stays_close(pipeline, inputs):
+    faces, masked, mask, chunks = inputs
+    args = (faces[:8], masked[:8], mask, chunks[:8])
+    plain = pipeline(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3))
+    cached = pipeline(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3), deep_cache_interval=2)
+    assert not torch.equal(plain, cached)
+    assert (plain - cached).abs().mean() < 0.5 * plain.abs().mean()

@@ -109,3 +109,18 @@ def test_short_detector_gaps_borrow_nearest_landmarks():
     assert filled[4:7] == [None, None, None]  # a gap of three stays untouched
     assert filled[8] is b
     assert fill_face_gaps([None, None], max_gap=2) == [None, None]
+
+
+def test_video_without_any_face_fails_before_generation(tmp_path):
+    from latentsync.errors import InputError
+    from tests.synthetic_video import write_constant_rate_video
+
+    video = write_constant_rate_video(tmp_path / "no face.mp4", fps=25, seconds=0.6)
+    pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32")
+    calls = []
+    pipeline.unet.register_forward_pre_hook(lambda *_: calls.append(1))
+    output = tmp_path / "out.mp4"
+    with pytest.raises(InputError, match="no face was found in any frame of .*no face.mp4"):
+        lipsync_video(pipeline, video, shared_path("media", "demo1_audio.wav"), output,
+                      LipsyncOptions(face_backend="mediapipe"))
+    assert not calls and not output.exists()

@@ -42,11 +42,18 @@ def check_video_input(path: str | os.PathLike) -> Path:
 
 
 def check_audio_input(path: str | os.PathLike) -> Path:
-    """Return ``path`` if it has an audio stream; decoding it is ``load_audio``'s job."""
+    """Return ``path`` if its first audio stream yields at least one sample (decoding stops there)."""
     path = _existing_file(path, "audio")
     with _open_media(path, _AUDIO_HINT) as container:
         if not container.streams.audio:
             raise InputError(f"{_quoted(path)} has no audio stream; {_AUDIO_HINT}")
+        try:
+            has_samples = any(frame.samples for frame in container.decode(audio=0))
+        except av.FFmpegError as error:
+            raise InputError(f"{_quoted(path)} has an audio stream that cannot be decoded ({_reason(error)}); "
+                             "convert it, e.g. to 16 kHz wav") from None
+    if not has_samples:
+        raise InputError(f"{_quoted(path)} has an audio stream but no samples; {_AUDIO_HINT}")
     return path
 
 

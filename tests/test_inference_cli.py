@@ -1,0 +1,100 @@
+"""`scripts.inference` rejects bad input with one line that names the file, exits non-zero and writes nothing."""
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from scripts.inference import main
+from tests.synthetic_video import write_constant_rate_video
+
+
+def _wav(path: Path, samples: int) -> Path:
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(16000)
+        handle.writeframes(np.zeros(samples, np.int16).tobytes())
+    return path
+
+
+@pytest.fixture
+def media(tmp_path):
+    video = tmp_path / "clip.mp4"
+    write_constant_rate_video(video, fps=25, seconds=0.4)
+    return dict(video=video, audio=_wav(tmp_path / "speech.wav", 16000), dir=tmp_path)
+
+
+def _run(capsys, video, audio, out) -> tuple[int, str]:
+    code = main(["--video_path", str(video), "--audio_path", str(audio), "--video_out_path", str(out),
+                 "--inference_ckpt_path", "/nonexistent/never-loaded.pt"])
+    return code, capsys.readouterr().err.strip()
+
+
+def _assert_rejected(code: int, err: str, *must_contain: str, out: Path) -> None:
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    for text in must_contain:
+        assert text in err, err
+    assert not out.exists()
+    assert not list(out.parent.glob(".*partial*"))
+
+
+def test_missing_video(capsys, media):
+    out = media["dir"] / "out.mp4"
+    code, err = _run(capsys, media["dir"] / "missing.mp4", media["audio"], out)
+    _assert_rejected(code, err, "missing.mp4", out=out)
+
+
+def test_not_a_video(capsys, media):
+    text = media["dir"] / "notes.mp4"
+    text.write_text("this is not a video")
+    out = media["dir"] / "out.mp4"
+    _assert_rejected(*_run(capsys, text, media["audio"], out), "notes.mp4", out=out)
+
+
+def test_video_without_frames(capsys, media):
+    empty = media["dir"] / "empty.mp4"
+    with av.open(str(empty), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height = 64, 48
+    out = media["dir"] / "out.mp4"
+    _assert_rejected(*_run(capsys, empty, media["audio"], out), "empty.mp4", out=out)
+
+
+def test_audio_file_without_audio_stream(capsys, media):
+    out = media["dir"] / "out.mp4"
+    _assert_rejected(*_run(capsys, media["video"], media["video"], out), "clip.mp4", "no audio stream", out=out)
+
+
+def test_empty_audio(capsys, media):
+    silent = _wav(media["dir"] / "empty.wav", 0)
+    out = media["dir"] / "out.mp4"
+    code, err = _run(capsys, media["video"], silent, out)
+    assert code == 2 and "empty.wav" in err and not out.exists()
+
+
+@pytest.mark.parametrize("which", ["video", "audio"])
+def test_output_equal_to_an_input(capsys, media, which):
+    target = media[which]
+    before = target.read_bytes()
+    code, err = _run(capsys, media["video"], media["audio"], target)
+    assert code == 2 and target.name in err and len(err.splitlines()) == 1
+    assert target.read_bytes() == before
+
+
+def test_unwritable_output_directory(capsys, media):
+    out = media["dir"] / "no such folder" / "out.mp4"
+    _assert_rejected(*_run(capsys, media["video"], media["audio"], out), "no such folder", out=out)
+
+
+def test_paths_with_shell_characters_reach_the_checks_intact(capsys, media):
+    odd = media["dir"] / "a b 'c' \"d\"; $(rm -rf x).mp4"
+    media["video"].rename(odd)
+    out = media["dir"] / "out; echo.mp4"
+    code, err = _run(capsys, odd, media["audio"], out)
+    # Inputs are fine, so the run gets as far as loading the (absent) checkpoints, naming one.
+    assert code == 2 and "not found; run ./setup_env.sh" in err
+    assert odd.exists() and not out.exists()
