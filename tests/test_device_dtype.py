@@ -1,0 +1,45 @@
+"""Device and dtype choice: CPU float32 by default, explicit dtypes honoured, no hard-coded CUDA."""
+
+import pytest
+import torch
+
+from latentsync.pipelines.loading import load_lipsync_pipeline
+from latentsync.utils.device import resolve_device, resolve_dtype
+from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+
+
+def test_auto_device_on_this_machine():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device(None).type == resolve_device("auto").type
+    if expected == "cpu":
+        assert resolve_device("auto") == torch.device("cpu")
+
+
+def test_auto_dtype_is_float32_on_cpu_and_explicit_names_win():
+    cpu = torch.device("cpu")
+    assert resolve_dtype(None, cpu) == resolve_dtype("auto", cpu) == torch.float32
+    assert resolve_dtype("fp16", cpu) == torch.float16
+    assert resolve_dtype("bfloat16", cpu) == torch.bfloat16
+    with pytest.raises(ValueError, match="unknown dtype"):
+        resolve_dtype("float8", cpu)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_auto_dtype_on_cuda_follows_compute_capability():
+    device = torch.device("cuda")
+    expected = torch.float16 if torch.cuda.get_device_capability(device)[0] > 7 else torch.float32
+    assert resolve_dtype("auto", device) == expected
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_pipeline_runs_in_the_requested_dtype(tmp_path, dtype):
+    pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path), device="cpu", dtype=dtype)
+    assert pipeline.unet.dtype == dtype and pipeline.vae.dtype == dtype
+    faces = torch.rand(3, 3, TINY_RESOLUTION, TINY_RESOLUTION) * 2 - 1
+    mask = torch.ones(1, 1, TINY_RESOLUTION, TINY_RESOLUTION)
+    mask[..., TINY_RESOLUTION // 2:, :] = 0
+    chunks = pipeline.audio_encoder.feature2chunks(pipeline.audio_encoder.audio2feat(
+        torch.randn(16000).numpy() * 0.1))[:3]
+    out = pipeline(faces, faces * mask, mask, chunks, num_inference_steps=1, guidance_scale=1.5,
+                   generator=torch.Generator().manual_seed(0))
+    assert out.dtype == dtype and out.shape == faces.shape and torch.isfinite(out.float()).all()
