@@ -18,6 +18,7 @@ from torch import nn
 from ..errors import CheckpointError
 
 logger = logging.getLogger(__name__)
+UNET_CONFIG_HINT = "Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2)."
 
 
 @dataclass
@@ -82,7 +83,7 @@ def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
 
 def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
                            allow_missing: frozenset[str] | set[str] = frozenset(),
-                           dropped: list[str] | None = None) -> LoadReport:
+                           dropped: list[str] | None = None, hint: str = UNET_CONFIG_HINT) -> LoadReport:
     """Load every key or fail with a message naming the offending keys; the report is logged either way.
 
     ``allow_missing`` names model keys that may legitimately stay at their fresh initialisation.
@@ -98,8 +99,7 @@ def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]
         problems = [report.summary()]
         if mismatched:
             problems.append(f"{len(mismatched)} with wrong shape [{', '.join(mismatched[:8])}]")
-        raise CheckpointError("checkpoint does not match the model config: " + "; ".join(problems)
-                              + ". Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2).")
+        raise CheckpointError("checkpoint does not match the model config: " + "; ".join(problems) + ". " + hint)
     model.load_state_dict(state_dict, strict=False)
     logger.info("loaded %s", report.summary())
     return report

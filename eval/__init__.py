@@ -1,0 +1,1 @@
+"""Evaluation of lip-sync results: SyncNet confidence/distance (LSE-C/LSE-D), SyncNet accuracy, and FVD."""
