@@ -72,8 +72,12 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
                           whisper_model_path: str | os.PathLike | None = None,
                           vae_model_path: str | os.PathLike = DEFAULT_VAE,
                           device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
-                          audio_cache_dir: str | os.PathLike | None = None) -> LipsyncPipeline:
-    """Build everything on ``device`` (auto: CUDA, MPS, CPU) in ``dtype`` (auto: fp16 on recent GPUs, else fp32)."""
+                          audio_cache_dir: str | os.PathLike | None = None,
+                          checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> LipsyncPipeline:
+    """Build everything on ``device`` (auto: CUDA, MPS, CPU) in ``dtype`` (auto: fp16 on recent GPUs, else fp32).
+
+    Without ``whisper_model_path`` the Whisper model the config calls for is taken from ``checkpoints_dir``.
+    """
     unet_config_path = Path(unet_config_path)
     if not unet_config_path.is_file():
         raise CheckpointError(f"U-Net config {unet_config_path} not found; pass --unet_config_path, "
@@ -82,7 +86,7 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
     device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
     dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
     if whisper_model_path is None:
-        whisper_model_path = default_whisper_path(config.model.cross_attention_dim)
+        whisper_model_path = default_whisper_path(config.model.cross_attention_dim, checkpoints_dir)
     logger.info("loading models on %s in %s", device, dtype)
     audio_encoder = Audio2Feature(whisper_model_path, device=device, dtype=dtype,
                                   num_frames=config.data.num_frames, cache_dir=audio_cache_dir)

@@ -1,0 +1,77 @@
+"""Web demo: `python gradio_app.py`, then open http://127.0.0.1:7860.
+
+Loads the models once, then serves one lip-sync run at a time (others wait in the queue).
+Bind to another address with --host 0.0.0.0 only on a network you trust.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+from pathlib import Path
+
+from latentsync.app.demo import build_demo
+from latentsync.app.pipeline_cache import PipelineCache
+from latentsync.app.validation import UploadLimits
+from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, available_releases
+
+DEFAULT_LIMITS = UploadLimits()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    parser.add_argument("--max_video_seconds", type=float, default=DEFAULT_LIMITS.max_video_seconds)
+    parser.add_argument("--max_audio_seconds", type=float, default=DEFAULT_LIMITS.max_audio_seconds,
+                        help="the result lasts as long as the audio")
+    parser.add_argument("--max_upload_mb", type=float, default=DEFAULT_LIMITS.max_upload_mb)
+    parser.add_argument("--keep_results_minutes", type=float, default=60.0,
+                        help="uploads and results are deleted from the server this long after a run")
+    parser.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
+    parser.add_argument("--dtype", default="auto", help="auto, float16, bfloat16 or float32")
+    parser.add_argument("--checkpoints_dir", type=Path, default=REPO_ROOT / "checkpoints")
+    parser.add_argument("--unet_config_path", type=Path, help="serve this model instead of the releases found "
+                        "in --checkpoints_dir (needs --inference_ckpt_path)")
+    parser.add_argument("--inference_ckpt_path", type=Path)
+    parser.add_argument("--whisper_model_path", type=Path, help="default: the one the U-Net config calls for")
+    parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="hub id or local diffusers folder")
+    args = parser.parse_args(argv)
+    if (args.unet_config_path is None) != (args.inference_ckpt_path is None):
+        parser.error("--unet_config_path and --inference_ckpt_path go together")
+    return args
+
+
+def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
+    """The model given on the command line, else every release whose checkpoint is installed."""
+    if args.unet_config_path is not None:
+        return [ReleaseChoice(f"Custom: {args.inference_ckpt_path.name} ({args.unet_config_path.name})",
+                              args.unet_config_path, args.inference_ckpt_path)]
+    return available_releases(args.checkpoints_dir)
+
+
+def stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`, `docker stop`, systemd) shuts Gradio down as Ctrl-C does, which empties its file cache."""
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from a private demo
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up probes, one line each
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
+    pipelines = PipelineCache(served_releases(args), args.checkpoints_dir, args.whisper_model_path,
+                              args.vae_model_path, device=args.device, dtype=args.dtype)
+    limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
+    demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
+                      keep_results_seconds=round(args.keep_results_minutes * 60))
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
+                max_file_size=limits.max_upload_bytes)
+
+
+if __name__ == "__main__":
+    main()

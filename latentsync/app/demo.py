@@ -1,0 +1,79 @@
+"""The demo page: uploads and settings on the left, progress, result and status on the right.
+
+``build_demo`` only wires components to ``lipsync_request``; every decision (checks, model choice,
+clean-up, error wording) lives in the modules it imports, which are tested without a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from latentsync.app.pipeline_cache import PipelineCache
+from latentsync.app.request import RequestOutput, lipsync_request
+from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
+from latentsync.pipelines.lipsync_video import LipsyncOptions
+
+DEFAULTS = LipsyncOptions()
+FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
+              "256x256 release), then restart the demo.")
+INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
+         "the mouth so the lips follow the audio. The result lasts as long as the audio.")
+
+
+def checkpoint_banner(pipelines: PipelineCache, startup_problem: str | None) -> str:
+    """Markdown explaining what is missing and how to fetch it; empty when the models are ready."""
+    if not pipelines.release_names:
+        return (f"### Checkpoints missing\nNo LatentSync U-Net checkpoint was found in "
+                f"`{pipelines.checkpoints_dir}` (looked for `latentsync_unet.pt` and "
+                f"`latentsync-1.5/latentsync_unet.pt`). {FETCH_HINT}")
+    if startup_problem:
+        return f"### Checkpoints missing\nThe model could not be loaded: {startup_problem}\n\n{FETCH_HINT}"
+    return ""
+
+
+def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: str | None = None,
+               keep_results_seconds: int = 3600) -> gr.Blocks:
+    """The queued page (one run at a time); uploads and results leave Gradio's cache after ``keep_results_seconds``."""
+    banner = checkpoint_banner(pipelines, startup_problem)
+    releases = pipelines.release_names
+    with gr.Blocks(title="LatentSync", analytics_enabled=False,
+                   delete_cache=(keep_results_seconds, keep_results_seconds)) as demo:
+        gr.Markdown(INTRO)
+        gr.Markdown(banner, visible=bool(banner), elem_id="checkpoint-banner")
+        with gr.Row():
+            with gr.Column():
+                video = gr.Video(label="Video with a face", sources=["upload"], elem_id="video-input")
+                audio = gr.Audio(label="Audio the lips should follow", sources=["upload", "microphone"],
+                                 type="filepath", elem_id="audio-input")
+                release = gr.Dropdown(releases, value=releases[0] if releases else None, label="Model",
+                                      interactive=len(releases) > 1)
+                with gr.Row():
+                    steps = gr.Slider(*INFERENCE_STEPS_RANGE, value=DEFAULTS.num_inference_steps, step=1,
+                                      label="Inference steps", info="more steps: finer detail, slower")
+                    guidance = gr.Slider(*GUIDANCE_SCALE_RANGE, value=DEFAULTS.guidance_scale, step=0.1,
+                                         label="Guidance scale", info="higher: stronger lip movement")
+                with gr.Row():
+                    seed = gr.Number(DEFAULTS.seed, label="Seed", precision=0, minimum=SEED_RANGE[0],
+                                     maximum=SEED_RANGE[1])
+                    deepcache = gr.Checkbox(DEFAULTS.enable_deepcache, label="DeepCache",
+                                            info="faster, slightly less detail")
+                gr.Markdown(limits.describe())
+                run = gr.Button("Lip-sync", variant="primary", interactive=not banner, elem_id="run-button")
+            with gr.Column():
+                result = gr.Video(label="Lip-synced video", interactive=False, buttons=["download"],
+                                  elem_id="result-video")
+                status = gr.Markdown(elem_id="status")
+
+        def run_request(video_path: str | None, audio_path: str | None, release_name: str, num_inference_steps: float,
+                        guidance_scale: float, seed_value: float | None, enable_deepcache: bool,
+                        progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
+            def report(stage: str, fraction: float) -> None:
+                progress(fraction, desc=stage.capitalize())
+
+            yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
+                                       guidance_scale, seed_value, enable_deepcache, report)
+
+        run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache], [result, status])
+    return demo.queue(default_concurrency_limit=1)

@@ -1,0 +1,60 @@
+"""Load each release's pipeline once per server process and hand the same one to every request.
+
+Loading the U-Net, Whisper and the VAE takes far longer than a short clip's inference, so the demo
+loads the first release at start-up and any other one the first time a request asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from latentsync.errors import CheckpointError
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import DEFAULT_VAE, ReleaseChoice, load_lipsync_pipeline
+
+
+class PipelineCache:
+    """Release name -> loaded ``LipsyncPipeline``; a release whose weights fail to load is retried next time."""
+
+    def __init__(self, releases: Sequence[ReleaseChoice], checkpoints_dir: str | os.PathLike,
+                 whisper_model_path: str | os.PathLike | None = None,
+                 vae_model_path: str | os.PathLike = DEFAULT_VAE,
+                 device: str | None = None, dtype: str | None = None):
+        self.releases = {release.name: release for release in releases}
+        self.checkpoints_dir = Path(checkpoints_dir)
+        self.whisper_model_path = whisper_model_path
+        self.vae_model_path = vae_model_path
+        self.device = device
+        self.dtype = dtype
+        self._pipelines: dict[str, LipsyncPipeline] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def release_names(self) -> list[str]:
+        return list(self.releases)
+
+    def get(self, name: str) -> LipsyncPipeline:
+        """The pipeline of release ``name``, loading it on first use; raises ``CheckpointError``."""
+        with self._lock:
+            if name not in self._pipelines:
+                release = self.releases.get(name)
+                if release is None:
+                    raise CheckpointError(f"no model named {name!r} is installed; choose one of {self.release_names}")
+                self._pipelines[name] = load_lipsync_pipeline(
+                    release.unet_config_path, release.inference_ckpt_path, self.whisper_model_path,
+                    self.vae_model_path, device=self.device, dtype=self.dtype,
+                    checkpoints_dir=self.checkpoints_dir)
+            return self._pipelines[name]
+
+    def preload_first(self) -> str | None:
+        """Load the default release now; return why it cannot be loaded (for the page banner), or ``None``."""
+        if not self.releases:
+            return None
+        try:
+            self.get(self.release_names[0])
+        except CheckpointError as error:
+            return str(error)
+        return None

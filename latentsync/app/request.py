@@ -1,0 +1,60 @@
+"""One web request: check the uploads, lip-sync in a private temporary folder, hand the video to Gradio.
+
+The handler is a generator on purpose: Gradio copies a yielded file into its own cache before it
+resumes the generator, so the request's folder (the result and the pipeline's scratch files) is
+deleted right after the hand-over while the copy stays playable and downloadable in the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+from latentsync.app.pipeline_cache import PipelineCache
+from latentsync.app.validation import UploadLimits, check_options, check_uploads, with_file_names
+from latentsync.errors import CheckpointError, InputError
+from latentsync.pipelines.lipsync_video import LipsyncReport, ProgressCallback, lipsync_video
+
+logger = logging.getLogger(__name__)
+
+RequestOutput = tuple[str | None, str]  # (result video path or None, status Markdown)
+
+
+def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: str | os.PathLike | None,
+                    audio_path: str | os.PathLike | None, release_name: str, num_inference_steps: float,
+                    guidance_scale: float, seed: float | None, enable_deepcache: bool,
+                    progress: ProgressCallback) -> Iterator[RequestOutput]:
+    """Yield once: the lip-synced video and a success line, or ``None`` and a plain-words error line."""
+    uploads = tuple(Path(path) for path in (video_path, audio_path) if path is not None)
+    try:
+        options = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache)
+        video_path, audio_path = check_uploads(video_path, audio_path, limits)
+        progress("loading the model", 0.0)
+        pipeline = pipelines.get(release_name)
+        with tempfile.TemporaryDirectory(prefix="latentsync-request-", ignore_cleanup_errors=True) as request_dir:
+            output_path = Path(request_dir) / f"{video_path.stem}_lipsync.mp4"
+            report = lipsync_video(pipeline, video_path, audio_path, output_path, options, progress)
+            yield str(report.output_path), success_message(report)
+    except (InputError, CheckpointError) as error:
+        yield None, f"**Could not run:** {with_file_names(str(error), uploads)}"
+    except torch.cuda.OutOfMemoryError:
+        logger.exception("out of GPU memory")
+        yield None, ("**Could not run:** the GPU ran out of memory. Try a shorter clip, turn DeepCache off, "
+                     "or choose the 256x256 model.")
+    except Exception as error:  # the page must never show a traceback; the server log keeps it
+        logger.exception("lip-sync request failed")
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        yield None, f"**Lip-sync failed:** {reason}. The details are in the server log."
+
+
+def success_message(report: LipsyncReport) -> str:
+    """The status line under the result: how much was generated and how long it took."""
+    message = f"**Done** in {report.seconds:.1f} s: {report.num_output_frames} frames lip-synced."
+    if report.frames_without_face:
+        message += f" {report.frames_without_face} frames showed no face and were left unchanged."
+    return message

@@ -1,0 +1,212 @@
+"""The web demo without a browser: upload checks, option ranges, the request's hand-over and clean-up, the page."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+import gradio_app
+from latentsync.app import request as request_module
+from latentsync.app.demo import build_demo
+from latentsync.app.pipeline_cache import PipelineCache
+from latentsync.app.request import lipsync_request
+from latentsync.app.validation import UploadLimits, check_options, check_uploads
+from latentsync.errors import CheckpointError, InputError
+from latentsync.pipelines.lipsync_video import LipsyncReport
+from latentsync.pipelines.loading import ReleaseChoice
+from tests.synthetic_video import write_audio, write_constant_rate_video
+from tests.tiny_models import write_tiny_release
+
+
+def refusal(video, audio, limits: UploadLimits = UploadLimits()) -> str:
+    with pytest.raises(InputError) as error:
+        check_uploads(video, audio, limits)
+    return str(error.value)
+
+
+@pytest.fixture
+def uploads(tmp_path) -> tuple[Path, Path]:
+    """A 2 s video and a 2 s audio file in a folder standing for Gradio's upload cache."""
+    folder = tmp_path / "gradio-cache" / "3f9a"
+    folder.mkdir(parents=True)
+    return (write_constant_rate_video(folder / "clip.mp4", fps=25, seconds=2),
+            write_audio(folder / "voice.m4a", seconds=2))
+
+
+class FakePipelines:
+    """Stands for ``PipelineCache``: hands out a placeholder pipeline and records which releases were asked for."""
+
+    def __init__(self, error: Exception | None = None):
+        self.error = error
+        self.requested: list[str] = []
+
+    def get(self, name: str) -> object:
+        self.requested.append(name)
+        if self.error is not None:
+            raise self.error
+        return object()
+
+
+def run_request(pipelines, uploads, **settings) -> list[tuple[str | None, str]]:
+    options = dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False) | settings
+    return list(lipsync_request(pipelines, UploadLimits(), *uploads, "LatentSync 1.6 (512x512)",
+                                progress=lambda stage, fraction: None, **options))
+
+
+def test_good_uploads_pass(uploads):
+    assert check_uploads(*uploads, UploadLimits()) == uploads
+
+
+def test_missing_uploads_are_asked_for(uploads):
+    assert refusal(None, uploads[1]) == "Upload a video of a talking face first."
+    assert refusal(uploads[0], None) == "Upload or record the audio the lips should follow."
+
+
+def test_text_file_as_video_is_refused_naming_only_the_uploaded_file(uploads):
+    text = uploads[0].with_name("notes.mp4")
+    text.write_text("these are meeting notes, not a video\n")
+    message = refusal(text, uploads[1])
+    assert "'notes.mp4'" in message and "not a media file" in message
+    assert str(text.parent) not in message and "\n" not in message
+
+
+def test_audio_file_without_sound_is_refused(uploads):
+    assert "has no audio stream" in refusal(uploads[0], uploads[0])
+
+
+@pytest.mark.parametrize("limits, expected", [
+    (UploadLimits(max_video_seconds=1), r"The video 'clip\.mp4' lasts 2\.0 s; this demo accepts video up to 1 s\. "),
+    # AAC's encoder delay makes the header say 2.064 s
+    (UploadLimits(max_audio_seconds=1.5),
+     r"The audio 'voice\.m4a' lasts 2\.1 s; this demo accepts audio up to 1\.5 s\. "),
+    (UploadLimits(max_upload_mb=0.001), r"'clip\.mp4' is 0 MB; this demo accepts files up to 0\.001 MB\. "),
+])
+def test_limits_are_enforced_before_any_work(uploads, limits, expected):
+    assert re.match(expected, refusal(*uploads, limits))
+
+
+@pytest.mark.parametrize("steps, guidance, seed, expected", [
+    (10, 1.5, 1247, "Inference steps must be between 20 and 50; got 10."),
+    (20, 3.5, 1247, "Guidance scale must be between 1.0 and 3.0; got 3.5."),
+    (20, 1.5, -1, "Seed must be between 0 and 4294967295; got -1."),
+    (20, 1.5, None, "Seed must be between 0 and 4294967295; got nothing."),
+])
+def test_options_outside_the_page_ranges_are_refused(steps, guidance, seed, expected):
+    with pytest.raises(InputError, match=re.escape(expected)):
+        check_options(steps, guidance, seed, False)
+
+
+def test_options_become_integers_where_the_pipeline_needs_them():
+    options = check_options(25.0, 2.0, 7.0, True)
+    assert (options.num_inference_steps, options.guidance_scale, options.seed, options.enable_deepcache) == \
+        (25, 2.0, 7, True)
+
+
+def test_request_hands_over_the_result_then_removes_its_folder(uploads, monkeypatch):
+    def fake_lipsync_video(pipeline, video_path, audio_path, output_path, options, progress):
+        progress("generating", 1.0)
+        output_path.write_bytes(b"video")
+        return LipsyncReport(output_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
+                             seconds=1.25)
+
+    monkeypatch.setattr(request_module, "lipsync_video", fake_lipsync_video)
+    handler = lipsync_request(FakePipelines(), UploadLimits(), *uploads, "LatentSync 1.6 (512x512)", 20, 1.5, 1247,
+                              False, lambda stage, fraction: None)
+    result, status = next(handler)
+    assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
+    assert status == ("**Done** in 1.2 s: 50 frames lip-synced. "
+                      "3 frames showed no face and were left unchanged.")
+    assert list(handler) == []  # Gradio resumes the generator only after copying the file
+    assert not Path(result).parent.exists()
+
+
+def test_bad_input_is_reported_before_the_model_is_touched(uploads):
+    pipelines = FakePipelines()
+    [(result, status)] = run_request(pipelines, (uploads[0], uploads[0]))
+    assert result is None and status.startswith("**Could not run:** 'clip.mp4' has no audio stream")
+    assert pipelines.requested == []
+
+
+def test_problem_found_during_the_run_names_only_the_uploaded_file(uploads, monkeypatch):
+    def faceless_lipsync_video(pipeline, video_path, *args, **kwargs):
+        raise InputError(f"no face was found in any frame of {video_path}; use a video in which the face is visible")
+
+    monkeypatch.setattr(request_module, "lipsync_video", faceless_lipsync_video)
+    [(result, status)] = run_request(FakePipelines(), uploads)
+    assert result is None
+    assert status == ("**Could not run:** no face was found in any frame of clip.mp4; "
+                      "use a video in which the face is visible")
+
+
+def test_missing_checkpoint_is_reported_with_the_fetch_command(uploads):
+    error = CheckpointError("checkpoint checkpoints/latentsync_unet.pt not found; run ./setup_env.sh to download it")
+    [(result, status)] = run_request(FakePipelines(error), uploads)
+    assert result is None and status == f"**Could not run:** {error}"
+
+
+def test_unexpected_failure_shows_one_line_and_logs_the_traceback(uploads, monkeypatch, caplog):
+    def broken_lipsync_video(*args, **kwargs):
+        raise RuntimeError("decoder exploded\nsecond line of detail")
+
+    monkeypatch.setattr(request_module, "lipsync_video", broken_lipsync_video)
+    with caplog.at_level(logging.ERROR, logger=request_module.__name__):
+        [(result, status)] = run_request(FakePipelines(), uploads)
+    assert result is None
+    assert status == "**Lip-sync failed:** decoder exploded. The details are in the server log."
+    assert "Traceback" in caplog.text
+
+
+def test_pipeline_cache_loads_each_release_once(tmp_path):
+    files = write_tiny_release(tmp_path / "tiny")
+    release = ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])
+    pipelines = PipelineCache([release], tmp_path, files["whisper_model_path"], files["vae_model_path"], device="cpu")
+    assert pipelines.preload_first() is None
+    assert pipelines.get("tiny") is pipelines.get("tiny")
+    with pytest.raises(CheckpointError, match="no model named 'LatentSync 1.5 \\(256x256\\)' is installed"):
+        pipelines.get("LatentSync 1.5 (256x256)")
+
+
+def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path):
+    page = elements(build_demo(PipelineCache([], tmp_path / "checkpoints"), UploadLimits()))
+    banner = page["checkpoint-banner"]
+    assert banner.visible and "./setup_env.sh" in banner.value and str(tmp_path / "checkpoints") in banner.value
+    assert page["run-button"].interactive is False
+
+
+def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
+    release = ReleaseChoice("LatentSync 1.6 (512x512)", gradio_app.REPO_ROOT / "configs/unet/stage2_512.yaml",
+                            tmp_path / "latentsync_unet.pt")
+    pipelines = PipelineCache([release], tmp_path, whisper_model_path=tmp_path / "tiny.pt")
+    problem = pipelines.preload_first()
+    assert problem is not None and "\n" not in problem
+    banner = elements(build_demo(pipelines, UploadLimits(), problem))["checkpoint-banner"]
+    assert banner.visible and problem in banner.value and "./setup_env.sh" in banner.value
+
+
+def test_page_runs_one_request_at_a_time_and_expires_its_files(tmp_path):
+    demo = build_demo(PipelineCache([], tmp_path), UploadLimits(), keep_results_seconds=600)
+    assert demo._queue.default_concurrency_limit == 1
+    assert demo.delete_cache == (600, 600)
+
+
+def test_command_line_defaults_to_this_machine_only():
+    args = gradio_app.parse_args([])
+    assert (args.host, args.share, args.device, args.dtype) == ("127.0.0.1", False, "auto", "auto")
+
+
+def test_command_line_serves_an_explicit_model(tmp_path):
+    args = gradio_app.parse_args(["--unet_config_path", "tiny.yaml", "--inference_ckpt_path", "unet.pt",
+                                  "--checkpoints_dir", str(tmp_path)])
+    [release] = gradio_app.served_releases(args)
+    assert (release.unet_config_path, release.inference_ckpt_path) == (Path("tiny.yaml"), Path("unet.pt"))
+    assert gradio_app.served_releases(gradio_app.parse_args(["--checkpoints_dir", str(tmp_path)])) == []
+    with pytest.raises(SystemExit):
+        gradio_app.parse_args(["--unet_config_path", "tiny.yaml"])
+
+
+def elements(demo) -> dict:
+    """The page's components by ``elem_id``."""
+    return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}

@@ -1,0 +1,222 @@
+"""The web demo as a person uses it: `gradio_app.py` on 127.0.0.1 with tiny random models, driven in headless
+Chromium (Debian's `chromium` through Playwright's `executable_path`; Playwright's own browser download is not
+needed). Screenshots of the finished pages go to each test's tmp_path and to ``<pytest tmp root>/latentsync-gradio``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.paths import REPO_ROOT, shared_path
+from tests.tiny_models import write_tiny_release
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install playwright")
+expect = sync_api.expect
+CHROMIUM = shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed: apt-get install chromium", allow_module_level=True)
+
+# Headless and silent: without the background-networking flags Chromium keeps calling home, which a closed
+# network (CI) answers slowly or not at all.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-proxy-server"]
+STARTUP_SECONDS = 120
+RUN_TIMEOUT_MS = 180_000
+AUDIO_SECONDS = 0.6  # 15 output frames: one 16-frame window of the tiny U-Net
+
+
+class DemoServer:
+    """``gradio_app.py`` in a child process, with its upload cache and temporary folders inside the test's folder."""
+
+    def __init__(self, folder: Path, *flags: str):
+        self.temp_dir = folder / "tmp"
+        self.temp_dir.mkdir()
+        self.log_path = folder / "app.log"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        command = [sys.executable, "gradio_app.py", "--port", self.url.rsplit(":", 1)[1], "--device", "cpu",
+                   "--max_video_seconds", "15", "--max_audio_seconds", "5", *flags]
+        # NO_PROXY: Gradio checks its own local URL at start-up, which must not go through a proxy.
+        env = os.environ | {"GRADIO_TEMP_DIR": str(folder / "gradio"), "TMPDIR": str(self.temp_dir),
+                            "NO_PROXY": "127.0.0.1,localhost"}
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    def wait_until_serving(self) -> None:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"gradio_app.py exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with opener.open(self.url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        pytest.fail(f"gradio_app.py did not answer on {self.url} within {STARTUP_SECONDS} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_demo(folder: Path, *flags: str) -> Iterator[DemoServer]:
+    server = DemoServer(folder, *flags)
+    try:
+        server.wait_until_serving()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The demo serving a tiny random release given by explicit paths; once stopped, it must leave no file behind."""
+    shared_path("media", "demo1_video.mp4")
+    folder = tmp_path_factory.mktemp("gradio-app")
+    flags = [part for flag, path in write_tiny_release(folder / "tiny").items() for part in (f"--{flag}", str(path))]
+    with running_demo(folder, *flags) as server:
+        yield server
+    leftovers = [path for path in (folder / "gradio").rglob("*") if path.is_file()]
+    assert not leftovers, f"uploads or results outlived the server: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # fresh profile
+        yield browser
+        browser.close()
+
+
+@contextlib.contextmanager
+def opened_page(browser, url: str):
+    """A fresh page on ``url`` that may load nothing but the demo itself."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+        page.set_default_timeout(30_000)
+        page.goto(url)
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    with opened_page(browser, server.url) as page:
+        yield page
+
+
+@pytest.fixture
+def short_speech(tmp_path) -> Path:
+    """The first 0.6 s of the demo's speech: the result lasts as long as the audio, so the run stays short."""
+    with wave.open(str(shared_path("media", "demo1_audio.wav"))) as source:
+        params = source.getparams()
+        frames = source.readframes(round(source.getframerate() * AUDIO_SECONDS))
+    path = tmp_path / "speech.wav"
+    with wave.open(str(path), "wb") as target:
+        target.setparams(params)
+        target.writeframes(frames)
+    return path
+
+
+def upload(page, elem_id: str, path: Path, tag: str) -> None:
+    """Choose ``path`` in a component's file picker and wait until its player shows the uploaded file."""
+    page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
+    page.locator(f"#{elem_id} {tag}[src*='{path.name}'], #{elem_id} a[href*='{path.name}']").first.wait_for(
+        state="attached")
+
+
+@pytest.fixture
+def save_screenshot(tmp_path, tmp_path_factory, capsys):
+    """Save the whole page as ``tmp_path/NAME`` and as ``<pytest tmp root>/latentsync-gradio/NAME`` (printed),
+    which outlives pytest's rotation of numbered temporary folders."""
+    def save(page, name: str) -> None:
+        shot = tmp_path / name
+        page.screenshot(path=str(shot), full_page=True)
+        stable = tmp_path_factory.getbasetemp().parent / "latentsync-gradio" / name
+        stable.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, stable)
+        with capsys.disabled():
+            print(f"\nscreenshot: {stable}")
+    return save
+
+
+def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
+    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+    upload(page, "audio-input", short_speech, "audio")
+    expect(page.locator("#checkpoint-banner")).to_be_hidden()
+    page.locator("#run-button").click()
+
+    result = page.locator("#result-video")
+    expect(result).to_contain_text(re.compile(r"(Detecting faces|Generating) - \d+(\.\d)?%"), timeout=RUN_TIMEOUT_MS)
+    expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced"),
+                                                    timeout=RUN_TIMEOUT_MS)
+
+    video = result.locator("video")
+    page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle())
+    assert video.evaluate("v => v.duration") == pytest.approx(AUDIO_SECONDS, abs=0.05)
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    page.wait_for_function("v => v.currentTime > 0", arg=video.element_handle())
+
+    download = page.request.get(result.locator("a[download]").get_attribute("href"))
+    assert download.ok and download.body()[4:8] == b"ftyp"  # an MP4 file, served for download
+    assert not list(server.temp_dir.glob("latentsync-request-*")), "the request's folder was not removed"
+    save_screenshot(page, "finished_page.png")
+
+
+def test_text_file_as_video_is_refused_in_plain_words(page, short_speech, tmp_path, save_screenshot):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("meeting notes, not a video\n")
+    page.locator("#video-input input[type=file]").set_input_files(str(notes))
+    expect(page.get_by_text("Invalid file type: notes.txt")).to_be_visible()  # Gradio's own check
+
+    disguised = shutil.copyfile(notes, tmp_path / "notes.mp4")
+    upload(page, "video-input", disguised, "video")
+    upload(page, "audio-input", short_speech, "audio")
+    page.locator("#run-button").click()
+    status = page.locator("#status")
+    expect(status).to_contain_text("Could not run: 'notes.mp4' is not a media file PyAV can read",
+                                   timeout=RUN_TIMEOUT_MS)
+    assert "Traceback" not in page.locator("body").inner_text()
+    save_screenshot(page, "refused_page.png")
+
+
+def test_missing_checkpoints_are_explained_in_the_page(browser, tmp_path, save_screenshot):
+    with running_demo(tmp_path, "--checkpoints_dir", str(tmp_path / "checkpoints")) as server, \
+            opened_page(browser, server.url) as page:
+        banner = page.locator("#checkpoint-banner")
+        expect(banner).to_contain_text("Checkpoints missing")
+        expect(banner).to_contain_text("./setup_env.sh")
+        expect(page.locator("#run-button")).to_be_disabled()
+        save_screenshot(page, "missing_checkpoints_page.png")
