@@ -186,18 +186,18 @@ def lipsync_video(pipeline: LipsyncPipeline, video_path: str | os.PathLike, audi
             batch = torch.from_numpy(np.stack([next(frames) for _ in window])).to(device)
             sources = torch.tensor(source_indices[window.start:window.stop])
             with_face = has_face[sources]
+            face_rows = with_face.to(device)
             frames_without_face += int((~with_face).sum())
             if with_face.any():
                 window_matrices = matrices[sources[with_face]]
-                faces = aligner.resize_crops(aligner.crop(batch[with_face.to(device)], window_matrices))
+                faces = aligner.resize_crops(aligner.crop(batch[face_rows], window_matrices))
                 pixel_values, masked_pixel_values, masks = prepare_masks_and_masked_images(faces, mask)
                 audio_embeds = pipeline.audio_encoder.crop_overlap_audio_window(features, window.start)
                 generated = pipeline(pixel_values, masked_pixel_values, masks, audio_embeds[:len(window)][with_face],
                                      num_inference_steps=options.num_inference_steps,
                                      guidance_scale=options.guidance_scale, generator=generator,
                                      initial_noise=initial_noise, deep_cache_interval=deep_cache_interval)
-                batch[with_face.to(device)] = restore_faces(batch[with_face.to(device)], generated, window_matrices,
-                                                            aligner.crop_size)
+                batch[face_rows] = restore_faces(batch[face_rows], generated, window_matrices, aligner.crop_size)
             for frame in batch.cpu().numpy():
                 writer.write(frame)
             bar.update(len(window))
