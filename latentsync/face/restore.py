@@ -23,6 +23,9 @@ FACE_FILL_VALUE = 127.0
 # Pixels beyond the face footprint that the window keeps: the bilinear footprint reaches one
 # pixel past the mapped crop corners, plus one for float rounding of those corners.
 WINDOW_MARGIN = 2
+# Window sides are grown to multiples of this, so a moving face yields a handful of tensor shapes: CPU
+# convolution backends (oneDNN) cache a kernel per input shape, and one shape per frame grew memory.
+WINDOW_GRID = 64
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,18 @@ def paste_window(affine_matrices: torch.Tensor, crop_size: tuple[int, int], fram
     top = max(math.floor(points[..., 1].min()) - WINDOW_MARGIN, 0)
     right = min(math.ceil(points[..., 0].max()) + WINDOW_MARGIN + 1, frame_w)
     bottom = min(math.ceil(points[..., 1].max()) + WINDOW_MARGIN + 1, frame_h)
+    if bottom <= top or right <= left:
+        return top, left, bottom, right
+    top, bottom = _snap_to_grid(top, bottom, frame_h)
+    left, right = _snap_to_grid(left, right, frame_w)
     return top, left, bottom, right
+
+
+def _snap_to_grid(start: int, end: int, limit: int) -> tuple[int, int]:
+    """Grow [start, end) to a length that is a multiple of ``WINDOW_GRID`` (or the whole of [0, limit))."""
+    length = min(-(-(end - start) // WINDOW_GRID) * WINDOW_GRID, limit)
+    end = min(start + length, limit)
+    return end - length, end
 
 
 def _erode(masks: torch.Tensor, size: int) -> torch.Tensor:
