@@ -10,7 +10,7 @@ Paths are only ever handed to PyAV and ``os`` as strings, never to a shell, so s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import av
@@ -27,33 +27,30 @@ _AUDIO_HINT = "pass an audio file (wav, mp3, m4a, flac, ...) or a video that has
 
 def check_video_input(path: str | os.PathLike) -> Path:
     """Return ``path`` if PyAV can decode at least one frame of its first video stream."""
-    path = _existing_file(path, "video")
-    with _open_media(path, _VIDEO_HINT) as container:
-        if not container.streams.video:
-            raise InputError(f"{_quoted(path)} has no video stream; {_VIDEO_HINT}")
-        try:
-            has_frame = next(container.decode(video=0), None) is not None
-        except av.FFmpegError as error:
-            raise InputError(f"{_quoted(path)} has a video stream that cannot be decoded ({_reason(error)}); "
-                             f"re-encode it, e.g. to H.264 mp4") from None
-    if not has_frame:
-        raise InputError(f"{_quoted(path)} has a video stream but no frames; {_VIDEO_HINT}")
-    return path
+    return _check_decodable(path, "video", _VIDEO_HINT, "re-encode it, e.g. to H.264 mp4", "frames",
+                            lambda frames: next(frames, None) is not None)
 
 
 def check_audio_input(path: str | os.PathLike) -> Path:
     """Return ``path`` if its first audio stream yields at least one sample (decoding stops there)."""
-    path = _existing_file(path, "audio")
-    with _open_media(path, _AUDIO_HINT) as container:
-        if not container.streams.audio:
-            raise InputError(f"{_quoted(path)} has no audio stream; {_AUDIO_HINT}")
+    return _check_decodable(path, "audio", _AUDIO_HINT, "convert it, e.g. to 16 kHz wav", "samples",
+                            lambda frames: any(frame.samples for frame in frames))
+
+
+def _check_decodable(path: str | os.PathLike, kind: str, hint: str, fix: str, content: str,
+                     has_content: Callable[[Iterator[av.frame.Frame]], bool]) -> Path:
+    """Require a ``kind`` ("video"/"audio") stream in ``path`` and decode until ``has_content`` finds some."""
+    path = _existing_file(path, kind)
+    with _open_media(path, hint) as container:
+        if not getattr(container.streams, kind):
+            raise InputError(f"{_quoted(path)} has no {kind} stream; {hint}")
         try:
-            has_samples = any(frame.samples for frame in container.decode(audio=0))
+            found = has_content(container.decode(**{kind: 0}))
         except av.FFmpegError as error:
-            raise InputError(f"{_quoted(path)} has an audio stream that cannot be decoded ({_reason(error)}); "
-                             "convert it, e.g. to 16 kHz wav") from None
-    if not has_samples:
-        raise InputError(f"{_quoted(path)} has an audio stream but no samples; {_AUDIO_HINT}")
+            raise InputError(f"{_quoted(path)} has a {kind} stream that cannot be decoded ({_reason(error)}); "
+                             f"{fix}") from None
+    if not found:
+        raise InputError(f"{_quoted(path)} has a {kind} stream but no {content}; {hint}")
     return path
 
 

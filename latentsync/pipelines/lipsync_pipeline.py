@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange
 
+from ..face.mask import mask_to_latent_size
 from ..face.restore import paste_surrounding_pixels_back
 from ..models.deep_cache import DeepCacheUNet
 from ..models.unet import UNet3DConditionModel
@@ -126,9 +126,7 @@ class LipsyncPipeline(DiffusionPipeline):
             window = slice(start, start + self.num_frames)
             frames = pixel_values[window].to(device=device, dtype=dtype)
             window_mask = mask[window].to(device=device, dtype=dtype)
-            latent_mask = rearrange(F.interpolate(window_mask, size=(height // self.vae_scale_factor,
-                                                                     width // self.vae_scale_factor)),
-                                    "f c h w -> 1 c f h w")
+            latent_mask = rearrange(mask_to_latent_size(window_mask, self.vae_scale_factor), "f c h w -> 1 c f h w")
             masked_latents = self.encode_images(masked_pixel_values[window], generator).to(dtype)
             ref_latents = self.encode_images(frames, generator).to(dtype)
             latents = initial_noise.to(device=device, dtype=dtype).repeat(1, 1, frames.shape[0], 1, 1)

@@ -25,7 +25,7 @@ from ..face.landmarks import create_landmark_detector
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.restore import restore_faces
 from ..io.audio_reader import load_audio
-from ..io.paths import check_audio_input, check_output_path, check_video_input
+from ..io.paths import check_audio_input, check_output_path
 from ..io.video_reader import VideoReader
 from ..io.video_writer import VideoWriter
 from ..utils.frame_schedule import (AUDIO_SAMPLE_RATE, VIDEO_FPS, inference_windows, iter_source_frame_indices,
@@ -146,10 +146,10 @@ def lipsync_video(pipeline: LipsyncPipeline, video_path: str | os.PathLike, audi
     """
     options = options or LipsyncOptions()
     started = time.monotonic()
-    video_path, audio_path = check_video_input(video_path), check_audio_input(audio_path)
+    reader = VideoReader(video_path, fps=VIDEO_FPS)  # checks the video while opening it
+    video_path, audio_path = reader.path, check_audio_input(audio_path)
     output_path = check_output_path(output_path, inputs=[video_path, audio_path])
     device = pipeline.unet.device
-    reader = VideoReader(video_path, fps=VIDEO_FPS)
     num_video_frames = reader.count_frames()
 
     waveform = load_audio(audio_path, AUDIO_SAMPLE_RATE)
