@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from eval.fvd import frechet_distance, i3d_features, load_i3d, video_clips
-from eval.video_files import list_videos
+from latentsync.evaluation.fvd import frechet_distance, i3d_features, load_i3d, video_clips
+from latentsync.evaluation.video_files import list_videos
 from latentsync.utils.device import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

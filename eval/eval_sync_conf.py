@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.video_files import list_videos
-from eval.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args
+from latentsync.evaluation.video_files import list_videos
+from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args
 from latentsync.errors import InputError
 
 CSV_FIELDS = ["video", "lse_c", "lse_d", "av_offset", "num_tracks", "error"]

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 from tqdm import tqdm
 
-from eval.video_files import list_videos
+from latentsync.evaluation.video_files import list_videos
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader

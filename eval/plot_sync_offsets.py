@@ -17,7 +17,7 @@ matplotlib.use("Agg")  # files only; no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from eval.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args  # noqa: E402
+from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args  # noqa: E402
 
 
 def plot_offset_curves(score: VideoSyncScore, title: str, output_path: str | Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from eval import eval_sync_conf, plot_sync_offsets
-from eval.syncnet_v2 import SyncNetV2
+from latentsync.evaluation.syncnet_v2 import SyncNetV2
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter

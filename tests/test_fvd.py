@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from eval import eval_fvd
-from eval.fvd import frechet_distance
+from latentsync.evaluation.fvd import frechet_distance
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.video_writer import VideoWriter
 

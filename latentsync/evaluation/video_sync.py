@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from eval.face_tracking import TrackCropper, track_faces
-from eval.scene_detection import SceneCutDetector
-from eval.sync_scoring import SyncScore
-from eval.syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
-from eval.syncnet_v2 import load_syncnet_v2
-from latentsync.errors import InputError
+from .face_tracking import TrackCropper, track_faces
+from .scene_detection import SceneCutDetector
+from .sync_scoring import SyncScore
+from .syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
+from .syncnet_v2 import load_syncnet_v2
+from ..errors import InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS, FaceLandmarkDetector, create_landmark_detector
-from latentsync.io.audio_reader import load_audio
-from latentsync.io.video_reader import VideoReader
+from ..io.audio_reader import load_audio
+from ..io.video_reader import VideoReader
 from latentsync.utils.device import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from scipy import linalg
 
-from latentsync.errors import CheckpointError, InputError
-from latentsync.io.video_reader import VideoReader
-from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from ..errors import CheckpointError, InputError
+from ..io.video_reader import VideoReader
+from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
 
 DETECTOR_KWARGS = {"rescale": True, "resize": True, "return_features": True}
 
