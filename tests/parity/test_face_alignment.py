@@ -77,8 +77,11 @@ def test_crops_and_faces(frames, resolution):
     expected_faces = [read_rgb("align", str(resolution), f"face_f{i}.png") for i in range(NUM_FRAMES)]
     faces = aligned.faces.permute(0, 2, 3, 1).numpy()
     for index in range(NUM_FRAMES):
-        assert_u8_close(crops[index].numpy(), expected_crops[index], tol["u8_max_abs"], tol["u8_frac_differ"])
-        assert_u8_close(faces[index], expected_faces[index], tol["u8_max_abs"], tol["u8_frac_differ_face"])
+        np.testing.assert_array_equal(crops[index].numpy(), expected_crops[index])
+        # The faces follow our own float32 SVD affine (within affine_translation_abs of the reference, 3.7e-4 px
+        # here): crop pixels then differ by 1 level in a few places, and the Lanczos resize (kernel overshoot up
+        # to ~1.3x per axis) can turn one such level into 2. From the reference affine the crops are exact.
+        assert_u8_close(faces[index], expected_faces[index], tol["u8_max_abs"] + 1, tol["u8_frac_differ_face"])
 
     # From the stored crops the faces are exact: the Lanczos resize is OpenCV's own.
     faces_from_stored = FaceAligner(resolution).resize_crops(torch.from_numpy(np.stack(expected_crops)))
