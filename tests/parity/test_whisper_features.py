@@ -37,7 +37,9 @@ def test_positional_embedding_comes_from_checkpoint(audio2feature):
 
 def test_log_mel(audio2feature, reference):
     log_mel = audio2feature.log_mel(shared_path("parity", "audio", INPUTS["demo2"]))
-    torch.testing.assert_close(log_mel, reference["logmel_demo2"], atol=1e-5, rtol=0)
+    # log10 of the float32 STFT power: 13 of 158,720 values moved by up to 3.2e-5 on some CPUs (measured; the
+    # FFT's SIMD path), while the Whisper features computed from it stay within their own tolerance.
+    torch.testing.assert_close(log_mel, reference["logmel_demo2"], atol=5e-5, rtol=0)
 
 
 @pytest.mark.parametrize("name", INPUTS)
