@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, MediapipeFaceBoxes, decoded_frames, face_clip,
-                                       frechet_distance, i3d_features, load_i3d, video_clips)
-from latentsync.evaluation.video_files import list_videos, paired_videos
+from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_distance, i3d_features, load_i3d,
+                                       paired_face_clips, video_clips)
+from latentsync.evaluation.video_files import list_videos
 from latentsync.utils.device import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-logger = logging.getLogger(__name__)
 
 
 def folder_features(detector: torch.jit.ScriptModule, directory: str | Path, clip_len: int, batch_size: int,
@@ -34,24 +32,6 @@ def folder_features(detector: torch.jit.ScriptModule, directory: str | Path, cli
     videos = tqdm(list_videos(directory), desc=f"I3D features of {directory}")
     clips = itertools.chain.from_iterable(video_clips(path, clip_len) for path in videos)
     return i3d_features(detector, clips, batch_size, device, protocol="all_clips")
-
-
-def face_clip_pairs(real_dir: str | Path, fake_dir: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``latentsync``: the (real, fake) face clips of every usable pair, in the order of ``fake_dir``."""
-    real_clips, fake_clips = [], []
-    with MediapipeFaceBoxes() as detect_face:
-        for real, fake in tqdm(paired_videos(real_dir, fake_dir), desc="face clips"):
-            clips = []
-            for path in (real, fake):
-                frames = decoded_frames(path)
-                clip = None if frames is None else face_clip(frames, detect_face)
-                if clip is None:
-                    logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
-                clips.append(clip)
-            if all(clip is not None for clip in clips):
-                real_clips.append(clips[0])
-                fake_clips.append(clips[1])
-    return real_clips, fake_clips
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -72,7 +52,7 @@ def main(argv: list[str] | None = None) -> float:
         real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
         fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
     else:
-        real_clips, fake_clips = face_clip_pairs(args.real_videos_dir, args.fake_videos_dir)
+        real_clips, fake_clips = paired_face_clips(args.real_videos_dir, args.fake_videos_dir)
         real = i3d_features(detector, real_clips, args.batch_size, device, protocol="latentsync")
         fake = i3d_features(detector, fake_clips, args.batch_size, device, protocol="latentsync")
     fvd = frechet_distance(real, fake)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from eval import eval_fvd
 from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
-                                       video_clips)
+                                       paired_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
 from tests.paths import shared_path
 from tests.synthetic_video import index_of_frame, write_constant_rate_video
@@ -170,7 +170,7 @@ def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
         video = shared_path("media", f"{name}_video.mp4")
         (real / f"{name}.mp4").symlink_to(video)
         (fake / f"{name}_out.mp4").symlink_to(video)
-    real_clips, fake_clips = eval_fvd.face_clip_pairs(real, fake)
+    real_clips, fake_clips = paired_face_clips(real, fake)
     assert len(real_clips) == len(fake_clips) == 2
     assert real_clips[0].shape == (16, 224, 224, 3)
     fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
@@ -196,4 +196,4 @@ def test_unpaired_generated_video_names_its_missing_counterpart(tmp_path):
     (tmp_path / "real").mkdir(), (tmp_path / "fake").mkdir()
     (tmp_path / "fake" / "clip_out.mp4").write_bytes(b"")
     with pytest.raises(InputError, match="clip.mp4"):
-        eval_fvd.face_clip_pairs(tmp_path / "real", tmp_path / "fake")
+        paired_face_clips(tmp_path / "real", tmp_path / "fake")

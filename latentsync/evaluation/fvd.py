@@ -12,6 +12,7 @@ Features are the 400-d logits-layer outputs (``return_features=True``) of StyleG
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,10 +23,14 @@ import cv2
 import numpy as np
 import torch
 from scipy import linalg
+from tqdm import tqdm
 
 from ..errors import CheckpointError, InputError
 from ..io.video_reader import VideoReader
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
+from .video_files import paired_videos
+
+logger = logging.getLogger(__name__)
 
 I3D_INPUT_SIZE = 224
 # The original's clip: decoded frames 20..35 of each video.
@@ -138,6 +143,24 @@ class MediapipeFaceBoxes:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def paired_face_clips(real_dir: str | Path, fake_dir: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``latentsync``: the (real, fake) face clips of every usable pair, in the order of ``fake_dir``."""
+    real_clips, fake_clips = [], []
+    with MediapipeFaceBoxes() as detect_face:
+        for real, fake in tqdm(paired_videos(real_dir, fake_dir), desc="face clips"):
+            clips = []
+            for path in (real, fake):
+                frames = decoded_frames(path)
+                clip = None if frames is None else face_clip(frames, detect_face)
+                if clip is None:
+                    logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+                clips.append(clip)
+            if all(clip is not None for clip in clips):
+                real_clips.append(clips[0])
+                fake_clips.append(clips[1])
+    return real_clips, fake_clips
 
 
 @torch.inference_mode()
