@@ -69,7 +69,7 @@ def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> torch.jit.
 
 
 def video_clips(path: str | Path, clip_len: int = 16) -> Iterator[np.ndarray]:
-    """``all_clips``: consecutive non-overlapping (clip_len, H, W, 3) uint8 RGB clips at 25 fps; a short tail is dropped."""
+    """``all_clips``: consecutive non-overlapping (clip_len, H, W, 3) uint8 RGB clips at 25 fps; drops a short tail."""
     clip = []
     for frame in VideoReader(path).frames():
         clip.append(frame)
@@ -98,7 +98,7 @@ def decoded_frames(path: str | Path, first: int = FACE_CLIP_FIRST_FRAME,
 
 
 def crop_relative_box(image: np.ndarray, box: RelativeBox) -> np.ndarray:
-    """The original's crop: corners truncated to pixels, clamped to the image (the far edge from the clamped near one)."""
+    """The original's crop: corners truncated to pixels, clamped to the image (far edge from the clamped near one)."""
     height, width = image.shape[:2]
     xmin, ymin = max(0, int(box[0] * width)), max(0, int(box[1] * height))
     xmax, ymax = min(width, xmin + int(box[2] * width)), min(height, ymin + int(box[3] * height))

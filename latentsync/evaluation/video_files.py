@@ -21,7 +21,7 @@ def list_videos(directory: str | Path) -> list[Path]:
 
 
 def paired_videos(real_dir: str | Path, fake_dir: str | Path) -> list[tuple[Path, Path]]:
-    """(real, generated) pairs: each video of ``fake_dir``, ``name_out.mp4`` or ``name.mp4``, with ``real_dir/name.mp4``.
+    """(real, generated) pairs: each ``fake_dir`` video ``name_out.mp4`` or ``name.mp4`` with ``real_dir/name.mp4``.
 
     The original's FVD pairing (``file.replace("_out.mp4", ".mp4")``), for any video suffix.
     """
