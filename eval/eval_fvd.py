@@ -1,6 +1,11 @@
-"""Fréchet Video Distance between two folders of videos (e.g. ground truth vs lip-synced results).
+"""Fréchet Video Distance between real videos and generated ones (e.g. ground truth vs lip-synced results).
 
-    python -m eval.eval_fvd --real_videos_dir DIR --fake_videos_dir DIR [--i3d_path ...]
+    python -m eval.eval_fvd --real_videos_dir DIR --fake_videos_dir DIR [--protocol latentsync|all_clips]
+
+``latentsync`` (default) is the original's protocol: each generated ``name_out.mp4`` (or ``name.mp4``) is paired
+with the real ``name.mp4``; one face clip per video (frames 20-35, mediapipe face crop, 224x224). A pair is left
+out when either video is shorter than 36 frames or has a frame without a face. ``all_clips`` uses every
+16-frame whole-frame clip of every video in each folder, with I3D's own preprocessing.
 """
 
 from __future__ import annotations
@@ -13,7 +18,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from latentsync.evaluation.fvd import frechet_distance, i3d_features, load_i3d, video_clips
+from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_distance, i3d_features, load_i3d,
+                                       paired_face_clips, video_clips)
 from latentsync.evaluation.video_files import list_videos
 from latentsync.utils.device import resolve_device
 
@@ -22,28 +28,35 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def folder_features(detector: torch.jit.ScriptModule, directory: str | Path, clip_len: int, batch_size: int,
                     device: torch.device) -> np.ndarray:
-    """I3D features of every ``clip_len``-frame clip of every video in ``directory``."""
+    """``all_clips``: I3D features of every ``clip_len``-frame clip of every video in ``directory``."""
     videos = tqdm(list_videos(directory), desc=f"I3D features of {directory}")
     clips = itertools.chain.from_iterable(video_clips(path, clip_len) for path in videos)
-    return i3d_features(detector, clips, batch_size, device)
+    return i3d_features(detector, clips, batch_size, device, protocol="all_clips")
 
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real_videos_dir", required=True)
     parser.add_argument("--fake_videos_dir", required=True)
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
+                        help="latentsync: the original's face clips; all_clips: every whole-frame 16-frame clip")
     parser.add_argument("--i3d_path", default=str(REPO_ROOT / "checkpoints/auxiliary/i3d_torchscript.pt"))
-    parser.add_argument("--clip_len", type=int, default=16, help="frames per I3D clip")
+    parser.add_argument("--clip_len", type=int, default=16, help="frames per I3D clip (all_clips)")
     parser.add_argument("--batch_size", type=int, default=8, help="clips per I3D forward pass")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     args = parser.parse_args(argv)
 
     device = resolve_device(args.device)
     detector = load_i3d(args.i3d_path, device)
-    real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
-    fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
+    if args.protocol == "all_clips":
+        real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
+        fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
+    else:
+        real_clips, fake_clips = paired_face_clips(args.real_videos_dir, args.fake_videos_dir)
+        real = i3d_features(detector, real_clips, args.batch_size, device, protocol="latentsync")
+        fake = i3d_features(detector, fake_clips, args.batch_size, device, protocol="latentsync")
     fvd = frechet_distance(real, fake)
-    print(f"FVD: {fvd:.4f} ({len(real)} real clips, {len(fake)} fake clips)")
+    print(f"FVD ({args.protocol}): {fvd:.4f} ({len(real)} real clips, {len(fake)} fake clips)")
     return fvd
 
 

@@ -24,7 +24,7 @@ def inputs():
     return torch.randn(2, 13, 4, 16, 16), torch.tensor(500), torch.randn(8, 50, 16)
 
 
-@pytest.mark.parametrize("branch", [0, 1])
+@pytest.mark.parametrize("branch", [0, 1, 2])
 @torch.no_grad()
 def test_shallow_step_equals_full_step_on_the_same_input(unet, inputs, branch):
     sample, t, audio = inputs

@@ -1,4 +1,4 @@
-"""FVD with a tiny TorchScript stand-in for I3D: zero for a set against itself, positive against another set."""
+"""FVD with a tiny stand-in for I3D, both protocols: the original's face clips (default) and all whole-frame clips."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import torch
 import torch.nn.functional as F
 
 from eval import eval_fvd
-from latentsync.evaluation.fvd import frechet_distance
 from latentsync.errors import CheckpointError, InputError
+from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
+                                       paired_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
+from tests.paths import shared_path
+from tests.synthetic_video import index_of_frame, write_constant_rate_video
 
 
 class TinyI3D(torch.nn.Module):
@@ -54,10 +57,10 @@ def _write_videos(folder, seed: int, brightness: int, count: int = 3, clips: int
     return folder
 
 
-def test_fvd_of_a_set_with_itself_is_zero_and_positive_against_another(i3d_path, tmp_path):
+def test_all_clips_fvd_of_a_set_with_itself_is_zero_and_positive_against_another(i3d_path, tmp_path):
     real = _write_videos(tmp_path / "real", seed=1, brightness=0)
     other = _write_videos(tmp_path / "other", seed=2, brightness=96)
-    common = ["--i3d_path", str(i3d_path), "--device", "cpu", "--batch_size", "5"]
+    common = ["--i3d_path", str(i3d_path), "--device", "cpu", "--batch_size", "5", "--protocol", "all_clips"]
 
     same = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(real), *common])
     different = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(other), *common])
@@ -78,3 +81,119 @@ def test_missing_i3d_checkpoint_names_it(tmp_path):
     with pytest.raises(CheckpointError, match="i3d_torchscript.pt.*setup_env.sh"):
         eval_fvd.main(["--real_videos_dir", str(tmp_path), "--fake_videos_dir", str(tmp_path),
                        "--i3d_path", str(missing)])
+
+
+def test_face_clip_is_decoded_frames_20_to_35_at_the_native_rate(tmp_path):
+    video = write_constant_rate_video(tmp_path / "thirty.mp4", fps=30, seconds=1.5)  # 45 frames, not resampled
+    frames = decoded_frames(video)
+    assert frames.shape[0] == 16
+    assert [index_of_frame(frame) for frame in frames] == list(range(20, 36))
+    assert decoded_frames(write_constant_rate_video(tmp_path / "short.mp4", fps=25, seconds=1.4)) is None  # 35 frames
+
+
+def test_undecodable_video_is_an_input_error(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video")
+    with pytest.raises(InputError, match="broken.mp4"):
+        decoded_frames(broken)
+
+
+def test_crop_truncates_and_clamps_like_the_original():
+    image = np.arange(100 * 200).reshape(100, 200)
+    assert crop_relative_box(image, (0.1, 0.2, 0.5, 0.3)).shape == (30, 100)
+    np.testing.assert_array_equal(crop_relative_box(image, (0.1, 0.2, 0.5, 0.3)), image[20:50, 20:120])
+    # Off the top-left: the near edge is clamped to 0 first, and the far edge is measured from the clamped one.
+    np.testing.assert_array_equal(crop_relative_box(image, (-0.1, -0.05, 0.5, 0.5)), image[0:50, 0:100])
+    np.testing.assert_array_equal(crop_relative_box(image, (0.8, 0.9, 0.5, 0.5)), image[90:100, 160:200])
+    assert crop_relative_box(image, (0.1234, 0.1, 0.2, 0.2)).shape == (20, 40)  # int(24.68) = 24, width 40
+
+
+def test_face_clip_crops_the_box_and_resizes_with_area_interpolation():
+    frame = np.zeros((600, 800, 3), dtype=np.uint8)
+    checkerboard = (np.indices((448, 448)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    frame[100:548, 200:648] = checkerboard[..., None]  # the "face": a 448x448 one-pixel checkerboard
+    clip = face_clip(np.stack([frame] * 3), lambda _: (200 / 800, 100 / 600, 448 / 800, 448 / 600))
+    assert clip.shape == (3, 224, 224, 3) and clip.dtype == np.uint8
+    assert set(np.unique(clip)) <= {127, 128}  # area averages each 2x2 cell; nearest/bilinear would keep 0 and 255
+    answers = iter([(0, 0, 1, 1), None, (0, 0, 1, 1)])  # no face in the second frame: the clip is unusable
+    assert face_clip(np.stack([frame] * 3), lambda _: next(answers)) is None
+
+
+class RecordingI3D:
+    """Records what reaches I3D; features are the clip's mean colour."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, videos, **kwargs):
+        self.calls.append((videos.min().item(), videos.max().item(), videos.shape, kwargs))
+        return videos.mean(dim=(2, 3, 4))
+
+
+def test_protocols_feed_i3d_as_specified():
+    clips = [np.full((16, 224, 224, 3), 255, dtype=np.uint8), np.zeros((16, 224, 224, 3), dtype=np.uint8)]
+    i3d = RecordingI3D()
+    features = i3d_features(i3d, clips, batch_size=8, protocol="latentsync")
+    np.testing.assert_allclose(features, [[1, 1, 1], [0, 0, 0]])
+    low, high, shape, kwargs = i3d.calls[0]
+    assert (low, high, shape) == (0.0, 1.0, (2, 3, 16, 224, 224))
+    assert kwargs == {"rescale": False, "resize": False, "return_features": True}
+    i3d_features(i3d, clips, batch_size=8, protocol="all_clips")
+    low, high, _, kwargs = i3d.calls[1]
+    assert (low, high) == (0.0, 255.0) and kwargs == {"rescale": True, "resize": True, "return_features": True}
+
+
+def test_fvd_of_two_small_sets_both_ways(i3d_path, tmp_path):
+    """Same sets give 0 and different sets a positive FVD, with each protocol's clips and I3D call."""
+    detector = torch.jit.load(str(i3d_path))
+    whole_box = lambda _: (0.0, 0.0, 1.0, 1.0)  # noqa: E731 - the synthetic videos have no face: crop everything
+    sets = {name: _write_videos(tmp_path / name, seed=seed, brightness=brightness, count=4, clips=3)
+            for name, seed, brightness in (("real", 1, 0), ("other", 2, 96))}
+    scores = {}
+    for name, folder in sets.items():
+        videos = sorted(folder.iterdir())
+        face_clips = [face_clip(decoded_frames(path), whole_box) for path in videos]
+        whole_clips = [clip for path in videos for clip in video_clips(path)]
+        scores[name] = (i3d_features(detector, face_clips, protocol="latentsync"),
+                        i3d_features(detector, whole_clips, protocol="all_clips"))
+    assert scores["real"][0].shape == (4, 6) and scores["real"][1].shape == (12, 6)  # one clip per video vs all
+    for protocol in (0, 1):
+        assert abs(frechet_distance(scores["real"][protocol], scores["real"][protocol])) < 1e-6
+        assert frechet_distance(scores["real"][protocol], scores["other"][protocol]) > 1e-2
+
+
+def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
+    """mediapipe finds the face in frames 20-35 of both demo videos; ``name_out.mp4`` pairs with ``name.mp4``."""
+    real, fake = tmp_path / "real", tmp_path / "fake"
+    real.mkdir(), fake.mkdir()
+    for name in ("demo1", "demo2"):
+        video = shared_path("media", f"{name}_video.mp4")
+        (real / f"{name}.mp4").symlink_to(video)
+        (fake / f"{name}_out.mp4").symlink_to(video)
+    real_clips, fake_clips = paired_face_clips(real, fake)
+    assert len(real_clips) == len(fake_clips) == 2
+    assert real_clips[0].shape == (16, 224, 224, 3)
+    fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
+                         "--device", "cpu"])
+    assert abs(fvd) < 1e-6
+
+
+def test_mediapipe_box_holds_the_face():
+    from latentsync.evaluation.fvd import MediapipeFaceBoxes
+
+    frame = decoded_frames(shared_path("media", "demo1_video.mp4"), first=0, count=1)[0]
+    with MediapipeFaceBoxes() as detect_face:
+        box = detect_face(frame)
+    height, width = frame.shape[:2]
+    xmin, ymin, box_width, box_height = box[0] * width, box[1] * height, box[2] * width, box[3] * height
+    # Eyebrow centres and nose of frame 0 (../shared/parity/face/README.md, B.1) lie inside the box.
+    for x, y in ((554, 649), (659, 663), (597, 714)):
+        assert xmin < x < xmin + box_width and ymin < y < ymin + box_height
+    assert 100 < box_width < 600 and 100 < box_height < 600
+
+
+def test_unpaired_generated_video_names_its_missing_counterpart(tmp_path):
+    (tmp_path / "real").mkdir(), (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "clip_out.mp4").write_bytes(b"")
+    with pytest.raises(InputError, match="clip.mp4"):
+        paired_face_clips(tmp_path / "real", tmp_path / "fake")

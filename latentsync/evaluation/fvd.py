@@ -1,25 +1,61 @@
 """Fréchet Video Distance: Fréchet distance between Gaussian fits of I3D features of two sets of clips.
 
-Uses the I3D TorchScript model of StyleGAN-V (``i3d_torchscript.pt``) with its own preprocessing
-(``rescale=True``: 0..255 -> [-1, 1]; ``resize=True``: trilinear to 224x224), and its 400-d logits-layer
-features (``return_features=True``), so scores are comparable with other papers' FVD numbers.
+Features are the 400-d logits-layer outputs (``return_features=True``) of StyleGAN-V's I3D TorchScript model
+(``i3d_torchscript.pt``). Two protocols decide which clips it sees:
+
+* ``latentsync`` (default, the original's ``eval/eval_fvd.py``, so numbers compare with the paper): per video
+  one clip, decoded frames 20-35; in each frame the first face mediapipe's face detection finds is cropped,
+  resized to 224x224 with area interpolation and scaled to [0, 1]; I3D runs without its own rescale / resize.
+* ``all_clips``: every consecutive 16-frame clip of the whole frames at 25 fps, 0..255 with I3D's own
+  preprocessing (``rescale``: -> [-1, 1], ``resize``: trilinear to 224x224), as StyleGAN-V computes FVD.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
 import torch
 from scipy import linalg
+from tqdm import tqdm
 
 from ..errors import CheckpointError, InputError
 from ..io.video_reader import VideoReader
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
+from .video_files import paired_videos
 
-DETECTOR_KWARGS = {"rescale": True, "resize": True, "return_features": True}
+logger = logging.getLogger(__name__)
+
+I3D_INPUT_SIZE = 224
+# The original's clip: decoded frames 20..35 of each video.
+FACE_CLIP_FIRST_FRAME = 20
+FACE_CLIP_LENGTH = 16
+
+# A face box relative to the frame: (xmin, ymin, width, height), as mediapipe's relative_bounding_box.
+RelativeBox = tuple[float, float, float, float]
+FaceBoxDetector = Callable[[np.ndarray], "RelativeBox | None"]
+
+
+@dataclass(frozen=True)
+class FVDProtocol:
+    """How uint8 clips reach I3D: multiplied by ``input_scale``, then called with ``detector_kwargs``."""
+
+    name: str
+    input_scale: float
+    detector_kwargs: dict
+
+
+PROTOCOLS = {
+    "latentsync": FVDProtocol("latentsync", 1 / 255, {"rescale": False, "resize": False, "return_features": True}),
+    "all_clips": FVDProtocol("all_clips", 1.0, {"rescale": True, "resize": True, "return_features": True}),
+}
+DEFAULT_PROTOCOL = "latentsync"
 
 
 def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> torch.jit.ScriptModule:
@@ -33,7 +69,7 @@ def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> torch.jit.
 
 
 def video_clips(path: str | Path, clip_len: int = 16) -> Iterator[np.ndarray]:
-    """Consecutive non-overlapping (clip_len, H, W, 3) uint8 RGB clips at 25 fps; a short tail is dropped."""
+    """``all_clips``: consecutive non-overlapping (clip_len, H, W, 3) uint8 RGB clips at 25 fps; drops a short tail."""
     clip = []
     for frame in VideoReader(path).frames():
         clip.append(frame)
@@ -42,15 +78,103 @@ def video_clips(path: str | Path, clip_len: int = 16) -> Iterator[np.ndarray]:
             clip = []
 
 
+def decoded_frames(path: str | Path, first: int = FACE_CLIP_FIRST_FRAME,
+                   count: int = FACE_CLIP_LENGTH) -> np.ndarray | None:
+    """Decoded frames ``first .. first + count - 1`` (native rate, no resampling) as (count, H, W, 3) uint8 RGB.
+
+    None when the video has fewer frames, where the original's ``len(faces) != 16`` check drops the video.
+    """
+    frames = []
+    try:
+        with av.open(str(path)) as container:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index >= first:
+                    frames.append(frame.to_ndarray(format="rgb24"))
+                    if len(frames) == count:
+                        return np.stack(frames)
+    except av.error.FFmpegError as error:
+        raise InputError(f"{path} cannot be decoded as a video ({error}); re-encode it or remove it") from None
+    return None
+
+
+def crop_relative_box(image: np.ndarray, box: RelativeBox) -> np.ndarray:
+    """The original's crop: corners truncated to pixels, clamped to the image (far edge from the clamped near one)."""
+    height, width = image.shape[:2]
+    xmin, ymin = max(0, int(box[0] * width)), max(0, int(box[1] * height))
+    xmax, ymax = min(width, xmin + int(box[2] * width)), min(height, ymin + int(box[3] * height))
+    return image[ymin:ymax, xmin:xmax]
+
+
+def face_clip(frames: np.ndarray, detect_face: FaceBoxDetector, size: int = I3D_INPUT_SIZE) -> np.ndarray | None:
+    """(T, H, W, 3) frames -> (T, size, size, 3) uint8 face crops, area-resized; None if a frame has no face."""
+    faces = []
+    for frame in frames:
+        box = detect_face(frame)
+        if box is None:
+            return None
+        face = crop_relative_box(frame, box)
+        if face.size == 0:
+            return None
+        faces.append(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA))
+    return np.stack(faces)
+
+
+class MediapipeFaceBoxes:
+    """The original's detector: mediapipe face detection, short-range model, confidence 0.5, first face found."""
+
+    def __init__(self) -> None:
+        import mediapipe  # imported here: only the ``latentsync`` protocol needs it
+
+        self._detector = mediapipe.solutions.face_detection.FaceDetection(model_selection=0,
+                                                                          min_detection_confidence=0.5)
+
+    def __call__(self, frame: np.ndarray) -> RelativeBox | None:
+        results = self._detector.process(frame)
+        if not results.detections:
+            return None
+        box = results.detections[0].location_data.relative_bounding_box
+        return box.xmin, box.ymin, box.width, box.height
+
+    def close(self) -> None:
+        self._detector.close()
+
+    def __enter__(self) -> MediapipeFaceBoxes:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def paired_face_clips(real_dir: str | Path, fake_dir: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """``latentsync``: the (real, fake) face clips of every usable pair, in the order of ``fake_dir``."""
+    real_clips, fake_clips = [], []
+    with MediapipeFaceBoxes() as detect_face:
+        for real, fake in tqdm(paired_videos(real_dir, fake_dir), desc="face clips"):
+            clips = []
+            for path in (real, fake):
+                frames = decoded_frames(path)
+                clip = None if frames is None else face_clip(frames, detect_face)
+                if clip is None:
+                    logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+                clips.append(clip)
+            if all(clip is not None for clip in clips):
+                real_clips.append(clips[0])
+                fake_clips.append(clips[1])
+    return real_clips, fake_clips
+
+
 @torch.inference_mode()
-def i3d_features(detector: torch.jit.ScriptModule, clips: Iterable[np.ndarray], batch_size: int = 8,
-                 device: torch.device | str = "cpu") -> np.ndarray:
+def i3d_features(detector: Callable[..., torch.Tensor], clips: Iterable[np.ndarray], batch_size: int = 8,
+                 device: torch.device | str = "cpu", protocol: str = DEFAULT_PROTOCOL) -> np.ndarray:
     """(num_clips, feature_dim) float64 features of (T, H, W, 3) uint8 clips (batched while sizes agree)."""
+    settings = PROTOCOLS[protocol]
     features, batch = [], []
 
     def flush() -> None:
         videos = torch.from_numpy(np.stack(batch)).to(device).permute(0, 4, 1, 2, 3).float()  # (B, 3, T, H, W)
-        features.append(detector(videos, **DETECTOR_KWARGS).double().cpu().numpy())
+        if settings.input_scale != 1.0:
+            videos = videos * settings.input_scale
+        features.append(detector(videos, **settings.detector_kwargs).double().cpu().numpy())
         batch.clear()
 
     for clip in clips:

@@ -18,3 +18,19 @@ def list_videos(directory: str | Path) -> list[Path]:
     if not videos:
         raise InputError(f"{directory} contains no videos ({', '.join(VIDEO_SUFFIXES)})")
     return videos
+
+
+def paired_videos(real_dir: str | Path, fake_dir: str | Path) -> list[tuple[Path, Path]]:
+    """(real, generated) pairs: each ``fake_dir`` video ``name_out.mp4`` or ``name.mp4`` with ``real_dir/name.mp4``.
+
+    The original's FVD pairing (``file.replace("_out.mp4", ".mp4")``), for any video suffix.
+    """
+    pairs = []
+    for fake in list_videos(fake_dir):
+        stem = fake.stem[: -len("_out")] if fake.stem.endswith("_out") else fake.stem
+        real = Path(real_dir) / f"{stem}{fake.suffix}"
+        if not real.is_file():
+            raise InputError(f"{fake} has no real counterpart {real}; name generated videos <name>_out{fake.suffix} "
+                             f"after the real <name>{fake.suffix}")
+        pairs.append((real, fake))
+    return pairs

@@ -2,10 +2,11 @@
 
 from latentsync.face.alignment import AlignedFaces, FaceAligner, crop_size, face_template
 from latentsync.face.landmarks import DetectedFace, FaceLandmarkDetector, create_landmark_detector
-from latentsync.face.mask import load_fixed_mask, mask_to_latent_size, prepare_masks_and_masked_images
+from latentsync.face.mask import MASK_NAMES, load_fixed_mask, mask_to_latent_size, prepare_masks_and_masked_images
 from latentsync.face.restore import paste_surrounding_pixels_back, restore_faces
 
 __all__ = [
+    "MASK_NAMES",
     "AlignedFaces",
     "DetectedFace",
     "FaceAligner",

@@ -1,9 +1,15 @@
 """DeepCache for the 3-D U-Net: reuse the deep features between refresh steps, recompute only a shallow branch.
 
-The ``DeepCache`` package patches 2-D diffusers U-Nets by name; this U-Net's blocks take video tensors and
-audio, so the same scheme is done here. Every ``cache_interval``-th step runs the full network and stores the
-hidden state entering the last up block's layer that consumes down block 0's layer ``branch`` skip; the steps
-in between run ``conv_in``, down block 0's first ``branch + 1`` layers and the tail of the last up block only.
+Reproduces the original's ``DeepCacheSDHelper(cache_interval=3, cache_branch_id=0)`` (``DeepCache`` package
+0.1.1), which patches 2-D diffusers U-Nets by module name and so cannot wrap this one. Branch ``b`` (block 0,
+``0 <= b <= layers_per_block``) means: on a cached step, run ``conv_in``, down block 0's first ``b`` layers,
+the last ``b + 1`` layers of the last up block and the output head; everything else (including down block 0's
+remaining layers and downsampler) is the value of the last refresh step. Branch 0, the original's, caches the
+whole of down block 0 and every layer of the last up block but the one that reads ``conv_in``'s skip.
+
+The package refreshes on every step whose index in the scheduler's timesteps is a multiple of the interval, so
+each window's first step is a refresh and nothing cached crosses windows: one instance per denoising loop
+gives the same results.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ class DeepCacheUNet:
 
     def __init__(self, unet: UNet3DConditionModel, cache_interval: int = 3, branch: int = 0):
         layers = len(unet.down_blocks[0].resnets)
-        if not 0 <= branch < layers:
-            raise ValueError(f"DeepCache branch must be in [0, {layers - 1}], got {branch}")
+        if not 0 <= branch <= layers:
+            raise ValueError(f"DeepCache branch must be in [0, {layers}], got {branch}")
         if cache_interval < 1:
             raise ValueError(f"DeepCache interval must be at least 1, got {cache_interval}")
         self.unet = unet
@@ -31,8 +37,9 @@ class DeepCacheUNet:
         self.branch = branch
         self.step = 0
         self._cached: torch.Tensor | None = None
-        # The last up block's layer that reads down block 0's layer-`branch` skip.
-        self._resume_layer = layers - 1 - branch
+        # First layer of the last up block that is recomputed; it reads down block 0's layer-`branch - 1` skip
+        # (conv_in's for branch 0), and the hidden state entering it is what the cache keeps.
+        self._resume_layer = len(unet.up_blocks[-1].resnets) - 1 - branch
 
     def __call__(self, sample: torch.Tensor, timestep: torch.Tensor, encoder_hidden_states: torch.Tensor | None):
         refresh = self._cached is None or self.step % self.cache_interval == 0
@@ -63,7 +70,7 @@ class DeepCacheUNet:
         hidden = unet.conv_in(sample)
         skips = [hidden]
         first_down = unet.down_blocks[0]
-        for layer in range(self.branch + 1):
+        for layer in range(self.branch):
             hidden = first_down._run_layer(layer, hidden, emb, encoder_hidden_states)
             skips.append(hidden)
         last_up = unet.up_blocks[-1]

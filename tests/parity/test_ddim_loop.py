@@ -69,3 +69,32 @@ def test_unguided_loop(pipeline, loop):
     final = pipeline.denoise(loop["init_latents"].clone(), loop["mask"], loop["masked_image_latents"],
                              loop["ref_latents"], loop["audio_embeds"], num_inference_steps=3, guidance_scale=1.0)
     assert (final - loop["nocfg.final_latents"]).abs().max() <= LATENT_ATOL
+
+
+@pytest.fixture(scope="module")
+def deepcache() -> dict[str, torch.Tensor]:
+    return load_file(shared_path("parity", "unet", "ddim_deepcache.safetensors"))
+
+
+@pytest.mark.parametrize("tag, guidance_scale", [("cfg1.5_deepcache", 1.5), ("nocfg_deepcache", 1.0),
+                                                 ("cfg1.5_full", 1.5)])
+@torch.no_grad()
+def test_deepcache_loop_per_step(pipeline, deepcache, monkeypatch, tag, guidance_scale):
+    """DeepCache (interval 3, branch 0) gives the original's noise predictions and latents at every one of 7 steps."""
+    noise_preds, steps = {}, {}
+    scheduler_step = pipeline.scheduler.step
+
+    def recording_step(model_output, t, *args, **kwargs):
+        noise_preds[len(noise_preds)] = model_output.clone()
+        return scheduler_step(model_output, t, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline.scheduler, "step", recording_step)
+    inputs = {name: deepcache[f"inputs.{name}"] for name in ("latents0", "mask", "masked", "ref", "audio")}
+    pipeline.denoise(inputs["latents0"].clone(), inputs["mask"], inputs["masked"], inputs["ref"], inputs["audio"],
+                     num_inference_steps=7, guidance_scale=guidance_scale,
+                     step_callback=lambda i, t, x: steps.__setitem__(i, x.clone()),
+                     deep_cache_interval=None if tag.endswith("_full") else 3)
+    assert torch.equal(pipeline.scheduler.timesteps, deepcache[f"{tag}.timesteps"])
+    for i in range(7):
+        assert (noise_preds[i] - deepcache[f"{tag}.noise_pred.{i}"]).abs().max() <= NOISE_PRED_ATOL, i
+        assert (steps[i] - deepcache[f"{tag}.latents.{i}"]).abs().max() <= LATENT_ATOL, i

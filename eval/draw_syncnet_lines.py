@@ -1,0 +1,40 @@
+"""Plot SyncNet training and validation loss of one or more training runs, from their checkpoints.
+
+    python -m eval.draw_syncnet_lines --checkpoints runA/checkpoints/checkpoint-10000.pt \\
+        runB/checkpoints/checkpoint-10000.pt --labels "Dim 512" "Dim 2048" --output_path ablation.pdf
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from latentsync.errors import CheckpointError, InputError
+from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoints", nargs="+", required=True, help="SyncNet training checkpoints, one per line")
+    parser.add_argument("--labels", nargs="+", default=None,
+                        help="legend names, one per checkpoint (default: the run folder of each checkpoint)")
+    parser.add_argument("--output_path", default="syncnet_loss.pdf", help="image file to write (pdf, png, svg)")
+    parser.add_argument("--no_val", action="store_true", help="draw the training loss only")
+    args = parser.parse_args(argv)
+
+    labels = args.labels or [Path(path).resolve().parent.parent.name for path in args.checkpoints]
+    try:
+        if len(labels) != len(args.checkpoints):
+            raise InputError(f"{len(args.checkpoints)} checkpoints but {len(labels)} labels; pass one label each")
+        curves = [read_loss_curve(path, label) for path, label in zip(args.checkpoints, labels)]
+        draw_loss_curves(curves, args.output_path, plot_val=not args.no_val)
+    except (InputError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
