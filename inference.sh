@@ -5,6 +5,14 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$ROOT/scripts/project_python.sh"
+# The demo clips come with the weights (./setup_env.sh); say so instead of "file does not exist".
+for default in --video_path:assets/demo1_video.mp4 --audio_path:assets/demo1_audio.wav; do
+  flag="${default%%:*}" clip="$ROOT/${default#*:}"
+  if [[ " $* " != *" $flag"[\ =]* && ! -f "$clip" ]]; then
+    echo "error: the demo clip $clip is missing; run ./setup_env.sh (it downloads the demo clips), or pass $flag" >&2
+    exit 2
+  fi
+done
 export PYTHONPATH="${ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
 exec "$(project_python "$ROOT")" -m scripts.inference \
   --unet_config_path "$ROOT/configs/unet/stage2_512.yaml" \

@@ -15,8 +15,14 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.face.quick_check import require_a_face
 from latentsync.pipelines.loading import DEFAULT_VAE, load_lipsync_pipeline
-from latentsync.pipelines.lipsync_video import LipsyncOptions, lipsync_video
+from latentsync.pipelines.lipsync_video import LipsyncOptions, choose_face_backend, lipsync_video
+from latentsync.utils.device import resolve_device
+from latentsync.utils.frame_schedule import VIDEO_FPS
+from latentsync.utils.interrupts import run_interruptible
+from latentsync.utils.quiet_logs import quiet_library_logs
+from latentsync.utils.time_format import written_video_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_library_logs()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     options = LipsyncOptions(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
                              seed=args.seed, enable_deepcache=args.enable_deepcache, face_backend=args.face_backend,
@@ -68,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         # Input problems are reported before minutes of model loading.
         video, audio = check_video_input(args.video_path), check_audio_input(args.audio_path)
         check_output_path(args.video_out_path, inputs=[video, audio])
+        device = resolve_device(args.device)
+        require_a_face(video, choose_face_backend(args.face_backend, device), device)  # a few frames, seconds
         pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                                          args.vae_model_path, device=args.device, dtype=args.dtype,
                                          audio_cache_dir=args.audio_cache_dir)
@@ -75,9 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {report.output_path} ({report.num_output_frames} frames, {report.seconds:.1f} s)")
+    print(written_video_summary(report.output_path, report.num_output_frames, VIDEO_FPS, report.seconds))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_interruptible(main))
