@@ -34,6 +34,7 @@ from latentsync.models.stable_syncnet import (
 )
 from latentsync.utils.audio import mel_window, melspectrogram
 from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     parser.add_argument("--dtype", default=None, help="float16, float32 (default: float16 on recent GPUs)")
     args = parser.parse_args(argv)
+    quiet_library_logs()
 
     config = OmegaConf.load(args.config_path)
     if config.data.latent_space:

@@ -2,7 +2,7 @@
 
 Silenced, each matched by its own text (anything else from the same libraries still appears):
 - protobuf's deprecation warning, raised by mediapipe's own code (``SymbolDatabase.GetPrototype``);
-- diffusers' notice that it turns on ``low_cpu_mem_usage`` for modules kept in fp32 (a loading detail);
+- diffusers' warning that a cast model has modules "that should be kept in float32: []" (an empty list);
 - the C++ start-up lines of mediapipe / TensorFlow Lite / absl (XNNPACK delegate, ``absl::InitializeLog``,
   feedback manager), which bypass Python and are filtered by ``filtered_native_stderr``;
 - Gradio's hint to "set share=True" (the demo has ``--share``): ``launch_gradio`` prints the address itself.
@@ -15,15 +15,15 @@ import logging
 import os
 import re
 import sys
-import tempfile
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 
 _PYTHON_WARNINGS = [(UserWarning, r"SymbolDatabase\.GetPrototype\(\) is deprecated")]
 # logger name -> text of the records it emits that are dropped
-_LOGGER_NOISE = {"diffusers.models.modeling_utils": "_keep_in_fp32_modules"}
+_LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []"}
+_NOISE_STARTS = ("INFO: Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
 NATIVE_NOISE = re.compile(
     r"INFO: Created TensorFlow Lite XNNPACK delegate"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
@@ -51,25 +51,30 @@ def quiet_library_logs() -> None:
 
 
 class _NativeStderrFilter:
-    """Shared capture of file descriptor 2: starts with the first user, replays when the last one leaves.
+    """Descriptor 2 routed through a pipe while any user holds it; a thread passes on all but ``NATIVE_NOISE``.
 
-    Counting users (rather than nesting) keeps descriptor 2 right when detectors in different threads
-    start and finish in any order.
+    Text is passed on as it arrives (progress bars redraw with carriage returns and stay live); only a
+    trailing piece that could still become a noise line waits for the rest. Users are counted rather than
+    nested, so detectors in different threads may start and stop in any order.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._users = 0
         self._saved = -1
-        self._capture: IO[bytes] | None = None
+        self._thread: threading.Thread | None = None
 
     def enter(self) -> None:
         with self._lock:
             if self._users == 0:
                 sys.stderr.flush()
                 self._saved = os.dup(2)
-                self._capture = tempfile.TemporaryFile()
-                os.dup2(self._capture.fileno(), 2)
+                read_end, write_end = os.pipe()
+                os.dup2(write_end, 2)
+                os.close(write_end)
+                self._thread = threading.Thread(target=_pass_on, args=(read_end, self._saved), daemon=True,
+                                                name="native-stderr-filter")
+                self._thread.start()
             self._users += 1
 
     def leave(self) -> None:
@@ -78,13 +83,30 @@ class _NativeStderrFilter:
             if self._users:
                 return
             sys.stderr.flush()
-            os.dup2(self._saved, 2)
+            os.dup2(self._saved, 2)  # replaces the pipe's last write end: the thread drains the pipe and stops
+            self._thread.join()
             os.close(self._saved)
-            with self._capture as capture:
-                capture.seek(0)
-                text = capture.read().decode(errors="replace")
-            sys.stderr.write("".join(line for line in text.splitlines(keepends=True) if not NATIVE_NOISE.match(line)))
-            sys.stderr.flush()
+
+
+def _pass_on(read_end: int, target: int) -> None:
+    """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return)."""
+    pending = ""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(65536):
+            pieces = re.split(r"(?<=[\r\n])", pending + chunk.decode(errors="replace"))
+            pending = pieces.pop()
+            if not any(start.startswith(pending) or pending.startswith(start) for start in _NOISE_STARTS):
+                pieces.append(pending)
+                pending = ""
+            _write_all(target, "".join(piece for piece in pieces if not NATIVE_NOISE.match(piece)))
+    if not NATIVE_NOISE.match(pending):
+        _write_all(target, pending)
+
+
+def _write_all(target: int, text: str) -> None:
+    data = text.encode()
+    while data:
+        data = data[os.write(target, data):]
 
 
 _native_stderr_filter = _NativeStderrFilter()
@@ -92,10 +114,9 @@ _native_stderr_filter = _NativeStderrFilter()
 
 @contextlib.contextmanager
 def filtered_native_stderr() -> Iterator[None]:
-    """Capture file descriptor 2 during the block, then replay every line that is not ``NATIVE_NOISE``.
+    """While the block runs, drop ``NATIVE_NOISE`` lines from file descriptor 2 and pass everything else on.
 
-    C++ libraries write straight to the descriptor, past ``sys.stderr`` and ``logging``; wrap only
-    start-up work (what is written meanwhile is shown when the block ends).
+    C++ libraries write straight to the descriptor, past ``sys.stderr`` and ``logging``.
     """
     _native_stderr_filter.enter()
     try:

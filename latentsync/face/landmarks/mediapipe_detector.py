@@ -27,23 +27,20 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
 
     def __init__(self) -> None:
         mediapipe = import_backend_package("mediapipe", "mediapipe", "pip install -r requirements.txt")
-        # TensorFlow Lite / absl print start-up lines from the graph's threads until the first frame is processed.
-        self._start_up_output = contextlib.ExitStack()
-        self._start_up_output.enter_context(filtered_native_stderr())
+        # TensorFlow Lite / absl print start-up lines from the graph's threads, at any time while it runs.
+        self._native_output_filter = contextlib.ExitStack()
+        self._native_output_filter.enter_context(filtered_native_stderr())
         try:
             self._mesh = mediapipe.solutions.face_mesh.FaceMesh(
                 static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=False
             )
         except BaseException:
-            self._start_up_output.close()
+            self._native_output_filter.close()
             raise
 
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
         height, width = frame.shape[:2]
-        try:
-            results = self._mesh.process(frame)
-        finally:
-            self._start_up_output.close()  # no-op after the first frame
+        results = self._mesh.process(frame)
         if not results.multi_face_landmarks:
             return None
         meshes = [
@@ -56,5 +53,5 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
         return DetectedFace(points=points, box=boxes[largest])
 
     def close(self) -> None:
-        self._start_up_output.close()
         self._mesh.close()
+        self._native_output_filter.close()
