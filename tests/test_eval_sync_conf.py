@@ -45,7 +45,7 @@ def test_shell_script_scores_the_video_and_writes_csv(clip_and_model, tmp_path):
     csv_path = tmp_path / "out" / "sync_conf.csv"
     require_project_venv()
     result = subprocess.run(
-        ["bash", str(REPO_ROOT / "eval" / "eval_sync_conf.sh"), "--video_path", str(clip),
+        [str(REPO_ROOT / "eval" / "eval_sync_conf.sh"), "--video_path", str(clip),
          "--initial_model", str(model_path), "--csv_path", str(csv_path), "--min_face_size", "50", "--device", "cpu"],
         env=environment_without_python(), cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )

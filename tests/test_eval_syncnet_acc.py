@@ -54,7 +54,7 @@ def test_shell_script_reports_accuracy_over_positive_and_negative_pairs(setup, t
     videos_dir, config_path = setup
     require_project_venv()
     result = subprocess.run(
-        ["bash", str(REPO_ROOT / "eval" / "eval_syncnet_acc.sh"), "--config_path", str(config_path),
+        [str(REPO_ROOT / "eval" / "eval_syncnet_acc.sh"), "--config_path", str(config_path),
          "--videos_dir", str(videos_dir), "--num_clips", "6", "--batch_size", "4", "--device", "cpu"],
         env=environment_without_python(), cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )

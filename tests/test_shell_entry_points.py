@@ -18,6 +18,7 @@ import pytest
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from tests.paths import REPO_ROOT, shared_path
+from tests.readme_commands import readme_command
 from tests.shell_env import environment_without_python, require_project_venv
 from tests.tiny_models import write_tiny_release
 
@@ -49,9 +50,13 @@ def workdir(tmp_path_factory):
 
 
 def _inference_sh(workdir, audio: str, **popen):
+    """README's ``./inference.sh --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4``,
+    run from the folder holding those files, plus the tiny models (and another audio: the last flag wins)."""
     folder, model_flags = workdir
-    command = ["bash", str(REPO_ROOT / "inference.sh"), "--video_path", "talk.mp4", "--audio_path", audio,
-               "--video_out_path", "synced.mp4", *model_flags]
+    program, *arguments = readme_command("./inference.sh", "--video_path")
+    assert arguments[arguments.index("--video_path") + 1] == "talk.mp4"
+    assert arguments[arguments.index("--video_out_path") + 1] == "synced.mp4"
+    command = [str(REPO_ROOT / program), *arguments, "--audio_path", audio, *model_flags]
     return subprocess.Popen(command, cwd=folder, env=environment_without_python(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **popen)
 
