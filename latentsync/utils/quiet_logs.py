@@ -85,12 +85,14 @@ class _NativeStderrFilter:
             sys.stderr.flush()
             os.dup2(self._saved, 2)  # replaces our write end of the pipe: the thread drains it and stops
             # A child process started meanwhile holds the write end as its stderr; the thread then keeps
-            # passing its output on (and closes the saved descriptor when it ends) instead of blocking us.
+            # passing its output on, and keeps the saved descriptor, instead of blocking us.
             self._thread.join(timeout=2)
+            if not self._thread.is_alive():
+                os.close(self._saved)
 
 
 def _pass_on(read_end: int, target: int) -> None:
-    """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return), then close both."""
+    """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return)."""
     pending = ""
     with os.fdopen(read_end, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
@@ -102,7 +104,6 @@ def _pass_on(read_end: int, target: int) -> None:
             _write_all(target, "".join(piece for piece in pieces if not NATIVE_NOISE.match(piece)))
     if not NATIVE_NOISE.match(pending):
         _write_all(target, pending)
-    os.close(target)
 
 
 def _write_all(target: int, text: str) -> None:
