@@ -16,6 +16,7 @@ from latentsync.app.demo import build_demo
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.validation import UploadLimits
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, available_releases
+from latentsync.utils.quiet_logs import launch_gradio, quiet_library_logs
 
 DEFAULT_LIMITS = UploadLimits()
 
@@ -60,6 +61,7 @@ def stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    quiet_library_logs()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from a private demo
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up probes, one line each
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
     demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
                       keep_results_seconds=round(args.keep_results_minutes * 60))
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
+    launch_gradio(demo, server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
                 max_file_size=limits.max_upload_bytes)
 
 

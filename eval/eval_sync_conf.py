@@ -18,6 +18,7 @@ from tqdm import tqdm
 from latentsync.evaluation.video_files import list_videos
 from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args
 from latentsync.errors import InputError
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 CSV_FIELDS = ["video", "lse_c", "lse_d", "av_offset", "num_tracks", "error"]
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> dict[Path, VideoSyncScore]:
     parser.add_argument("--csv_path", default="sync_conf.csv", help="where to write the per-video scores")
     add_scorer_arguments(parser)
     args = parser.parse_args(argv)
+    quiet_library_logs()
 
     videos = [Path(args.video_path)] if args.video_path else list_videos(args.videos_dir)
     scorer, detector = scorer_from_args(args)

@@ -4,5 +4,6 @@
 #   ./eval/eval_sync_conf.sh --videos_dir results/ --csv_path results/sync_conf.csv
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "${REPO_ROOT}/scripts/project_python.sh"
 export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
-exec "${PYTHON:-python}" -m eval.eval_sync_conf "$@"
+exec "$(project_python "$REPO_ROOT")" -m eval.eval_sync_conf "$@"

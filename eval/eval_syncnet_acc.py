@@ -4,7 +4,7 @@ Every sampled clip is scored twice: with its own audio (positive, label 1) and w
 different start frame of the same video (negative, label 0). A pair counts as "in sync" when the cosine
 similarity of the embeddings exceeds 0.5.
 
-    python -m eval.eval_syncnet_acc --config configs/syncnet/syncnet_16_pixel_attn.yaml --videos_dir DIR
+    python -m eval.eval_syncnet_acc --config_path configs/syncnet/syncnet_16_pixel_attn.yaml --videos_dir DIR
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from latentsync.models.stable_syncnet import (
 )
 from latentsync.utils.syncnet_mel import mel_window, melspectrogram
 from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -90,7 +91,8 @@ def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default=str(REPO_ROOT / "configs/syncnet/syncnet_16_pixel_attn.yaml"))
+    parser.add_argument("--config_path", default=str(REPO_ROOT / "configs/syncnet/syncnet_16_pixel_attn.yaml"),
+                        help="SyncNet config (a pixel-space one)")
     parser.add_argument("--ckpt_path", default=None, help="default: the config's ckpt.inference_ckpt_path")
     parser.add_argument("--videos_dir", required=True, help="folder of processed videos")
     parser.add_argument("--num_clips", type=int, default=1024, help="clips to sample, each scored twice")
@@ -100,14 +102,15 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     parser.add_argument("--dtype", default=None, help="float16, float32 (default: float16 on recent GPUs)")
     args = parser.parse_args(argv)
+    quiet_library_logs()
 
-    config = OmegaConf.load(args.config)
+    config = OmegaConf.load(args.config_path)
     if config.data.latent_space:
-        raise InputError(f"{args.config} is a latent-space SyncNet; this evaluation feeds pixels, pick a pixel config")
+        raise InputError(f"{args.config_path} is a latent-space SyncNet; this evaluation feeds pixels, pick a pixel config")
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     if not (args.ckpt_path or config.ckpt.inference_ckpt_path):
-        raise InputError(f"{args.config} names no ckpt.inference_ckpt_path; pass the checkpoint with --ckpt_path")
+        raise InputError(f"{args.config_path} names no ckpt.inference_ckpt_path; pass the checkpoint with --ckpt_path")
     ckpt_path = args.ckpt_path or REPO_ROOT / config.ckpt.inference_ckpt_path
     syncnet = load_stable_syncnet(config, ckpt_path, device, dtype)
     videos = list_videos(args.videos_dir)

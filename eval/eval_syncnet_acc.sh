@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Accuracy of the released StableSyncNet on a folder of processed videos, e.g.
-#   ./eval/eval_syncnet_acc.sh --videos_dir data/val_affine --num_clips 1024
+#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_pixel_attn.yaml --videos_dir data/val_affine
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "${REPO_ROOT}/scripts/project_python.sh"
 export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
-exec "${PYTHON:-python}" -m eval.eval_syncnet_acc "$@"
+exec "$(project_python "$REPO_ROOT")" -m eval.eval_syncnet_acc "$@"

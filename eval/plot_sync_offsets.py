@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args  # noqa: E402
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 
 def plot_offset_curves(score: VideoSyncScore, title: str, output_path: str | Path) -> None:
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> VideoSyncScore:
     parser.add_argument("--output_path", default="sync_offsets.png", help="image file to write (png, pdf, svg)")
     add_scorer_arguments(parser)
     args = parser.parse_args(argv)
+    quiet_library_logs()
 
     scorer, detector = scorer_from_args(args)
     try:

@@ -1,13 +1,20 @@
-"""Fetch the released weights into ``checkpoints/`` (the layout every script expects) and the demo clips.
+"""Fetch the demo clips into ``assets/``, the released weights into ``checkpoints/`` (the layout every script
+expects) and the VAE into the Hugging Face cache.
 
 Same files as ``huggingface-cli download <repo> <file> --local-dir checkpoints``, through the Python API
-so it works with every huggingface_hub release. Already present files are not fetched again.
+so it works with every huggingface_hub release. Already present files are not fetched again. When the hub
+cannot be reached the script stops at once, lists every missing file with its source URL and target path
+(so they can be copied by hand) and exits with 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 RELEASES = {
@@ -19,38 +26,115 @@ AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncne
                                           "auxiliary/i3d_torchscript.pt", "auxiliary/s3fd-619a316812.pth",
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
-# The demo clips of the original repository (inference.sh lip-syncs the first pair).
+VAE_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
+# The demo clips of the original repository (inference.sh lip-syncs the first pair); small, so fetched first.
 DEMO_ASSETS_URL = "https://raw.githubusercontent.com/bytedance/LatentSync/main/assets/"
 DEMO_ASSETS = ["demo1_video.mp4", "demo1_audio.wav"]
+CONNECT_TIMEOUT_SECONDS = 10
 
 
-def download(repo: str, files: list[str], local_dir: Path) -> None:
-    from huggingface_hub import hf_hub_download
+@dataclass(frozen=True)
+class PlannedFile:
+    """One file to fetch: where it comes from, where it goes, and how."""
 
-    for name in files:
-        target = local_dir / name
-        if target.exists():
-            print(f"have {target}")
-            continue
-        print(f"fetching {repo}/{name} -> {target}")
-        hf_hub_download(repo_id=repo, filename=name, local_dir=local_dir)
+    source: str  # URL
+    target: str  # path, or where a cache keeps it
+    present: Callable[[], bool]
+    fetch: Callable[[], object]
+    from_hub: bool = True
 
 
-def download_demo_assets(assets_dir: Path) -> None:
-    import urllib.request
+def hub_file(repo: str, filename: str, local_dir: Path) -> PlannedFile:
+    from huggingface_hub import hf_hub_download, hf_hub_url
 
-    assets_dir.mkdir(parents=True, exist_ok=True)
-    for name in DEMO_ASSETS:
-        target = assets_dir / name
-        if not target.exists():
-            print(f"fetching demo {name} -> {target}")
-            partial = target.with_name(f".{name}.partial")
-            urllib.request.urlretrieve(DEMO_ASSETS_URL + name, partial)
+    target = local_dir / filename
+    return PlannedFile(hf_hub_url(repo, filename), str(target), target.exists,
+                       lambda: hf_hub_download(repo_id=repo, filename=filename, local_dir=local_dir))
+
+
+def cached_hub_file(repo: str, filename: str) -> PlannedFile:
+    """A file kept in the Hugging Face cache (what ``from_pretrained`` reads), not in ``checkpoints/``."""
+    from huggingface_hub import constants, hf_hub_download, hf_hub_url, try_to_load_from_cache
+
+    return PlannedFile(hf_hub_url(repo, filename), f"Hugging Face cache {constants.HF_HUB_CACHE} ({repo})",
+                       lambda: isinstance(try_to_load_from_cache(repo, filename), str),
+                       lambda: hf_hub_download(repo_id=repo, filename=filename))
+
+
+def demo_asset(name: str, assets_dir: Path) -> PlannedFile:
+    target = assets_dir / name
+
+    def fetch() -> None:
+        assets_dir.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{name}.partial")
+        try:
+            with urllib.request.urlopen(DEMO_ASSETS_URL + name, timeout=CONNECT_TIMEOUT_SECONDS) as response, \
+                    partial.open("wb") as handle:
+                while chunk := response.read(1 << 20):
+                    handle.write(chunk)
             partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    return PlannedFile(DEMO_ASSETS_URL + name, str(target), target.exists, fetch, from_hub=False)
+
+
+def planned_files(releases: list[str], auxiliary: bool, checkpoints_dir: Path, assets_dir: Path) -> list[PlannedFile]:
+    """Demo clips, release weights, auxiliary weights (optional), then the VAE: the order they are fetched in."""
+    files = [demo_asset(name, assets_dir) for name in DEMO_ASSETS]
+    for release in releases:
+        repo, names, folder = RELEASES[release]
+        files += [hub_file(repo, name, checkpoints_dir / folder) for name in names]
+    if auxiliary:
+        repo, names = AUXILIARY
+        files += [hub_file(repo, name, checkpoints_dir) for name in names]
+    return files + [cached_hub_file(VAE_REPO, name) for name in VAE_FILES]
+
+
+def hub_unreachable_reason() -> str | None:
+    """Why the hub cannot be reached (one request, no retries), or ``None`` when it answers at all."""
+    from huggingface_hub import constants
+
+    try:
+        urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"),
+                               timeout=CONNECT_TIMEOUT_SECONDS).close()
+    except urllib.error.HTTPError:
+        return None  # it answered, even if not with 200
+    except (OSError, ValueError) as error:  # URLError, timeouts, refused connections, a malformed HF_ENDPOINT
+        return f"{constants.ENDPOINT} is unreachable ({getattr(error, 'reason', error)})"
+    return None
+
+
+def download(files: list[PlannedFile]) -> list[tuple[PlannedFile, str]]:
+    """Fetch the missing files; return ``(file, reason)`` for each one still missing afterwards."""
+    missing = [planned for planned in files if not planned.present()]
+    for planned in files:
+        if planned not in missing:
+            print(f"have {planned.target}")
+    unreachable = hub_unreachable_reason() if any(planned.from_hub for planned in missing) else None
+    failures = []
+    for planned in missing:
+        if planned.from_hub and unreachable:
+            failures.append((planned, unreachable))
+            continue
+        print(f"fetching {planned.source} -> {planned.target}")
+        try:
+            planned.fetch()
+        except Exception as error:  # network and hub errors come in many types; the message is what matters
+            failures.append((planned, " ".join(str(getattr(error, "reason", error)).split())[:200]))
+    return failures
+
+
+def failure_report(failures: list[tuple[PlannedFile, str]]) -> str:
+    lines = [f"error: {len(failures)} file(s) could not be downloaded; copy them by hand (source -> target), "
+             "then run ./setup_env.sh again (present files are kept):"]
+    for planned, reason in failures:
+        lines.append(f"  {planned.source} -> {planned.target}\n      ({reason})")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--releases", nargs="+", default=["1.6"], choices=sorted(RELEASES),
                         help="U-Net releases to fetch (1.6 = 512x512, the default; 1.5 = 256x256)")
     parser.add_argument("--auxiliary", action="store_true",
@@ -58,21 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
     parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
     args = parser.parse_args(argv)
-    try:
-        for release in args.releases:
-            repo, files, folder = RELEASES[release]
-            download(repo, files, args.checkpoints_dir / folder)
-        if args.auxiliary:
-            download(*AUXILIARY, args.checkpoints_dir)
-        from huggingface_hub import snapshot_download
-
-        download_demo_assets(args.assets_dir)
-        print(f"caching the VAE {VAE_REPO}")
-        snapshot_download(VAE_REPO, allow_patterns=["config.json", "diffusion_pytorch_model.safetensors"])
-    except Exception as error:  # network errors come in many types; the message is what matters
-        print(f"download failed: {error}\nThe weights are needed for real inference; retry when the Hugging Face "
-              f"hub is reachable, or copy the files into {args.checkpoints_dir}/ by hand.", file=sys.stderr)
-        return 1
+    failures = download(planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir))
+    if failures:
+        print(failure_report(failures), file=sys.stderr)
+        return 2
     return 0
 
 

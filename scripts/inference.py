@@ -12,11 +12,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.face.quick_check import require_a_face
+from latentsync.face.tracking import choose_face_backend
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
+from latentsync.utils.device import resolve_device
+from latentsync.utils.interrupts import run_interruptible
+from latentsync.utils.quiet_logs import quiet_library_logs
+from latentsync.utils.time_format import written_video_summary
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -65,10 +72,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_library_logs()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
         video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
+        device = resolve_device(args.device)
+        # A few sampled frames (seconds) rather than a faceless video discovered after the models are loaded.
+        require_a_face(video, choose_face_backend(args.face_backend, device), device,
+                       weights_dir=Path(args.checkpoints_dir) / "auxiliary")
         pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                                          args.vae_model_path, device=args.device, dtype=args.dtype,
                                          audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
@@ -79,9 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {report.output_path} ({report.num_output_frames} frames, {report.seconds:.1f} s)")
+    print(written_video_summary(report.output_path, report.num_output_frames, pipeline.config.video_fps,
+                                report.seconds))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_interruptible(main))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 
 import cv2
 import pytest
@@ -17,6 +15,7 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from tests.paths import REPO_ROOT, shared_path
+from tests.shell_env import environment_without_python, require_project_venv
 from tests.synthetic_video import write_constant_rate_video
 
 NUM_FRAMES = 80  # > min_track (50) frames, 75 SyncNet windows: keeps the CPU run short
@@ -44,10 +43,11 @@ def clip_and_model(tmp_path_factory):
 def test_shell_script_scores_the_video_and_writes_csv(clip_and_model, tmp_path):
     clip, model_path = clip_and_model
     csv_path = tmp_path / "out" / "sync_conf.csv"
+    require_project_venv()
     result = subprocess.run(
-        ["bash", str(REPO_ROOT / "eval" / "eval_sync_conf.sh"), "--video_path", str(clip),
+        [str(REPO_ROOT / "eval" / "eval_sync_conf.sh"), "--video_path", str(clip),
          "--initial_model", str(model_path), "--csv_path", str(csv_path), "--min_face_size", "50", "--device", "cpu"],
-        env={**os.environ, "PYTHON": sys.executable}, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=environment_without_python(), cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "LSE-C" in result.stdout and "LSE-D" in result.stdout

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -21,6 +19,7 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from tests.paths import REPO_ROOT, shared_path
+from tests.shell_env import environment_without_python, require_project_venv
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +52,11 @@ def setup(tmp_path_factory):
 
 def test_shell_script_reports_accuracy_over_positive_and_negative_pairs(setup, tmp_path):
     videos_dir, config_path = setup
+    require_project_venv()
     result = subprocess.run(
-        ["bash", str(REPO_ROOT / "eval" / "eval_syncnet_acc.sh"), "--config", str(config_path),
+        [str(REPO_ROOT / "eval" / "eval_syncnet_acc.sh"), "--config_path", str(config_path),
          "--videos_dir", str(videos_dir), "--num_clips", "6", "--batch_size", "4", "--device", "cpu"],
-        env={**os.environ, "PYTHON": sys.executable}, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env=environment_without_python(), cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     match = re.search(r"Accuracy: ([\d.]+)% \((\d+)/12 pairs, 6 clips\)", result.stdout)
@@ -65,14 +65,14 @@ def test_shell_script_reports_accuracy_over_positive_and_negative_pairs(setup, t
 
 def test_same_seed_same_accuracy_and_latent_configs_are_refused(setup, tmp_path):
     videos_dir, config_path = setup
-    arguments = ["--config", str(config_path), "--videos_dir", str(videos_dir), "--num_clips", "4", "--device", "cpu"]
+    arguments = ["--config_path", str(config_path), "--videos_dir", str(videos_dir), "--num_clips", "4", "--device", "cpu"]
     assert eval_syncnet_acc.main(arguments) == eval_syncnet_acc.main(arguments)
 
     latent_config = OmegaConf.load(config_path)
     latent_config.data.latent_space = True
     OmegaConf.save(latent_config, tmp_path / "latent.yaml")
     with pytest.raises(InputError, match="latent-space"):
-        eval_syncnet_acc.main(["--config", str(tmp_path / "latent.yaml"), "--videos_dir", str(videos_dir)])
+        eval_syncnet_acc.main(["--config_path", str(tmp_path / "latent.yaml"), "--videos_dir", str(videos_dir)])
 
 
 def test_clip_pairs_are_aligned_and_shifted_mel_windows(setup):

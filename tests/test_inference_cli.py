@@ -7,6 +7,7 @@ import av
 import numpy as np
 import pytest
 
+from scripts import inference
 from scripts.inference import main
 from tests.synthetic_video import write_constant_rate_video
 
@@ -95,6 +96,15 @@ def test_paths_with_shell_characters_reach_the_checks_intact(capsys, media):
     media["video"].rename(odd)
     out = media["dir"] / "out; echo.mp4"
     code, err = _run(capsys, odd, media["audio"], out)
-    # Inputs are fine, so the run gets as far as loading the (absent) checkpoints, naming one.
-    assert code == 2 and "not found; run ./setup_env.sh" in err
+    # The inputs are readable, so the run gets as far as looking for a face in the (flat colour) video.
+    assert code == 2 and "no face was found" in err and repr(str(odd)) in err
     assert odd.exists() and not out.exists()
+
+
+def test_video_without_a_face_is_refused_before_any_model_loads(capsys, media, monkeypatch):
+    def load_models(*args, **kwargs):
+        raise AssertionError("models were loaded for a video without a face")
+
+    monkeypatch.setattr(inference, "load_lipsync_pipeline", load_models)
+    out = media["dir"] / "out.mp4"
+    _assert_rejected(*_run(capsys, media["video"], media["audio"], out), "no face was found", "clip.mp4", out=out)

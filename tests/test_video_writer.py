@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import av
@@ -113,6 +115,17 @@ def test_frames_stream_into_a_hidden_partial_file_beside_the_target(tmp_path):
         assert (tmp_path / partial).stat().st_size > 256 * 1024  # packets reached the disk before close
         assert not (tmp_path / "out.mp4").exists()
     assert leftovers(tmp_path) == [] and (tmp_path / "out.mp4").exists()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_output_gets_the_permissions_of_a_new_file(tmp_path, umask):
+    """0o666 less the umask, like a file made by ffmpeg or cp (not the 0o600 of a private temporary file)."""
+    previous = os.umask(umask)
+    try:
+        path = write_clip(tmp_path / "out.mp4", 5, None)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 def test_exception_mid_write_removes_partial_and_keeps_target(tmp_path):

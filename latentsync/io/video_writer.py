@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import tempfile
+import secrets
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -57,12 +57,9 @@ class VideoWriter:
         self._video_stream: av.VideoStream | None = None
         self._audio_stream: av.AudioStream | None = None
         self._frame_shape: tuple[int, ...] | None = None
-        handle, partial = tempfile.mkstemp(prefix=f".{self.path.stem}.partial-", suffix=self.path.suffix,
-                                           dir=self.path.absolute().parent)
-        os.close(handle)
-        self._partial = Path(partial)
+        self._partial = _create_partial_file(self.path)
         try:
-            self._container = av.open(partial, mode="w", container_options=_MUXER_OPTIONS)
+            self._container = av.open(str(self._partial), mode="w", container_options=_MUXER_OPTIONS)
         except BaseException:
             self._partial.unlink()
             raise
@@ -159,6 +156,17 @@ class VideoWriter:
         chunk.pts, chunk.time_base = self._audio_written, Fraction(1, self._sample_rate)
         self._container.mux(self._audio_stream.encode(chunk))
         self._audio_written = stop
+
+
+def _create_partial_file(path: Path) -> Path:
+    """Create the hidden ``.<name>.partial-XXXX<suffix>`` beside ``path``, with mode 0o666 less the umask.
+
+    ``tempfile.mkstemp`` would make it 0o600, and ``os.replace`` keeps the mode, so the result would be
+    private; created like any new file, it gets the permissions the user expects.
+    """
+    partial = path.absolute().parent / f".{path.stem}.partial-{secrets.token_hex(6)}{path.suffix}"
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return partial
 
 
 def _mono_float32(audio: np.ndarray) -> np.ndarray:

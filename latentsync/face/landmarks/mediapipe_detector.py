@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from latentsync.face.landmarks.dependencies import import_backend_package
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
 from latentsync.face.landmarks.points import alignment_points_from_68
+from latentsync.utils.quiet_logs import filtered_native_stderr
 
 # Face-mesh vertex standing in for each of the 68 iBUG points (LatentSync 1.5's table).
 MESH_INDEX_FOR_68_POINTS = [
@@ -24,9 +27,16 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
 
     def __init__(self) -> None:
         mediapipe = import_backend_package("mediapipe", "mediapipe", "pip install -r requirements.txt")
-        self._mesh = mediapipe.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=False
-        )
+        # TensorFlow Lite / absl print start-up lines from the graph's threads, at any time while it runs.
+        self._native_output_filter = contextlib.ExitStack()
+        self._native_output_filter.enter_context(filtered_native_stderr())
+        try:
+            self._mesh = mediapipe.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=MAX_FACES, refine_landmarks=False
+            )
+        except BaseException:
+            self._native_output_filter.close()
+            raise
 
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
         height, width = frame.shape[:2]
@@ -44,3 +54,4 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
 
     def close(self) -> None:
         self._mesh.close()
+        self._native_output_filter.close()

@@ -1,0 +1,53 @@
+"""download_checkpoints with an unreachable hub: fails fast, lists every missing file with source and target, exit 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+from scripts import download_checkpoints
+from tests.paths import REPO_ROOT
+
+UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused at once
+
+
+def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
+    (tmp_path / "checkpoints" / "whisper").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "whisper" / "tiny.pt").write_bytes(b"already here")
+    script = textwrap.dedent(f"""
+        import sys
+        from scripts import download_checkpoints
+        download_checkpoints.DEMO_ASSETS_URL = "{UNREACHABLE}/assets/"
+        sys.exit(download_checkpoints.main(["--checkpoints_dir", "checkpoints", "--assets_dir", "assets",
+                                            "--auxiliary"]))
+    """)
+    env = {**os.environ, "HF_ENDPOINT": UNREACHABLE, "HF_HOME": str(tmp_path / "hf"), "PYTHONPATH": str(REPO_ROOT)}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert time.monotonic() - started < 30  # no retry loop (it used to take ~25 s for the first file alone)
+    assert "Retrying" not in result.stderr + result.stdout
+    assert "have checkpoints/whisper/tiny.pt" in result.stdout
+    missing = [("assets/", "demo1_video.mp4"), ("assets/", "demo1_audio.wav"),
+               ("ByteDance/LatentSync-1.6/resolve/main/", "latentsync_unet.pt"),
+               *[("ByteDance/LatentSync-1.6/resolve/main/", name) for name in download_checkpoints.AUXILIARY[1]]]
+    for url_part, name in missing:
+        target = f"assets/{name}" if url_part == "assets/" else f"checkpoints/{name}"
+        assert f"{UNREACHABLE}/{url_part}{name} -> {target}" in result.stderr, result.stderr
+    for name in download_checkpoints.VAE_FILES:
+        assert f"{UNREACHABLE}/stabilityai/sd-vae-ft-mse/resolve/main/{name} -> Hugging Face cache" in result.stderr
+    assert "tiny.pt ->" not in result.stderr
+    assert result.stderr.startswith("error: 10 file(s) could not be downloaded; copy them by hand")
+    assert f"{UNREACHABLE} is unreachable" in result.stderr
+    assert not list(tmp_path.rglob("*.partial"))
+
+
+def test_demo_clips_come_first(tmp_path):
+    files = download_checkpoints.planned_files(["1.6", "1.5"], True, tmp_path / "checkpoints", tmp_path / "assets")
+    assert [planned.target for planned in files[:2]] == [str(tmp_path / "assets" / name)
+                                                         for name in download_checkpoints.DEMO_ASSETS]
+    assert all(planned.from_hub for planned in files[2:]) and len(files) == 2 + 2 + 2 + 5 + 2

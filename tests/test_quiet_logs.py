@@ -1,0 +1,57 @@
+"""quiet_logs removes known library noise and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from latentsync.utils.quiet_logs import launch_gradio
+from tests.paths import REPO_ROOT
+
+SCRIPT = textwrap.dedent(r"""
+    import logging, os, warnings
+    from latentsync.utils.quiet_logs import filtered_native_stderr, quiet_library_logs
+
+    quiet_library_logs()
+    warnings.warn("SymbolDatabase.GetPrototype() is deprecated. Please use ...", UserWarning)
+    warnings.warn("a real warning", UserWarning)
+    modeling = logging.getLogger("diffusers.models.modeling_utils")
+    modeling.warning("There are modules in UNet that should be kept in float32: []. Casting directly ...")
+    modeling.warning("There are modules in VAE that should be kept in float32: ['norm']. Casting directly ...")
+    with filtered_native_stderr(), filtered_native_stderr():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n")
+        os.write(2, b"W0000 00:00:1796185074.043830   17339 inference_feedback_manager.cc:114] Feedback manager")
+        os.write(2, b" requires a model with a single signature inference.\n")
+        os.write(2, b"\rbar  50%\rbar 100%\n")
+        os.write(2, b"E0000 00:00:1.5   17339 graph.cc:1] a real native error\n")
+    os.write(2, b"after\n")
+""")
+
+
+def test_noise_is_dropped_and_real_messages_are_kept():
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, capture_output=True, timeout=120)
+    stderr = result.stderr.decode()  # bytes: carriage returns must arrive as written
+    assert result.returncode == 0, stderr
+    for noise in ("GetPrototype", "float32: []", "TensorFlow Lite", "absl::InitializeLog", "Feedback manager"):
+        assert noise not in stderr, stderr
+    for kept in ("a real warning", "float32: ['norm']", "\rbar  50%\rbar 100%\n", "a real native error", "after"):
+        assert kept in stderr, stderr
+
+
+class FakeDemo:
+    local_url, share_url = "http://127.0.0.1:7860/", None
+
+    def launch(self, **options):
+        self.options = options
+
+    def block_thread(self):
+        self.blocked = True
+
+
+def test_gradio_launch_is_quiet_but_prints_the_address(capsys):
+    demo = FakeDemo()
+    launch_gradio(demo, server_port=7860, share=False)
+    assert demo.options == dict(quiet=True, prevent_thread_lock=True, server_port=7860, share=False)
+    assert demo.blocked and capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"

@@ -1,0 +1,113 @@
+"""inference.sh run as the README shows it (no PYTHON, relative paths), killed with SIGTERM, and without demo clips."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import time
+import wave
+
+import av
+import numpy as np
+import pytest
+
+from latentsync.io.audio_reader import load_audio
+from latentsync.io.video_reader import VideoReader
+from tests.paths import REPO_ROOT, shared_path
+from tests.readme_commands import readme_command
+from tests.shell_env import environment_without_python, require_project_venv
+from tests.tiny_models import write_tiny_release
+
+# Start-up lines of mediapipe / TensorFlow Lite / absl / protobuf that quiet_logs removes.
+NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_manager", "GetPrototype")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    """A folder with talk.mp4 (1 s of demo1 at quarter size), speech.wav (1 s), long.wav (8 s) and tiny models."""
+    folder = tmp_path_factory.mktemp("shell")
+    with av.open(str(folder / "talk.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "12"})
+        stream.width, stream.height, stream.pix_fmt = 270, 480, "yuv420p"
+        for frame in itertools.islice(VideoReader(shared_path("media", "demo1_video.mp4")).frames(), 25):
+            image = np.ascontiguousarray(frame[::4, ::4])
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+    speech = load_audio(shared_path("media", "demo1_audio.wav"))
+    for name, seconds in (("speech.wav", 1), ("long.wav", 8)):
+        with wave.open(str(folder / name), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(16000)
+            handle.writeframes((speech[: seconds * 16000] * 32767).astype(np.int16).tobytes())
+    models = write_tiny_release(folder / "models")
+    model_flags = [f"--{name}={path}" for name, path in models.items()]
+    return folder, model_flags + ["--inference_steps", "1", "--guidance_scale", "1.0", "--device", "cpu"]
+
+
+def _inference_sh(workdir, audio: str, **popen):
+    """README's ``./inference.sh --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4``,
+    run from the folder holding those files, plus the tiny models (and another audio: the last flag wins)."""
+    folder, model_flags = workdir
+    program, *arguments = readme_command("./inference.sh", "--video_path")
+    assert arguments[arguments.index("--video_path") + 1] == "talk.mp4"
+    assert arguments[arguments.index("--video_out_path") + 1] == "synced.mp4"
+    command = [str(REPO_ROOT / program), *arguments, "--audio_path", audio, *model_flags]
+    return subprocess.Popen(command, cwd=folder, env=environment_without_python(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def test_inference_sh_writes_a_normal_file_and_says_how_long_it_lasts(workdir):
+    require_project_venv()
+    folder, _ = workdir
+    umask = os.umask(0o022)
+    os.umask(umask)
+    process = _inference_sh(workdir, "speech.wav")
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    output = folder / "synced.mp4"  # relative paths are taken from the caller's folder, as with any command
+    assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~umask
+    assert "wrote synced.mp4: 1.00 s of video in " in stdout
+    assert not [line for line in stderr.splitlines() if any(noise in line for noise in NOISE)], stderr
+    output.unlink()
+
+
+def test_sigterm_mid_run_removes_the_partial_file(workdir):
+    require_project_venv()
+    folder, _ = workdir
+    process = _inference_sh(workdir, "long.wav")
+    deadline = time.monotonic() + 600
+    while not list(folder.glob(".synced.partial-*")):  # the writer has started: frames are being encoded
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1][-3000:]
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)  # inference.sh execs Python, so this reaches it directly
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert "interrupted (SIGTERM)" in stderr
+    assert not list(folder.glob(".synced.partial-*")) and not (folder / "synced.mp4").exists()
+
+
+def test_missing_demo_clip_points_to_setup_env(tmp_path):
+    """A fresh clone before ./setup_env.sh: no assets/, no .venv."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO_ROOT / "inference.sh", tmp_path)
+    shutil.copy(REPO_ROOT / "scripts" / "project_python.sh", tmp_path / "scripts")
+    result = subprocess.run(["bash", str(tmp_path / "inference.sh")], env=environment_without_python(),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "demo1_video.mp4 is missing; run ./setup_env.sh" in result.stderr
+
+
+def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
+    script = f'source "{REPO_ROOT}/scripts/project_python.sh"; project_python "{tmp_path}"'
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "python3"
+    assert f"no virtual environment at {tmp_path}/.venv (run ./setup_env.sh" in result.stderr
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "python").symlink_to(shutil.which("python3"))
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == f"{tmp_path}/.venv/bin/python" and result.stderr == ""
