@@ -9,11 +9,11 @@ from tests.paths import REPO_ROOT
 
 
 def readme_commands() -> list[list[str]]:
-    """Every command of every ```bash block; ``a && b`` gives two, ``# comments`` are dropped."""
+    """Every command of every ```bash block; ``a && b`` gives two, ``# comments`` are dropped, ``\`` continues."""
     text = (REPO_ROOT / "README.md").read_text()
     commands = []
     for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.S | re.M):
-        for line in block.splitlines():
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():  # join continued lines
             words = shlex.split(line, comments=True)
             while words:
                 end = words.index("&&") if "&&" in words else len(words)
