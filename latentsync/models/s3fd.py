@@ -28,6 +28,8 @@ RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 1
 ANCHOR_SIZES = (16, 32, 64, 128, 256, 512)
 ANCHOR_STRIDES = (4, 8, 16, 32, 64, 128)
 VARIANCES = (0.1, 0.2)
+# Five poolings must leave fc7 at least 1x1; smaller inputs make the original crash, here they find no face.
+MIN_INPUT_SIZE = 28
 
 
 class L2Norm(nn.Module):
@@ -189,9 +191,12 @@ class S3FD:
         """Boxes scoring above ``conf_th`` at every scale, merged by NMS at 0.1 (the sync-evaluation defaults)."""
         height, width = image_rgb.shape[:2]
         to_pixels = torch.tensor([width, height, width, height], dtype=torch.float32)
-        found = []
+        found = [np.empty((0, 5))]
         for scale in scales:
-            detections = self.net(preprocess(image_rgb, scale).to(self.device))[0].cpu()
+            net_input = preprocess(image_rgb, scale)
+            if min(net_input.shape[2:]) < MIN_INPUT_SIZE:
+                continue
+            detections = self.net(net_input.to(self.device))[0].cpu()
             for rows in detections:  # per class; the background row is all zeros
                 # the original walks each score-sorted list while the score exceeds conf_th
                 taken = rows[torch.cumprod(rows[:, 0] > conf_th, 0).bool()]
