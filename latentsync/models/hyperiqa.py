@@ -139,8 +139,8 @@ class HyperIQA:
         cls.check_weights(path)
         net = HyperNet()
         state_dict, _ = read_checkpoint(path, setup_hint=AUXILIARY_SETUP_HINT)
-        load_state_dict_strict(net, state_dict, str(path),
-                               hint="Expected HyperIQA's koniq_pretrained.pkl (HyperNet(16, 112, 224, 112, 56, 28, 14, 7)).")
+        load_state_dict_strict(net, state_dict, str(path), hint="Expected HyperIQA's koniq_pretrained.pkl "
+                                                                "(HyperNet(16, 112, 224, 112, 56, 28, 14, 7)).")
         return cls(net, device)
 
     def preprocess(self, frames: np.ndarray) -> torch.Tensor:
