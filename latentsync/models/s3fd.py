@@ -21,7 +21,7 @@ from torchvision.ops import nms
 
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
-from latentsync.errors import CheckpointError
+from latentsync.errors import CheckpointError, InputError
 
 DEFAULT_S3FD_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "sfd_face.pth"
 RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 117, 123) from BGR-ordered channels
@@ -189,6 +189,9 @@ class S3FD:
     def detect_faces(self, image_rgb: np.ndarray, conf_th: float = 0.9,
                      scales: Sequence[float] = (0.25,)) -> np.ndarray:
         """Boxes scoring above ``conf_th`` at every scale, merged by NMS at 0.1 (the sync-evaluation defaults)."""
+        if image_rgb.dtype != np.uint8 or image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise InputError(f"S3FD detects faces in uint8 RGB images of shape (H, W, 3), got {image_rgb.dtype} "
+                             f"{image_rgb.shape}")
         height, width = image_rgb.shape[:2]
         to_pixels = torch.tensor([width, height, width, height], dtype=torch.float32)
         found = [np.empty((0, 5))]

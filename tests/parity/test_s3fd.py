@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from latentsync.errors import CheckpointError
+from latentsync.errors import CheckpointError, InputError
 from latentsync.models.s3fd import S3FD, S3FDNet, preprocess
 from tests.parity.hash_init import rule_filled_state_dict
 from tests.paths import shared_path
@@ -70,9 +70,19 @@ def test_detect_faces_matches_fixture(detector, fixture, settings):
     np.testing.assert_allclose(boxes, fixture["bboxes"].numpy(), rtol=0, atol=1e-4)
 
 
-def test_detect_faces_without_any_box_above_threshold(detector, fixture):
-    boxes = detector.detect_faces(fixture["image_rgb_uint8"].numpy()[:128, :128], conf_th=0.999, scales=[1])
-    assert boxes.shape == (0, 5)
+def test_scales_are_merged_by_the_final_nms(detector, fixture, settings):
+    """The same scale twice yields every box twice (IoU 1); the final NMS keeps one of each."""
+    image = fixture["image_rgb_uint8"].numpy()
+    boxes = detector.detect_faces(image, conf_th=settings["conf_th"], scales=[settings["scale"]] * 2)
+    np.testing.assert_allclose(boxes, fixture["bboxes"].numpy(), rtol=0, atol=1e-4)
+
+
+def test_no_face_and_bad_input(detector, fixture):
+    image = fixture["image_rgb_uint8"].numpy()
+    assert detector.detect_faces(image[:128, :128], conf_th=0.999, scales=[1]).shape == (0, 5)
+    assert detector.detect_faces(image[:100, :100], conf_th=0.0, scales=[0.25]).shape == (0, 5)  # below 28 px
+    with pytest.raises(InputError, match=r"uint8 RGB images of shape \(H, W, 3\)"):
+        detector.detect_faces(image[..., 0])
 
 
 def test_checkpoint_errors_name_the_problem(tmp_path):
