@@ -123,6 +123,8 @@ class HyperIQA:
     @staticmethod
     def frame_indices(num_frames: int) -> tuple[int, int, int]:
         """The frames the original scores: first, middle and last."""
+        if num_frames < 1:
+            raise InputError("a clip without frames has no visual quality to score")
         return 0, num_frames // 2, num_frames - 1
 
     @staticmethod
@@ -144,13 +146,15 @@ class HyperIQA:
         return cls(net, device)
 
     def preprocess(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 (N, H, W, 3) RGB -> /255, centre crop 224, ImageNet normalisation: (N, 3, 224, 224) float32."""
+        """uint8 (N, H, W, 3) RGB -> /255, centre crop 224, ImageNet normalisation: (N, 3, 224, 224) float32.
+
+        Frames smaller than 224 are zero-padded by the crop, as the original's ``CenterCrop`` does.
+        """
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
             raise InputError(f"HyperIQA scores uint8 RGB frames of shape (N, H, W, 3), got {frames.dtype} "
                              f"{frames.shape}")
-        if min(frames.shape[1:3]) < CROP_SIZE or len(frames) == 0:
-            raise InputError(f"HyperIQA needs at least one frame of at least {CROP_SIZE}x{CROP_SIZE} pixels, "
-                             f"got {frames.shape}")
+        if len(frames) == 0:
+            raise InputError("HyperIQA needs at least one frame to score, got none")
         images = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2) / 255.0
         return TF.normalize(TF.center_crop(images, [CROP_SIZE, CROP_SIZE]), IMAGENET_MEAN, IMAGENET_STD)
 

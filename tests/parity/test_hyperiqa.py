@@ -71,8 +71,12 @@ def test_target_network_and_score_match_fixture(model, paras, fixture):
 
 def test_frame_choice_and_input_checks(model):
     assert HyperIQA.frame_indices(125) == (0, 62, 124) and HyperIQA.frame_indices(1) == (0, 0, 0)
-    with pytest.raises(InputError, match="at least 224x224"):
-        model.score_frames(np.zeros((3, 200, 256, 3), np.uint8))
+    with pytest.raises(InputError, match="without frames"):
+        HyperIQA.frame_indices(0)
+    with pytest.raises(InputError, match="at least one frame"):
+        model.score_frames(np.zeros((0, 256, 256, 3), np.uint8))
+    small = model.preprocess(np.full((1, 200, 256, 3), 255, np.uint8))  # padded with zeros, as CenterCrop does
+    assert small.shape == (1, 3, 224, 224) and (small[0, 0, :12] < 0).all() and (small[0, 0, 12:212] > 2).all()
     with pytest.raises(InputError, match=r"uint8 RGB frames of shape \(N, H, W, 3\)"):
         model.score_frames(np.zeros((3, 256, 256, 3), np.float32))
 
