@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--histogram", default=None, help="also save a PNG histogram of clip durations here")
     args = parser.parse_args(argv)
 
-    from latentsync.data_processing.fileslist import clip_durations, list_clips, plot_duration_histogram, write_fileslist
+    from latentsync.data_processing.fileslist import (clip_durations, list_clips, plot_duration_histogram,
+                                                      write_fileslist)
 
     clips = list_clips(args.folder)
     if not clips:

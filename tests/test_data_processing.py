@@ -281,7 +281,7 @@ def test_stage_folder_may_not_be_the_input_folder(tmp_path):
     raw = tmp_path / "resampled"
     raw.mkdir()
     _write(raw / "a.mp4", [_pattern(0)] * 3)
-    with pytest.raises(InputError, match="inside the input folder"):
+    with pytest.raises(InputError, match="would be or contain the input folder"):
         check_run(raw, None, [Resample()])
 
 
@@ -340,3 +340,14 @@ def test_syncnet_measure_loads_its_weights_and_rejects_a_clip_without_face_track
         _LOADED_MODELS.clear()
     assert record.reason == "no_face_track"
     assert "face track" in record.detail
+
+
+def test_landmark_backend_without_weights_stops_the_run_before_work(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    code = _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(tmp_path),
+                "--landmark_detector", "insightface")
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "insightface" in error.lower()

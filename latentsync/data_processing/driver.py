@@ -100,17 +100,14 @@ def check_run(input_dir: str | os.PathLike, output_root: str | os.PathLike | Non
                          "pass the folder of raw videos")
     output_root = Path(output_root).absolute() if output_root else default_output_root(input_dir)
     resolved_input = input_dir.resolve()
-    for folder in [output_root, *(output_root / stage.folder for stage in stages), output_root / LEDGER_FOLDER]:
-        resolved = folder.resolve()
-        if resolved == resolved_input or resolved.is_relative_to(resolved_input) and folder != output_root:
-            raise InputError(f"output folder {str(folder)!r} is inside the input folder {str(input_dir)!r}; "
-                             "choose an --output_root outside it")
-        if resolved_input.is_relative_to(resolved) and folder != output_root:
-            raise InputError(f"output folder {str(folder)!r} would contain the input folder; "
-                             "rename the input folder or choose another --output_root")
     if output_root.resolve().is_relative_to(resolved_input):
         raise InputError(f"output root {str(output_root)!r} is inside the input folder {str(input_dir)!r}; "
                          "choose an --output_root outside it")
+    for name in [*(stage.folder for stage in stages), LEDGER_FOLDER]:
+        folder = (output_root / name).resolve()
+        if resolved_input.is_relative_to(folder):
+            raise InputError(f"the {name!r} output folder {str(folder)!r} would be or contain the input folder; "
+                             "rename the input folder or choose another --output_root")
     try:
         output_root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
