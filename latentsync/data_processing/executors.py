@@ -19,6 +19,7 @@ import torch
 
 from latentsync.data_processing.records import LedgerRecord
 from latentsync.data_processing.stage import Stage, run_clip
+from latentsync.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IN_FLIGHT_PER_WORKER = 2
@@ -113,13 +114,19 @@ class RayExecutor(Executor):
     """
 
     def __init__(self, address: str | None = "auto", per_gpu_num_workers: int = 1):
-        import ray
-
+        try:
+            import ray
+        except ImportError:
+            raise InputError("--executor ray needs the ray package; pip install -r requirements.txt") from None
         self._ray = ray
         if not ray.is_initialized():
             python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-            ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": python_path}},
-                     include_dashboard=False, log_to_driver=False)
+            try:
+                ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": python_path}},
+                         include_dashboard=False, log_to_driver=False)
+            except ConnectionError as error:
+                raise InputError(f"no Ray cluster at {address!r} ({' '.join(str(error).split())}); start one with "
+                                 "`ray start --head` or use --executor local") from None
         self.per_gpu_num_workers = max(1, per_gpu_num_workers)
         resources = ray.cluster_resources()
         self.num_cpus = int(resources.get("CPU", 1))
