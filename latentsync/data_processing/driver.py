@@ -108,13 +108,10 @@ def check_run(input_dir: str | os.PathLike, output_root: str | os.PathLike | Non
         if resolved_input.is_relative_to(folder):
             raise InputError(f"the {name!r} output folder {str(folder)!r} would be or contain the input folder; "
                              "rename the input folder or choose another --output_root")
-    try:
-        output_root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"cannot create output root {str(output_root)!r} ({error.strerror}); "
-                         "choose a writable --output_root") from None
-    if not os.access(output_root, os.W_OK | os.X_OK):
-        raise InputError(f"output root {str(output_root)!r} is not writable; choose a writable --output_root")
+    existing = next(folder for folder in (output_root, *output_root.parents) if folder.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"output root {str(output_root)!r} cannot be written: {str(existing)!r} is not a writable "
+                         "folder; choose a writable --output_root")
     for stage in stages:
         stage.check()
     return input_dir, output_root, videos
@@ -125,14 +122,14 @@ def run_pipeline(input_dir: str | os.PathLike, stages: Sequence[Stage], output_r
     """Run ``stages`` in order over the videos of ``input_dir``; see the module docstring for the layout."""
     input_dir, output_root, clips = check_run(input_dir, output_root, stages)
     executor = executor or SerialExecutor()
+    output_root.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, dict[str, LedgerRecord]]] = []
     processed = 0
     with _exclusive(output_root):
         stage_input = input_dir
         for stage in stages:
-            writes = getattr(stage, "writes_outputs", True)
-            stage_output = output_root / stage.folder if writes else stage_input
-            if writes:
+            stage_output = output_root / stage.folder if stage.writes_outputs else stage_input
+            if stage.writes_outputs:
                 remove_partials(stage_output)
             ledger = Ledger(output_root / LEDGER_FOLDER / f"{stage.folder}.jsonl")
             done = ledger.read()

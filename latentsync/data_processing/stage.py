@@ -26,6 +26,7 @@ class Stage(ABC):
     """
 
     uses_gpu: ClassVar[bool] = False
+    writes_outputs: ClassVar[bool] = True  # False: kept clips stay where they are (the input folder)
 
     @property
     @abstractmethod
