@@ -11,6 +11,8 @@ detection only and rejects every clip, and the quality stage sees nothing.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import itertools
 import sys
 import tempfile
 import time
@@ -34,9 +36,10 @@ def make_raw_folder(folder: Path, seconds: float, scale: float) -> None:
         reader = VideoReader(source)
         size = (round(reader.width * scale / 2) * 2, round(reader.height * scale / 2) * 2)
         num_frames = round(seconds * 25)
-        frames = (cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for index, frame in
-                  zip(range(num_frames), reader.frames()))
-        write_clip(folder / name, frames, load_clip_audio(source), num_frames)
+        with contextlib.closing(reader.frames()) as decoded:
+            frames = (cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                      for frame in itertools.islice(decoded, num_frames))
+            write_clip(folder / name, frames, load_clip_audio(source), num_frames)
 
 
 def weight_files(weights_dir: Path, scratch: Path) -> dict[str, Path]:

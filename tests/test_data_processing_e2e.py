@@ -12,7 +12,9 @@ offsets exact and checkable, including the correction the sync stage applies.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
 import os
 import signal
@@ -100,12 +102,9 @@ def run_chain(raw: str, output_root: str, weights: str) -> int:
 
 
 def _source_frames(name: str) -> list[np.ndarray]:
-    frames = []
-    for frame in VideoReader(shared_path("media", name)).frames():
-        frames.append(cv2.resize(frame, SIZE, interpolation=cv2.INTER_AREA))
-        if len(frames) == SOURCE_FRAMES:
-            return frames
-    return frames
+    with contextlib.closing(VideoReader(shared_path("media", name)).frames()) as decoded:
+        return [cv2.resize(frame, SIZE, interpolation=cv2.INTER_AREA)
+                for frame in itertools.islice(decoded, SOURCE_FRAMES)]
 
 
 def _ping_pong(frames: list[np.ndarray], count: int) -> list[np.ndarray]:

@@ -7,7 +7,6 @@ from abc import ABC, abstractmethod
 from pathlib import Path, PurePosixPath
 from typing import Any, ClassVar
 
-import av
 import torch
 
 from latentsync.data_processing.media import header_duration
@@ -70,7 +69,6 @@ def output_name(clip: str, suffix: str = "") -> str:
 
 def run_clip(stage: Stage, input_dir: Path, output_dir: Path, clip: str) -> LedgerRecord:
     """Run ``stage`` on one clip and record the outcome; a bad clip becomes a rejection, never a crash."""
-    av.logging.set_level(av.logging.ERROR)  # encoders' statistics would flood the log of a large run
     start = time.perf_counter()
     source = Path(input_dir) / clip
     (Path(output_dir) / clip).parent.mkdir(parents=True, exist_ok=True)
