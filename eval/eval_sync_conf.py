@@ -4,6 +4,7 @@
     python -m eval.eval_sync_conf --videos_dir results/ --csv_path sync_conf.csv
 
 Prints each video's scores and the mean, and writes them to a CSV (one row per video, then "MEAN").
+Faces are tracked with S3FD, as in the published protocol; ``--detector mediapipe`` uses the landmark backend.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from latentsync.evaluation.video_files import list_videos
 from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args
-from latentsync.errors import InputError
+from latentsync.errors import CheckpointError, InputError
 from latentsync.utils.quiet_logs import quiet_library_logs
 
 CSV_FIELDS = ["video", "lse_c", "lse_d", "av_offset", "num_tracks", "error"]
@@ -33,11 +34,14 @@ def main(argv: list[str] | None = None) -> dict[Path, VideoSyncScore]:
     args = parser.parse_args(argv)
     quiet_library_logs()
 
-    videos = [Path(args.video_path)] if args.video_path else list_videos(args.videos_dir)
-    scorer, detector = scorer_from_args(args)
+    try:  # unusable inputs and missing weights end the run before any video is read
+        videos = [Path(args.video_path)] if args.video_path else list_videos(args.videos_dir)
+        scorer = scorer_from_args(args)
+    except (InputError, CheckpointError) as error:
+        parser.exit(2, f"error: {error}\n")
     scores: dict[Path, VideoSyncScore] = {}
     rows = []
-    try:
+    with scorer:
         for video in tqdm(videos, desc="videos", disable=len(videos) == 1):
             try:
                 score = scores[video] = scorer(video)
@@ -49,8 +53,6 @@ def main(argv: list[str] | None = None) -> dict[Path, VideoSyncScore]:
                        f"AV offset {score.av_offset}  ({len(score.tracks)} face tracks)")
             rows.append({"video": str(video), "lse_c": f"{score.confidence:.6f}", "lse_d": f"{score.min_dist:.6f}",
                          "av_offset": score.av_offset, "num_tracks": len(score.tracks)})
-    finally:
-        detector.close()
     if scores:
         mean_c = statistics.fmean(score.confidence for score in scores.values())
         mean_d = statistics.fmean(score.min_dist for score in scores.values())

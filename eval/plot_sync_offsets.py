@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # files only; no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from latentsync.errors import CheckpointError, InputError  # noqa: E402
 from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs
 
@@ -51,11 +52,11 @@ def main(argv: list[str] | None = None) -> VideoSyncScore:
     args = parser.parse_args(argv)
     quiet_library_logs()
 
-    scorer, detector = scorer_from_args(args)
     try:
-        score = scorer(args.video_path)
-    finally:
-        detector.close()
+        with scorer_from_args(args) as scorer:
+            score = scorer(args.video_path)
+    except (InputError, CheckpointError) as error:
+        parser.exit(2, f"error: {error}\n")
     plot_offset_curves(score, f"{Path(args.video_path).name}: LSE-C {score.confidence:.2f}, "
                               f"LSE-D {score.min_dist:.2f}, AV offset {score.av_offset}", args.output_path)
     print(f"Offset curve written to {args.output_path}")

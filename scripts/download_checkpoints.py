@@ -22,8 +22,11 @@ RELEASES = {
     "1.6": ("ByteDance/LatentSync-1.6", ["latentsync_unet.pt", "whisper/tiny.pt"], "."),
     "1.5": ("ByteDance/LatentSync-1.5", ["latentsync_unet.pt", "whisper/tiny.pt"], "latentsync-1.5"),
 }
+# sfd_face.pth: S3FD of sync-confidence scoring and data processing; koniq_pretrained.pkl: HyperIQA quality filter;
+# s3fd-619a316812.pth + 2DFAN4: the face_alignment landmark backend.
 AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncnet_v2.model",
-                                          "auxiliary/i3d_torchscript.pt", "auxiliary/s3fd-619a316812.pth",
+                                          "auxiliary/i3d_torchscript.pt", "auxiliary/sfd_face.pth",
+                                          "auxiliary/koniq_pretrained.pkl", "auxiliary/s3fd-619a316812.pth",
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
 VAE_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
@@ -138,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--releases", nargs="+", default=["1.6"], choices=sorted(RELEASES),
                         help="U-Net releases to fetch (1.6 = 512x512, the default; 1.5 = 256x256)")
     parser.add_argument("--auxiliary", action="store_true",
-                        help="also fetch the SyncNet, evaluation and face-detector weights (training/evaluation)")
+                        help="also fetch the SyncNet, evaluation, face-detector and quality-model weights "
+                             "(training, evaluation, data processing)")
     parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
     parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
     args = parser.parse_args(argv)

@@ -21,12 +21,14 @@ from .sync_scoring import SyncScore
 from .syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
 from .syncnet_v2 import load_syncnet_v2
 from ..errors import InputError
-from latentsync.face.landmarks import LANDMARK_DETECTORS, FaceLandmarkDetector, create_landmark_detector
+from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detector
 from ..io.audio_reader import load_audio
 from ..io.video_reader import VideoReader
+from ..models.s3fd import DEFAULT_S3FD_PATH, S3FD
 from latentsync.utils.device import resolve_device
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FACE_DETECTORS = ("s3fd", *LANDMARK_DETECTORS)
 
 FaceBoxDetector = Callable[[np.ndarray], Sequence[np.ndarray]]
 """RGB frame -> (x1, y1, x2, y2) boxes of the faces in it."""
@@ -46,12 +48,25 @@ class VideoSyncScorer:
     """Scores videos with the classic SyncNet (``SyncNetEval``) on the crops of every long-enough face track."""
 
     def __init__(self, syncnet: SyncNetEval, detect_faces: FaceBoxDetector, min_track: int = 50,
-                 min_face_size: float = 100, crop_scale: float = 0.4):
+                 min_face_size: float = 100, crop_scale: float = 0.4, on_close: Callable[[], None] | None = None):
         self.syncnet = syncnet
         self.detect_faces = detect_faces
         self.min_track = min_track
         self.min_face_size = min_face_size
         self.crop_scale = crop_scale
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Release the face detector's resources (``on_close``); the scorer is unusable afterwards."""
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    def __enter__(self) -> VideoSyncScorer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
     def __call__(self, video_path: str | Path) -> VideoSyncScore:
         reader = VideoReader(video_path)
@@ -89,25 +104,43 @@ class VideoSyncScorer:
         )
 
 
+def s3fd_box_detector(detector: S3FD, conf_th: float = 0.9, scale: float = 0.25) -> FaceBoxDetector:
+    """Face boxes as the original sync-confidence protocol finds them: S3FD at 1/4 size, confidence above 0.9."""
+
+    def detect_faces(frame: np.ndarray) -> list[np.ndarray]:
+        return list(detector.detect_faces(frame, conf_th=conf_th, scales=(scale,))[:, :4])
+
+    return detect_faces
+
+
 def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``scorer_from_args``, shared by the scripts that score videos."""
     parser.add_argument("--initial_model", default=str(REPO_ROOT / "checkpoints/auxiliary/syncnet_v2.model"),
                         help="classic SyncNet weights")
-    parser.add_argument("--face_detector", default="mediapipe", choices=LANDMARK_DETECTORS)
+    parser.add_argument("--detector", "--face_detector", dest="detector", default="s3fd", choices=FACE_DETECTORS,
+                        help="face detector of the tracks: s3fd (default, the published LSE-C / LSE-D protocol) "
+                             "or a landmark backend (mediapipe needs no extra weights)")
+    parser.add_argument("--s3fd_path", default=str(DEFAULT_S3FD_PATH), help="S3FD weights (sfd_face.pth)")
     parser.add_argument("--min_track", type=int, default=50, help="shortest face track scored, in frames")
     parser.add_argument("--min_face_size", type=float, default=100, help="smallest mean face size scored, in pixels")
     parser.add_argument("--batch_size", type=int, default=20, help="SyncNet windows per forward pass")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
 
 
-def scorer_from_args(args: argparse.Namespace) -> tuple[VideoSyncScorer, FaceLandmarkDetector]:
-    """The scorer and the landmark detector it uses (close the detector when done)."""
+def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
+    """The scorer the options describe; close it (or use it as a context manager) to free the face detector.
+
+    Raises ``CheckpointError`` for missing weights before anything is read.
+    """
     device = resolve_device(args.device)
     syncnet = SyncNetEval(load_syncnet_v2(args.initial_model, device), device, batch_size=args.batch_size)
-    detector = create_landmark_detector(args.face_detector, device)
+    if args.detector == "s3fd":
+        return VideoSyncScorer(syncnet, s3fd_box_detector(S3FD.from_checkpoint(args.s3fd_path, device)),
+                               args.min_track, args.min_face_size)
+    landmarks = create_landmark_detector(args.detector, device)
 
     def detect_faces(frame: np.ndarray) -> list[np.ndarray]:
-        face = detector.detect_frame(frame)
+        face = landmarks.detect_frame(frame)
         return [] if face is None else [face.box]
 
-    return VideoSyncScorer(syncnet, detect_faces, args.min_track, args.min_face_size), detector
+    return VideoSyncScorer(syncnet, detect_faces, args.min_track, args.min_face_size, on_close=landmarks.close)

@@ -47,3 +47,23 @@ def hash_state_dict(manifest_path: Path) -> dict[str, torch.Tensor]:
         else hash_tensor(key, spec["shape"], spec["offset"], spec["scale"])
         for key, spec in specs.items()
     }
+
+
+def rule_filled_state_dict(shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
+    """The weights of ``shared/parity/train/README.md`` "Rule-filled weights" for a ``{key: shape}`` table.
+
+    BatchNorm statistics are neutral (mean 0, variance 1, counter 0); every other tensor is a standard-normal
+    draw seeded by CRC-32 of its key, scaled by 0.1 (vectors) or 1/sqrt(fan-in) (matrices and kernels).
+    """
+    state_dict = {}
+    for key, shape in shapes.items():
+        if key.endswith("num_batches_tracked"):
+            state_dict[key] = torch.zeros(shape, dtype=torch.int64)
+        elif key.endswith("running_var"):
+            state_dict[key] = torch.ones(shape)
+        elif key.endswith("running_mean"):
+            state_dict[key] = torch.zeros(shape)
+        else:
+            draw = torch.randn(shape, generator=torch.Generator().manual_seed(zlib.crc32(key.encode())))
+            state_dict[key] = 0.1 * draw if len(shape) <= 1 else draw / float(np.prod(shape[1:])) ** 0.5
+    return state_dict

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Raw videos -> training clips with the original's defaults (resolution 256, sync confidence threshold 3).
+#   ./data_processing_pipeline.sh --input_dir /data/VoxCeleb2/raw
+#   ./data_processing_pipeline.sh --input_dir /data/raw --executor ray --ray_address auto
+# Any flag is passed on (see python -m data_processing.pipeline --help).
+set -euo pipefail
+cd "$(dirname "$0")"
+exec .venv/bin/python -m data_processing.pipeline \
+  --resolution 256 \
+  --sync_conf_threshold 3 \
+  "$@"

@@ -1,0 +1,352 @@
+"""Stages, ledger, driver checks, executors and helpers of the data-processing pipeline, on tiny synthetic clips."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from data_processing import fileslist as fileslist_cli
+from data_processing import pipeline as pipeline_cli
+from latentsync.data_processing.alignment_check import AlignmentCheck
+from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
+from latentsync.data_processing.broken_videos import BrokenVideoFilter
+from latentsync.data_processing.driver import LOCK_NAME, build_stages, check_run, run_pipeline
+from latentsync.data_processing.executors import LocalExecutor, SerialExecutor
+from latentsync.data_processing.high_resolution import HighResolutionFilter
+from latentsync.data_processing.ledger import Ledger
+from latentsync.data_processing.media import fit_audio, shift_audio
+from latentsync.data_processing.records import LedgerRecord, kept, rejected
+from latentsync.data_processing.resample import Resample
+from latentsync.data_processing.segments import Segmenter
+from latentsync.data_processing.shots import ShotSplitter, detect_shots
+from latentsync.data_processing.stage import _LOADED_MODELS, run_clip
+from latentsync.data_processing.summary import summary_table
+from latentsync.errors import CheckpointError, InputError
+from latentsync.io.audio_reader import load_audio
+from latentsync.io.video_reader import VideoReader
+from latentsync.io.video_writer import VideoWriter
+
+SAMPLES_PER_FRAME = 640
+
+
+def _pattern(seed: int, size: tuple[int, int] = (48, 64)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
+
+
+def _write(path: Path, frames: list[np.ndarray], audio: np.ndarray | None = None) -> Path:
+    if audio is None:
+        audio = np.random.default_rng(len(frames)).uniform(-0.3, 0.3, len(frames) * SAMPLES_PER_FRAME)
+    with VideoWriter(path, audio=audio.astype(np.float32)) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+def _video_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as container:
+        return [bytes(packet) for packet in container.demux(video=0) if packet.size]
+
+
+def test_fit_and_shift_audio():
+    audio = np.arange(3 * SAMPLES_PER_FRAME, dtype=np.float32)
+    assert len(fit_audio(audio, 2)) == 2 * SAMPLES_PER_FRAME
+    assert np.array_equal(fit_audio(audio, 4)[3 * SAMPLES_PER_FRAME:], np.zeros(SAMPLES_PER_FRAME))
+    delayed = shift_audio(audio, 1)
+    assert np.array_equal(delayed[:SAMPLES_PER_FRAME], np.zeros(SAMPLES_PER_FRAME))
+    assert np.array_equal(delayed[SAMPLES_PER_FRAME:], audio[:-SAMPLES_PER_FRAME])
+    advanced = shift_audio(audio, -2)
+    assert np.array_equal(advanced[:SAMPLES_PER_FRAME], audio[2 * SAMPLES_PER_FRAME:])
+    assert not advanced[SAMPLES_PER_FRAME:].any()
+
+
+def test_ledger_skips_a_truncated_line_and_compacts_sorted(tmp_path):
+    ledger = Ledger(tmp_path / "stage.jsonl")
+    ledger.append(LedgerRecord.of("b.mp4", kept("b.mp4"), 1.0, 0.5))
+    ledger.append(LedgerRecord.of("a.mp4", rejected("no_face", "no face in frame 0", frame=0), 2.0, 0.25))
+    with ledger.path.open("a") as file:
+        file.write('{"clip": "c.mp4", "decis')  # a run killed in the middle of a line
+    records = ledger.read()
+    assert sorted(records) == ["a.mp4", "b.mp4"]
+    assert records["a.mp4"].measures == {"frame": 0}
+    ledger.compact()
+    assert [json.loads(line)["clip"] for line in ledger.path.read_text().splitlines()] == ["a.mp4", "b.mp4"]
+
+
+def test_broken_video_filter_reasons(tmp_path):
+    good = _write(tmp_path / "good.mp4", [_pattern(0)] * 5)
+    silent = tmp_path / "silent.mp4"
+    with VideoWriter(silent) as writer:
+        writer.write(_pattern(1))
+    (tmp_path / "garbage.mp4").write_bytes(b"\x00not a video" * 100)
+    stage = BrokenVideoFilter()
+    reasons = {name: run_clip(stage, tmp_path, tmp_path, name) for name in ("good.mp4", "silent.mp4", "garbage.mp4")}
+    assert reasons["good.mp4"].decision == "kept" and reasons["good.mp4"].outputs == ["good.mp4"]
+    assert reasons["silent.mp4"].reason == "no_audio"
+    assert reasons["garbage.mp4"].reason == "broken_video"
+    assert good.exists() and silent.exists()  # rejected files stay where they are
+
+
+def test_resample_copies_25_fps_video_and_retimes_other_rates(tmp_path):
+    (tmp_path / "in").mkdir()
+    source = _write(tmp_path / "in" / "a.mp4", [_pattern(index % 3) for index in range(10)])
+    out = tmp_path / "out"
+    out.mkdir()
+    record = run_clip(Resample(), tmp_path / "in", out, "a.mp4")
+    assert record.measures["video"] == "copied"
+    assert _video_packets(out / "a.mp4") == _video_packets(source)
+    with av.open(str(out / "a.mp4")) as container:
+        assert container.streams.audio[0].sample_rate == 16000
+
+    thirty = tmp_path / "in" / "b.mov"
+    with av.open(str(thirty), "w") as container:  # 1 s at 30 fps with 44.1 kHz audio
+        video = container.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=44100)
+        audio.layout = "mono"
+        for index in range(30):
+            container.mux(video.encode(av.VideoFrame.from_ndarray(_pattern(index), format="rgb24")))
+        samples = av.AudioFrame.from_ndarray(np.zeros((1, 44100), np.float32), format="flt", layout="mono")
+        samples.sample_rate, samples.pts = 44100, 0
+        container.mux(audio.encode(samples))
+        container.mux(audio.encode(None))
+        container.mux(video.encode(None))
+    record = run_clip(Resample(), tmp_path / "in", out, "b.mov")
+    assert (record.decision, record.outputs, record.measures["video"]) == ("kept", ["b.mp4"], "re-encoded")
+    assert VideoReader(out / "b.mp4").source_fps == 25
+    assert VideoReader(out / "b.mp4").count_frames() == 25
+
+
+def test_shots_are_cut_where_the_picture_changes(tmp_path):
+    frames = [_pattern(1)] * 30 + [_pattern(2)] * 30
+    _write(tmp_path / "two.mp4", frames)
+    assert detect_shots(tmp_path / "two.mp4") == [(0, 30), (30, 60)]
+    record = run_clip(ShotSplitter(), tmp_path, tmp_path / "shot", "two.mp4")
+    assert record.outputs == ["two_shot_001.mp4", "two_shot_002.mp4"]
+    for name in record.outputs:
+        assert VideoReader(tmp_path / "shot" / name).count_frames() == 30
+        # AAC works in 1024-sample frames: the decoded track may run up to one frame past the video
+        assert 0 <= len(load_audio(tmp_path / "shot" / name)) - 30 * SAMPLES_PER_FRAME <= 1024
+
+
+def test_segments_of_fixed_length_keep_their_audio(tmp_path):
+    audio = np.random.default_rng(0).uniform(-0.3, 0.3, 60 * SAMPLES_PER_FRAME)
+    _write(tmp_path / "clip.mp4", [_pattern(0)] * 60, audio)
+    record = run_clip(Segmenter(seconds=1), tmp_path, tmp_path / "seg", "clip.mp4")
+    assert record.outputs == ["clip_000.mp4", "clip_001.mp4", "clip_002.mp4"]
+    lengths = [VideoReader(tmp_path / "seg" / name).count_frames() for name in record.outputs]
+    assert lengths == [25, 25, 10]
+    original = load_audio(tmp_path / "clip.mp4")
+    second = load_audio(tmp_path / "seg" / "clip_001.mp4")
+    window = slice(4000, 12000)  # away from the codec's edges
+    assert np.corrcoef(second[window], original[25 * SAMPLES_PER_FRAME:][window])[0, 1] > 0.9
+
+
+@dataclass(frozen=True)
+class FixedMeasure:
+    """A sync measure that reports given numbers (the offset search itself is tested in test_sync_scoring)."""
+
+    offset: int
+    confidence: float
+
+    def check(self) -> None:
+        pass
+
+    def load(self, device: torch.device) -> None:
+        return None
+
+    def measure(self, models: None, path: Path) -> SyncMeasurement:
+        return SyncMeasurement(self.offset, self.confidence)
+
+
+@pytest.mark.parametrize(("offset", "confidence", "reason"), [
+    (0, 2.9, "low_sync_confidence"), (7, 8.0, "offset_too_large"), (-7, 8.0, "offset_too_large"),
+    (0, 3.0, None), (2, 5.0, None), (-6, 5.0, None)])
+def test_sync_stage_decisions_and_audio_correction(tmp_path, offset, confidence, reason):
+    audio = np.random.default_rng(1).uniform(-0.3, 0.3, 40 * SAMPLES_PER_FRAME)
+    _write(tmp_path / "clip.mp4", [_pattern(index % 4) for index in range(40)], audio)
+    stage = AudioVisualSync(3, sync_measure=FixedMeasure(offset, confidence))
+    assert stage.folder == "av_synced_3"
+    record = run_clip(stage, tmp_path, tmp_path / stage.folder, "clip.mp4")
+    assert record.reason == reason
+    assert record.measures == {"offset": offset, "confidence": confidence}
+    if reason is not None:
+        assert not (tmp_path / stage.folder / "clip.mp4").exists()
+        return
+    output = tmp_path / stage.folder / "clip.mp4"
+    assert _video_packets(output) == _video_packets(tmp_path / "clip.mp4")  # the video is never re-encoded
+    before, after = load_audio(tmp_path / "clip.mp4"), load_audio(output)
+    assert len(after) == len(before)
+    shift = offset * SAMPLES_PER_FRAME
+    window = slice(2000 + max(shift, 0), 20000 + min(shift, 0))
+    moved = before[window.start - shift: window.stop - shift]
+    assert np.corrcoef(after[window], moved)[0, 1] > 0.95
+
+
+class BoxesFromBrightness:
+    """Stand-in S3FD: one face box of the frame's size when the frame is bright, none when it is dark,
+    two when it is mid-grey (what the filters decide on; S3FD itself has its own parity test)."""
+
+    def detect_faces(self, image, conf_th=0.9, scales=(0.25,)):
+        height, width = image.shape[:2]
+        level = image.mean()
+        count = 0 if level < 60 else 2 if level < 180 else 1
+        return np.array([[0, 0, width, height, 0.99]] * count, dtype=np.float64).reshape(count, 5)
+
+
+@pytest.mark.parametrize("stage", [HighResolutionFilter(resolution=40, s3fd_weights="unused"),
+                                   AlignmentCheck(s3fd_weights="unused")])
+def test_face_count_filters(tmp_path, stage):
+    _LOADED_MODELS[(stage, "cpu")] = BoxesFromBrightness()
+    try:
+        bright, grey = np.full((48, 64, 3), 230, np.uint8), np.full((48, 64, 3), 120, np.uint8)
+        _write(tmp_path / "one.mp4", [bright] * 5)
+        _write(tmp_path / "two.mp4", [bright] * 3 + [grey] * 2)
+        assert run_clip(stage, tmp_path, tmp_path / "out", "one.mp4").decision == "kept"
+        record = run_clip(stage, tmp_path, tmp_path / "out", "two.mp4")
+        assert (record.reason, record.measures["faces"]) == ("not_one_face", 2)
+        if isinstance(stage, HighResolutionFilter):
+            small = HighResolutionFilter(resolution=100, s3fd_weights="unused")
+            _LOADED_MODELS[(small, "cpu")] = BoxesFromBrightness()
+            assert run_clip(small, tmp_path, tmp_path / "out", "one.mp4").reason == "face_too_small"
+    finally:
+        _LOADED_MODELS.clear()
+
+
+def test_local_pool_gives_the_same_records_as_serial(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for index in range(3):
+        _write(raw / f"clip {index}.mp4", [_pattern(index)] * 5)
+    (raw / "bad.mp4").write_bytes(b"junk" * 50)
+    clips = sorted(path.name for path in raw.iterdir())
+
+    def records(executor):
+        with executor:
+            found = {record.clip: record for record in executor.map(Resample(), raw, tmp_path / "out", clips)}
+        return {clip: (record.decision, record.reason, record.outputs) for clip, record in found.items()}
+
+    serial = records(SerialExecutor())
+    pooled = records(LocalExecutor(total_num_workers=2))
+    assert pooled == serial
+    assert serial["bad.mp4"][:2] == ("rejected", "unreadable")
+
+
+def test_summary_counts_clips_hours_and_reasons():
+    records = {
+        "a": LedgerRecord.of("a", kept("a"), 3600.0, 1.0),
+        "b": LedgerRecord.of("b", rejected("no_face", "x"), 1800.0, 1.0),
+        "c": LedgerRecord.of("c", rejected("no_face", "y"), 0.0, 1.0),
+    }
+    table = summary_table([("affine_transformed", records)])
+    row = table.splitlines()[2].split()
+    assert row[:5] == ["affine_transformed", "3", "1.500", "1", "1.000"]
+    assert table.splitlines()[2].endswith("no_face: 2")
+
+
+def _cli(*args: str) -> int:
+    return pipeline_cli.main(["--no_progress", *args])
+
+
+def test_cli_rejects_bad_runs_before_any_work(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    assert _cli("--input_dir", str(tmp_path / "missing"), "--weights_dir", str(weights)) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert _cli("--input_dir", str(raw), "--weights_dir", str(weights)) == 2
+    assert "holds no video" in capsys.readouterr().err
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    assert _cli("--input_dir", str(raw), "--output_root", str(raw / "out"), "--weights_dir", str(weights)) == 2
+    assert "inside the input folder" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert _cli("--input_dir", str(raw), "--output_root", str(blocker / "out"), "--weights_dir", str(weights)) == 2
+    assert "cannot be written" in capsys.readouterr().err
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1 and "--auxiliary" in error
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "raw", "weights"]  # nothing started
+
+
+def test_stage_folder_may_not_be_the_input_folder(tmp_path):
+    raw = tmp_path / "resampled"
+    raw.mkdir()
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    with pytest.raises(InputError, match="would be or contain the input folder"):
+        check_run(raw, None, [Resample()])
+
+
+def test_missing_weights_name_the_file(tmp_path):
+    stages = build_stages(syncnet_weights=tmp_path / "syncnet_v2.model", s3fd_weights=tmp_path / "sfd_face.pth",
+                          hyperiqa_weights=tmp_path / "koniq_pretrained.pkl")
+    with pytest.raises(CheckpointError, match="syncnet_v2.model"):
+        for stage in stages:
+            stage.check()
+
+
+def test_one_run_per_output_root(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / LOCK_NAME).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another data-processing run"):
+            run_pipeline(raw, [BrokenVideoFilter()], out, progress=False)
+    result = run_pipeline(raw, [BrokenVideoFilter(), Resample()], out, progress=False)
+    assert result.final_clips == [out / "resampled" / "a.mp4"]
+    assert result.clips_processed == 2
+
+
+def test_fileslist_cli_writes_list_hours_and_histogram(tmp_path, capsys):
+    folder = tmp_path / "clips"
+    (folder / "sub").mkdir(parents=True)
+    _write(folder / "a.mp4", [_pattern(0)] * 25)
+    _write(folder / "sub" / "b.mp4", [_pattern(1)] * 50)
+    (folder / ".b.partial-x.mp4").write_bytes(b"")
+    output, histogram = tmp_path / "list.txt", tmp_path / "durations.png"
+    assert fileslist_cli.main([str(folder), "--output", str(output), "--histogram", str(histogram)]) == 0
+    assert output.read_text().splitlines() == [str(folder / "a.mp4"), str(folder / "sub" / "b.mp4")]
+    assert "2 clips, 0.001 hours" in capsys.readouterr().out
+    assert histogram.read_bytes()[:4] == b"\x89PNG"
+    assert fileslist_cli.main([str(tmp_path / "nothing")]) == 2
+
+
+def test_syncnet_measure_loads_its_weights_and_rejects_a_clip_without_face_track(tmp_path):
+    """The real measure end to end on a tiny clip: strict loading of both files, S3FD, the tracker's verdict."""
+    from latentsync.data_processing.av_sync import SyncNetMeasure
+    from latentsync.evaluation.syncnet_v2 import SyncNetV2
+    from latentsync.models.s3fd import S3FDNet
+
+    torch.save(SyncNetV2().state_dict(), tmp_path / "syncnet_v2.model")
+    torch.save(S3FDNet().state_dict(), tmp_path / "sfd_face.pth")
+    stage = AudioVisualSync(3, sync_measure=SyncNetMeasure(str(tmp_path / "syncnet_v2.model"),
+                                                           str(tmp_path / "sfd_face.pth")))
+    stage.check()
+    _write(tmp_path / "clip.mp4", [_pattern(index) for index in range(8)])
+    try:
+        record = run_clip(stage, tmp_path, tmp_path / "out", "clip.mp4")
+    finally:
+        _LOADED_MODELS.clear()
+    assert record.reason == "no_face_track"
+    assert "face track" in record.detail
+
+
+def test_landmark_backend_without_weights_stops_the_run_before_work(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    code = _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(tmp_path),
+                "--landmark_detector", "insightface")
+    assert code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and "insightface" in error.lower()
