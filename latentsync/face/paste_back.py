@@ -125,7 +125,7 @@ def blend_masks(
     return BlendMasks(eroded=eroded, center=center, soft=soft)
 
 
-def restore_faces(
+def paste_faces_back(
     frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int]
 ) -> torch.Tensor:
     """Paste faces into their frames.
@@ -138,9 +138,9 @@ def restore_faces(
     frame_size = tuple(frames.shape[1:3])
     affine_matrices = affine_matrices.float().to(frames.device)
     top, left, bottom, right = window = paste_window(affine_matrices, crop_size, frame_size)
-    restored = frames.clone()
+    output = frames.clone()
     if bottom <= top or right <= left:
-        return restored
+        return output
 
     box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size)
     warped = warp_affine(box_faces, invert_affine(affine_matrices), frame_size, fill=FACE_FILL_VALUE, window=window)
@@ -150,15 +150,5 @@ def restore_faces(
 
     original = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
     blended = masks.soft * pasted + (1 - masks.soft) * original
-    restored[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
-    return restored
-
-
-def paste_surrounding_pixels_back(decoded: torch.Tensor, original: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Keep the generated pixels only where the mask inpaints: decoded * (1 - mask) + original * mask.
-
-    ``masks`` use the 1 = keep convention (the reference passes ``1 - masks`` to its helper, which
-    is reproduced here including the order of operations). Computed in ``decoded``'s dtype and device.
-    """
-    inpaint = (1 - masks).to(decoded)
-    return decoded * inpaint + original.to(decoded) * (1 - inpaint)
+    output[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
+    return output
