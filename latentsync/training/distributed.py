@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.distributed as dist
+
+from ..errors import CheckpointError, InputError
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,20 @@ def broadcast_from_main(value: Any) -> Any:
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def run_on_main(function: Callable[[], Any]) -> Any:
+    """Rank 0 runs ``function`` and every rank gets its result, or raises its error (no rank is left waiting)."""
+    outcome: tuple[Any, BaseException | None] = (None, None)
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        try:
+            outcome = (function(), None)
+        except (InputError, CheckpointError) as error:
+            outcome = (None, error)
+    result, error = broadcast_from_main(outcome)
+    if error is not None:
+        raise error
+    return result
 
 
 def gather_to_main(value: Any) -> list[Any] | None:

@@ -94,7 +94,7 @@ def save_resume_bundle(checkpoint: str | os.PathLike, *, config: DictConfig, glo
         "world_size": len(rank_states),
         "rank_states": rank_states,
         "optimizer": optimizer.state_dict(),
-        "lr_scheduler": lr_scheduler.state_dict(),
+        "lr_scheduler": None if lr_scheduler is None else lr_scheduler.state_dict(),
         "grad_scaler": None if grad_scaler is None else grad_scaler.state_dict(),
         "extras": extras or {},
     }
