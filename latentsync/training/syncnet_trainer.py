@@ -121,7 +121,7 @@ def _train(options: SyncNetTrainOptions, ctx) -> Path:
             if val_set is not None and global_step % config.run.validation_steps == 0:
                 _validate(session, syncnet, val_set, data, global_step, lambda batch: loss_of(syncnet, batch))
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
-                sampler.set_position(epoch, batches_in_epoch, data.batch_size)
+                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
                 session.save(global_step, syncnet.state_dict(), optimizer=optimizer, lr_scheduler=None,
                              grad_scaler=scaler, sampler_state=sampler.state_dict(),
                              checkpoint_extras=_loss_lists(session))

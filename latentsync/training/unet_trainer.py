@@ -204,7 +204,7 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                                                     for name, value in zip((*LOSS_NAMES, "total"), logged)
                                                     if name == "total" or settings.uses(name)})
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
-                sampler.set_position(epoch, batches_in_epoch, data.batch_size)
+                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
                 session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
                              grad_scaler=scaler, sampler_state=sampler.state_dict())
                 last_saved = global_step
@@ -219,7 +219,7 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
             sampler.set_epoch(epoch)
     progress.close()
     if last_saved != global_step:  # stopped by max_train_epochs between save steps: keep the work
-        sampler.set_position(epoch, batches_in_epoch, data.batch_size)
+        sampler.set_position(epoch, batches_in_epoch * data.batch_size)
         session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
                      grad_scaler=scaler, sampler_state=sampler.state_dict())
     if validator is not None:
