@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from diffusers import DDIMScheduler
 
 from latentsync.errors import CheckpointError
@@ -34,6 +35,22 @@ def test_predicted_original_inverts_add_noise():
 
 
 def test_lpips_without_vgg_weights_fails_naming_the_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
-    with pytest.raises(CheckpointError, match=r"vgg16-397923af.pth; download them with `curl"):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    with pytest.raises(CheckpointError, match=r"checkpoints/auxiliary/vgg16-397923af.pth; download them with `curl"):
         load_lpips()
+
+
+def test_lpips_loads_a_torchvision_vgg16_checkpoint(tmp_path):
+    """The trunk comes from torchvision's ``features.*`` keys (the classifier keys are ignored)."""
+    features = torchvision.models.vgg16().features
+    state_dict = {f"features.{key}": value for key, value in features.state_dict().items()}
+    state_dict["classifier.0.weight"] = torch.zeros(2, 2)
+    torch.save(state_dict, tmp_path / "vgg16.pth")
+    model = load_lpips(vgg_weights_path=tmp_path / "vgg16.pth")
+    torch.testing.assert_close(model.net.slice3.state_dict()["10.weight"], features[10].weight, rtol=0, atol=0)
+    torch.testing.assert_close(model.net.slice5.state_dict()["28.bias"], features[28].bias, rtol=0, atol=0)
+    assert not model.training and not any(p.requires_grad for p in model.parameters())
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(CheckpointError, match="not a torchvision VGG-16 checkpoint"):
+        load_lpips(vgg_weights_path=tmp_path / "other.pth")

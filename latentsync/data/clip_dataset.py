@@ -72,8 +72,8 @@ class ClipDataset(Dataset, ABC):
                 reason = f"{path}: unusable, cannot be decoded ({type(error).__name__}: {error})"
                 self._unusable[path] = reason
             logger.warning("skipping %s", reason)
-        raise InputError(f"{self.max_retries + 1} clips in a row from {self.list_name} gave no sample (last: {reason}); "
-                         "re-run the data processing or remove the bad clips from the list")
+        raise InputError(f"{self.max_retries + 1} clips in a row from {self.list_name} gave no sample "
+                         f"(last: {reason}); re-run the data processing or remove the bad clips from the list")
 
     @abstractmethod
     def load_sample(self, path: str, rng: np.random.Generator) -> dict:

@@ -22,7 +22,8 @@ from torch.utils.checkpoint import checkpoint
 from latentsync.errors import CheckpointError
 
 VIT_G_CHECKPOINT = "checkpoints/auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth"
-VIT_G_SETUP_HINT = "./setup_env.sh --auxiliary (it fetches auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth)"
+VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
+                    "--local-dir checkpoints`")
 
 
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:
@@ -180,7 +181,8 @@ def _read_state_dict(ckpt_path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(ckpt_path))
         payload = torch.load(ckpt_path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or unsafe files
-        raise CheckpointError(f"TREPA checkpoint {ckpt_path} cannot be read ({error}); run {VIT_G_SETUP_HINT}") from None
+        raise CheckpointError(f"TREPA checkpoint {ckpt_path} cannot be read ({error}); "
+                              f"run {VIT_G_SETUP_HINT}") from None
     for key in ("model", "module"):
         if isinstance(payload, dict) and key in payload:
             return payload[key]

@@ -27,6 +27,9 @@ def frame_shared_noise(raw: torch.Tensor) -> torch.Tensor:
 
 def predicted_original(alphas_cumprod: torch.Tensor, noisy_latents: torch.Tensor, pred_noise: torch.Tensor,
                        timesteps: torch.Tensor) -> torch.Tensor:
-    """One-step x0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` per video (epsilon prediction), unclipped."""
+    """One-step x0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` per video (epsilon prediction).
+
+    Not clipped, as the original's training step.
+    """
     alpha_prod = alphas_cumprod.to(noisy_latents.device)[timesteps].view(-1, 1, 1, 1, 1)
     return (noisy_latents - (1 - alpha_prod) ** 0.5 * pred_noise) / alpha_prod**0.5
