@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from latentsync.io.audio_reader import load_audio
-from latentsync.utils.audio import melspectrogram
+from latentsync.utils.syncnet_mel import melspectrogram
 
 logger = logging.getLogger(__name__)
 

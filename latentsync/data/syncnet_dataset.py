@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 from latentsync.data.clip_dataset import ClipDataset, SkipClip, pixel_values
 from latentsync.data.mel_cache import MelCache
 from latentsync.data.video_list import read_video_list
-from latentsync.utils.audio import mel_window
+from latentsync.utils.syncnet_mel import mel_window
 
 
 class SyncNetDataset(ClipDataset):

@@ -10,7 +10,7 @@ from latentsync.data.clip_dataset import ClipDataset, SkipClip, pixel_values
 from latentsync.data.mel_cache import MelCache
 from latentsync.data.video_list import read_video_list
 from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images
-from latentsync.utils.audio import mel_window
+from latentsync.utils.syncnet_mel import mel_window
 
 
 class UNetDataset(ClipDataset):

@@ -19,7 +19,6 @@ from omegaconf import DictConfig
 from ..evaluation.video_sync import VideoSyncScorer, scorer_from_args
 from ..models.unet import UNet3DConditionModel
 from ..pipelines.lipsync_pipeline import LipsyncPipeline
-from ..pipelines.lipsync_video import LipsyncOptions, lipsync_video
 from ..pipelines.loading import SCHEDULER_CONFIG_DIR
 from ..whisper import Audio2Feature
 from .resume import capture_rng_state, restore_rng_state
@@ -41,13 +40,13 @@ def lipsync_validation_video(unet: UNet3DConditionModel, vae: AutoencoderKL, aud
 
     Generates with the config's ``run.inference_steps``, ``run.guidance_scale``, ``run.seed`` and mouth mask.
     """
-    pipeline = LipsyncPipeline(vae=vae, audio_encoder=audio_encoder, unet=unet,
-                               scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
-                               resolution=config.data.resolution)
-    options = LipsyncOptions(num_inference_steps=config.run.inference_steps, guidance_scale=config.run.guidance_scale,
-                             seed=config.run.seed, mask_image_path=config.data.mask_image_path,
-                             face_backend=face_backend)
-    return lipsync_video(pipeline, video_path, audio_path, output_path, options).output_path
+    pipeline = LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
+                                                scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
+                                                face_backend=face_backend)
+    try:
+        return pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path).output_path
+    finally:
+        pipeline.close()
 
 
 class UNetValidator:
