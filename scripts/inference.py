@@ -55,7 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                          help="auto = float16 on GPUs that support it, else float32")
     runtime.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
-                         help="landmark detector; auto = face_alignment on CUDA when installed, else mediapipe")
+                         help="landmark detector; auto = the release's (1.6: insightface, 1.5: face_alignment) "
+                              "when installed with its weights, else the next best (logged)")
     runtime.add_argument("--audio_cache_dir", default=None,
                          help="cache Whisper features here, keyed by the audio file's content")
     runtime.add_argument("--temp_dir", default=None,

@@ -27,9 +27,10 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..face.alignment import FaceAligner
 from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
+from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
-from ..face.tracking import FaceTrack, choose_face_backend, locate_faces
+from ..face.tracking import FaceTrack, locate_faces
 from ..io.audio_reader import load_audio
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
@@ -139,9 +140,13 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     @property
     def landmark_detector(self) -> FaceLandmarkDetector:
-        """The detector of ``config.face_backend`` (``auto``: by device), created once and then reused."""
+        """The detector of ``config.face_backend`` (``auto``: the release's, see ``choose_landmark_backend``).
+
+        Created once and then reused.
+        """
         if self._landmark_detector is None:
-            backend = choose_face_backend(self.config.face_backend, self.unet.device)
+            backend = choose_landmark_backend(self.config.face_backend, release_for_resolution(self.config.resolution),
+                                              self.config.landmark_weights_dir).name
             self._landmark_detector = create_landmark_detector(backend, self.unet.device,
                                                                self.config.landmark_weights_dir)
         return self._landmark_detector
