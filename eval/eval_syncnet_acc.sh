@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Accuracy of the released StableSyncNet on a folder of processed videos, e.g.
-#   ./eval/eval_syncnet_acc.sh --videos_dir data/val_affine --num_clips 1024
+# Accuracy of a StableSyncNet on its config's validation list, as the original, e.g.
+#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_pixel_attn.yaml
+#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_latent.yaml --videos_dir data/val_affine
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PYTHONPATH="${REPO_ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
