@@ -61,13 +61,12 @@ def reference_accuracy(config, syncnet, vae=None, seed=42) -> tuple[int, int]:
     """The original's loop: num_val_samples // batch_size batches, passing over the list again when short."""
     dataset = SyncNetDataset.from_config(config.data, split="val", seed=seed)
     generator = torch.Generator().manual_seed(seed)
-    batches = []
-    for epoch in range(10):
+    num_batches = config.data.num_val_samples // config.data.batch_size
+    assert len(dataset) < config.data.batch_size  # so each pass over the list is one batch
+    correct = total = 0
+    for epoch in range(num_batches):
         dataset.set_epoch(epoch)
         items = [dataset[i] for i in range(len(dataset))]
-        batches += [items[start : start + config.data.batch_size] for start in range(0, len(items), 3)]
-    correct = total = 0
-    for items in batches[: config.data.num_val_samples // config.data.batch_size]:
         frames = torch.stack([item["frames"] for item in items])
         audio = torch.stack([item["audio_samples"] for item in items])
         y = torch.stack([item["y"] for item in items]).flatten()
@@ -86,8 +85,13 @@ def reference_accuracy(config, syncnet, vae=None, seed=42) -> tuple[int, int]:
     return correct, total
 
 
-def test_pixel_syncnet_accuracy_equals_the_original_loop(tmp_path):
-    config_path, config = write_setup(tmp_path, resolution=32, latent_space=False)
+@pytest.fixture(scope="module")
+def pixel_setup(tmp_path_factory):
+    return write_setup(tmp_path_factory.mktemp("syncnet_acc"), resolution=32, latent_space=False)
+
+
+def test_pixel_syncnet_accuracy_equals_the_original_loop(pixel_setup):
+    config_path, config = pixel_setup
     syncnet = load_stable_syncnet(config).eval()
     result = syncnet_accuracy(config, syncnet)
     # 8 // 3 = 2 batches; the list has 2 clips, so each pass is one batch of 2 and the second pass redraws
@@ -113,8 +117,8 @@ def test_latent_syncnet_goes_through_the_vae(tmp_path):
                                   "--device", "cpu", "--dtype", "float32"]) == 0
 
 
-def test_shell_script_takes_config_path_like_the_original(tmp_path):
-    config_path, config = write_setup(tmp_path, resolution=32, latent_space=False)
+def test_shell_script_takes_config_path_like_the_original(pixel_setup, tmp_path):
+    config_path, config = pixel_setup
     expected = syncnet_accuracy(config, load_stable_syncnet(config).eval(), num_samples=6, batch_size=2, seed=7)
     result = subprocess.run(
         ["bash", str(REPO_ROOT / "eval" / "eval_syncnet_acc.sh"), "--config_path", str(config_path),
