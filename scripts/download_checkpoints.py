@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from latentsync.app.examples import DEMO_CLIP_PAIRS
+
 RELEASES = {
     # release: (hub repo, files, local folder)
     "1.6": ("ByteDance/LatentSync-1.6", ["latentsync_unet.pt", "whisper/tiny.pt"], "."),
@@ -19,9 +21,9 @@ AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncne
                                           "auxiliary/i3d_torchscript.pt", "auxiliary/s3fd-619a316812.pth",
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
-# The demo clips of the original repository (inference.sh lip-syncs the first pair).
+# The demo clips of the original repository: inference.sh lip-syncs the first pair, the demo offers all three.
 DEMO_ASSETS_URL = "https://raw.githubusercontent.com/bytedance/LatentSync/main/assets/"
-DEMO_ASSETS = ["demo1_video.mp4", "demo1_audio.wav"]
+DEMO_ASSETS = [name for pair in DEMO_CLIP_PAIRS for name in pair]
 
 
 def download(repo: str, files: list[str], local_dir: Path) -> None:

@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help="classifier-free audio guidance; 1.0 = off (faster), higher = stronger lip "
                                  "movement (default: the config's run.guidance_scale, 1.5)")
     generation.add_argument("--seed", type=int, default=None,
-                            help="seed of the noise; same seed, same video (default: the config's run.seed, 1247)")
+                            help="seed of the noise; same seed, same video; -1 draws one and logs it "
+                                 "(default: the config's run.seed, 1247)")
     generation.add_argument("--enable_deepcache", action="store_true",
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
     generation.add_argument("--mask_image_path", default=None,
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {report.output_path} ({report.num_output_frames} frames, {report.seconds:.1f} s)")
+    print(f"wrote {report.output_path} ({report.num_output_frames} frames, {report.seconds:.1f} s, seed {report.seed})")
     return 0
 
 

@@ -43,7 +43,7 @@ class PipelineCache:
         return list(self.releases)
 
     def generation_defaults(self) -> RunOptions:
-        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does."""
+        """The first release's ``run`` settings (steps, guidance, seed) and DeepCache on, as the original demo."""
         config_path = next(iter(self.releases.values())).unet_config_path if self.releases else FALLBACK_UNET_CONFIG
         settings = settings_from_unet_config(OmegaConf.load(config_path))
         return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])

@@ -38,6 +38,7 @@ from ..io.video_writer import VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
                                     num_output_audio_samples)
+from ..utils.seed import resolve_seed
 from ..whisper.audio2feature import Audio2Feature, num_chunks
 from .latent_inpainting import LatentInpaintingPipeline
 
@@ -56,6 +57,7 @@ class LipsyncReport:
     num_video_frames: int
     frames_without_face: int
     seconds: float
+    seed: int  # the noise seed used (a drawn one when -1 was asked for)
 
 
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -218,7 +220,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
-        complete. ``None`` settings take ``self.config``'s. ``face_postprocessor`` (e.g. face enhancement) gets
+        complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report). ``face_postprocessor`` (e.g. face enhancement) gets
         each window's generated faces right before paste-back. ``progress(stage, fraction)`` follows the
         stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
         ``check_inputs`` accepted the same paths.
@@ -229,7 +231,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         config = self.config
         num_inference_steps = config.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance_scale = config.guidance_scale if guidance_scale is None else guidance_scale
-        seed = config.seed if seed is None else seed
+        seed = resolve_seed(config.seed if seed is None else seed)
         reader = VideoReader(video_path, fps=config.video_fps)
         num_video_frames = reader.count_frames()
         device = self.unet.device
@@ -282,4 +284,4 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             logger.warning("%d of %d output frames had no face and were passed through unchanged",
                            frames_without_face, num_output_frames)
         return LipsyncReport(writer.path, num_output_frames, num_video_frames, frames_without_face,
-                             time.monotonic() - started)
+                             time.monotonic() - started, seed)
