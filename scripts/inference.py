@@ -26,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
     io.add_argument("--audio_path", required=True, help="speech to lip-sync to (any audio file, or a video's track)")
     io.add_argument("--video_out_path", required=True, help="where to write the result (.mp4 or .mov)")
+    add_pipeline_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model, generation and runtime options, shared with the batch command ``eval/inference_videos.py``."""
     models = parser.add_argument_group("models")
     models.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml",
                         help="U-Net config matching the checkpoint: stage2_512.yaml for 1.6, stage2.yaml for 1.5; "
@@ -62,7 +68,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          help="cache Whisper features here, keyed by the audio file's content")
     runtime.add_argument("--temp_dir", default=None,
                          help="accepted for compatibility with the original; unused (nothing is staged on disk)")
-    return parser.parse_args(argv)
+
+
+def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
+    return load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
+                                 args.vae_model_path, device=args.device, dtype=args.dtype,
+                                 audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
+                                 face_backend=args.face_backend, mask_image_path=args.mask_image_path)
+
+
+def generation_kwargs(args: argparse.Namespace) -> dict:
+    """The ``pipe(...)`` settings given on the command line (None: the config's)."""
+    return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
+                enable_deepcache=args.enable_deepcache)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,13 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
         video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
-        pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
-                                         args.vae_model_path, device=args.device, dtype=args.dtype,
-                                         audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
-                                         face_backend=args.face_backend, mask_image_path=args.mask_image_path)
-        report = pipeline(video_path=video, audio_path=audio, video_out_path=output,
-                          num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
-                          seed=args.seed, enable_deepcache=args.enable_deepcache, inputs_checked=True)
+        pipeline = load_pipeline_from_args(args)
+        report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),
+                          inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
