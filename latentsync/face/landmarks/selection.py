@@ -45,12 +45,12 @@ def backend_problem(name: str, weights_dir: str | Path) -> str | None:
         version = importlib.metadata.version("face-alignment")
         if not version.startswith(face_alignment_detector.SUPPORTED_VERSION_PREFIX):
             return f"face-alignment {version} is installed, {face_alignment_detector.SUPPORTED_VERSION_PREFIX}x is needed"
-        files = [weights_dir / name for name in face_alignment_detector.WEIGHT_FILES]
+        files = [weights_dir / file for file in face_alignment_detector.WEIGHT_FILES]
     elif name == "insightface":
         if importlib.util.find_spec("insightface") is None:
             return "the insightface package is not installed"
         pack = weights_dir / "models" / insightface_detector.MODEL_PACK
-        files = [pack / name for name in insightface_detector.WEIGHT_FILES]
+        files = [pack / file for file in insightface_detector.WEIGHT_FILES]
     else:
         raise InputError(f"unknown landmark detector {name!r}; choose one of auto, {', '.join(FALLBACK_ORDER)}")
     missing = [str(path) for path in files if not path.is_file()]
