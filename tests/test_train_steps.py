@@ -73,7 +73,8 @@ def test_switched_off_terms_are_not_computed(models, batch):
 @torch.no_grad()
 def test_frame_shared_noise_without_mixed_noise(models, batch):
     settings = _settings(use_mixed_noise=False, use_syncnet=False)
-    output = unet_training_step(batch, batch["audio_embeds"], models, settings, generator=torch.Generator().manual_seed(0))
+    output = unet_training_step(batch, batch["audio_embeds"], models, settings,
+                                generator=torch.Generator().manual_seed(0))
     noise = output.intermediates["noise"]
     assert torch.equal(noise, noise[:, :, :1].expand_as(noise))
 
@@ -103,10 +104,15 @@ def test_latent_syncnet_reads_the_predicted_latents(models, batch):
 
 def test_bf16_autocast_step_backpropagates(models, batch):
     unet = models.unet.train()
-    output = unet_training_step(batch, batch["audio_embeds"], models, _settings(autocast_dtype=torch.bfloat16),
+    output = unet_training_step(batch, batch["audio_embeds"], models, _settings(autocast_dtype=torch.bfloat16, use_syncnet=False),
                                 generator=torch.Generator().manual_seed(0))
     assert output.intermediates["pred_noise"].dtype == torch.bfloat16
     assert torch.isfinite(output.loss)
     output.loss.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in unet.parameters() if p.requires_grad)
     unet.zero_grad(set_to_none=True)
+
+
+def test_settings_without_any_loss_are_refused():
+    with pytest.raises(ValueError, match="would train nothing"):
+        UNetStepSettings(recon_loss_weight=0, use_syncnet=False, pixel_space_supervise=False)
