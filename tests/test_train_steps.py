@@ -104,7 +104,8 @@ def test_latent_syncnet_reads_the_predicted_latents(models, batch):
 
 def test_bf16_autocast_step_backpropagates(models, batch):
     unet = models.unet.train()
-    output = unet_training_step(batch, batch["audio_embeds"], models, _settings(autocast_dtype=torch.bfloat16, use_syncnet=False),
+    settings = _settings(autocast_dtype=torch.bfloat16, use_syncnet=False)
+    output = unet_training_step(batch, batch["audio_embeds"], models, settings,
                                 generator=torch.Generator().manual_seed(0))
     assert output.intermediates["pred_noise"].dtype == torch.bfloat16
     assert torch.isfinite(output.loss)
