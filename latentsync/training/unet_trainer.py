@@ -233,7 +233,6 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
 def _validate(session: TrainingSession, validator: UNetValidator, unet, vae, audio_encoder, step: int) -> None:
     """Rank 0 lip-syncs the validation clip with the current weights and charts its sync confidence."""
     video_path = session.run_dir / "val_videos" / f"val_video_{step}.mp4"
-    video_path.parent.mkdir(exist_ok=True)
     confidence = validator(unet, vae, audio_encoder, video_path)
     session.metrics.log(step, val_sync_confidence=confidence)
     logger.info("step %d: validation sync confidence %.3f (%s)", step, confidence, video_path)
