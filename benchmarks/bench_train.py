@@ -145,7 +145,7 @@ def _host_peak_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unet_config", default="tiny", help="'tiny' (test models) or configs/unet/*.yaml")
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per variant (0: loader figures only)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--fileslist", default=None, help="processed clips for the data-loader figures")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
@@ -156,8 +156,9 @@ def main() -> None:
     config = tiny_unet_config() if tiny else OmegaConf.load(args.unet_config)
     print(f"{args.unet_config} on {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}),"
           f" batch {config.data.batch_size} x {config.data.num_frames} frames at {config.data.resolution}px")
-    print("| gradient checkpointing | TREPA | steps/s | samples/s | peak host | peak device |\n|---|---|---:|---:|---:|---:|")
-    for checkpointing in (False, True):
+    if args.steps > 0:
+        print("| gradient checkpointing | TREPA | steps/s | samples/s | peak host | peak device |\n|---|---|---:|---:|---:|---:|")
+    for checkpointing in ((False, True) if args.steps > 0 else ()):
         for trepa_half in ((False, True) if device.type == "cuda" else (False,)):
             try:
                 print(bench_steps(config, device, args.steps, checkpointing, trepa_half, tiny), flush=True)

@@ -1,4 +1,4 @@
-"""SyncNet trainer: a 2-process torchrun (gloo) run, exact resume, overfitting 4 clips, bad input before any step."""
+"""SyncNet trainer: a 2-process torchrun (gloo) run, exact resume, bad input before any step."""
 
 from __future__ import annotations
 
@@ -73,18 +73,6 @@ def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_pro
     resumed, uninterrupted = checkpoint(run_b, 3), checkpoint(run_a, 3)
     assert_same_weights(resumed["state_dict"], uninterrupted["state_dict"])
     assert resumed["train_loss_list"] == uninterrupted["train_loss_list"]
-
-
-def test_syncnet_loss_on_4_clips_falls_well_below_its_start(clips, tmp_path):
-    config = syncnet_config(tmp_path, clips, max_train_steps=60, validation_steps=1000)
-    config["data"]["batch_size"] = 4
-    config["ckpt"]["save_ckpt_steps"] = 1000
-    config_path = write_config(tmp_path / "overfit.yaml", config)
-    assert train_syncnet.main(["--config_path", str(config_path), "--device", "cpu"]) == 0
-    (run,) = run_dirs(tmp_path / "runs")
-    losses = checkpoint(run, 60)["train_loss_list"]
-    start, end = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
-    assert end < 0.5 * start, (start, end)
 
 
 def _expect_bad_input(capsys, config_path: Path, *extra: str) -> str:

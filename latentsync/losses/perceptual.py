@@ -38,7 +38,8 @@ def lower_half_lpips(lpips_model: lpips.LPIPS, pred_pixels: torch.Tensor, gt_pix
 
 
 def _vgg16_weights(path: str | os.PathLike | None) -> Path:
-    candidates = [Path(path)] if path else [RELEASE_VGG16_PATH, Path(torch.hub.get_dir()) / "checkpoints" / VGG16_WEIGHTS]
+    hub_cache = Path(torch.hub.get_dir()) / "checkpoints" / VGG16_WEIGHTS
+    candidates = [Path(path)] if path else [RELEASE_VGG16_PATH, hub_cache]
     for candidate in candidates:
         if candidate.is_file():
             return candidate

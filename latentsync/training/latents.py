@@ -14,8 +14,17 @@ def posterior_sample(vae: AutoencoderKL, pixels: torch.Tensor, eps: torch.Tensor
     """
     posterior = vae.encode(pixels.to(vae.dtype)).latent_dist
     if eps is None:
-        eps = torch.randn(posterior.mean.shape, generator=generator, device=pixels.device, dtype=posterior.mean.dtype)
+        eps = standard_normal(posterior.mean, generator)
     return posterior.mean + posterior.std * eps.to(posterior.mean)
+
+
+def standard_normal(like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A standard-normal draw shaped like ``like``, made on the generator's device.
+
+    So a CPU generator can feed a GPU run; ``None`` draws from torch's global RNG on ``like``'s device.
+    """
+    device = generator.device if generator is not None else like.device
+    return torch.randn(like.shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
 
 
 def to_diffusion_scale(vae: AutoencoderKL, latents: torch.Tensor) -> torch.Tensor:

@@ -21,12 +21,12 @@ from einops import rearrange
 from omegaconf import DictConfig
 from torch import nn
 
-from latentsync.face.mask import mask_to_latent_size
 from latentsync.losses.perceptual import lower_half_lpips
 from latentsync.losses.sync_loss import cosine_loss
 from latentsync.losses.trepa import TREPALoss
 from latentsync.models.stable_syncnet import StableSyncNet, image_sequences_from_frames
-from latentsync.training.latents import from_diffusion_scale, posterior_sample, to_diffusion_scale
+from latentsync.pipelines.latent_inpainting import mask_to_latent_size
+from latentsync.training.latents import from_diffusion_scale, posterior_sample, standard_normal, to_diffusion_scale
 from latentsync.training.noise import frame_shared_noise, mixed_noise, predicted_original
 
 LOSS_NAMES = ("recon", "sync", "lpips", "trepa")
@@ -62,6 +62,11 @@ class UNetStepSettings:
     perceptual_loss_weight: float = 0.1
     trepa_loss_weight: float = 10.0
     autocast_dtype: torch.dtype | None = None  # the U-Net forward's autocast dtype; None = no autocast
+
+    def __post_init__(self):
+        if not any(self.uses(name) for name in LOSS_NAMES):
+            raise ValueError("every loss weight is 0 or switched off (run.*_loss_weight, use_syncnet, "
+                             "pixel_space_supervise): the U-Net step would train nothing")
 
     @classmethod
     def from_config(cls, config: DictConfig, autocast_dtype: torch.dtype | None = None) -> UNetStepSettings:
@@ -152,7 +157,7 @@ def unet_training_step(batch: dict, audio_embeds: torch.Tensor | None, models: U
     timesteps = draws.timesteps
     if timesteps is None:
         timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (gt_latents.shape[0],),
-                                  device=device, generator=generator)
+                                  device=generator.device if generator is not None else device, generator=generator)
     timesteps = timesteps.to(device=device, dtype=torch.long)
     steps["noisy_latents"] = noisy_latents = scheduler.add_noise(gt_latents, noise, timesteps)
     steps["unet_input"] = unet_input = torch.cat(
@@ -197,15 +202,13 @@ def unet_training_step(batch: dict, audio_embeds: torch.Tensor | None, models: U
 
 def _noise(latents: torch.Tensor, draws: UNetStepDraws, settings: UNetStepSettings,
            generator: torch.Generator | None) -> torch.Tensor:
-    def standard_normal(given: torch.Tensor | None) -> torch.Tensor:
-        if given is not None:
-            return given.to(latents)
-        return torch.randn(latents.shape, generator=generator, device=latents.device, dtype=latents.dtype)
+    def draw(given: torch.Tensor | None) -> torch.Tensor:
+        return given.to(latents) if given is not None else standard_normal(latents, generator)
 
-    shared_raw = standard_normal(draws.noise_shared_raw)
+    shared_raw = draw(draws.noise_shared_raw)  # drawn first, as the original
     if not settings.use_mixed_noise:
         return frame_shared_noise(shared_raw)
-    return mixed_noise(shared_raw, standard_normal(draws.noise_ind_raw), settings.mixed_noise_alpha)
+    return mixed_noise(shared_raw, draw(draws.noise_ind_raw), settings.mixed_noise_alpha)
 
 
 def _syncnet_input(steps: dict[str, torch.Tensor], models: UNetStepModels, num_frames: int) -> torch.Tensor:

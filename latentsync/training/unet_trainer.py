@@ -210,6 +210,8 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                 last_saved = global_step
                 if validator is not None:
                     _validate(session, validator, unet, vae, audio_encoder, global_step)
+                if session.metrics is not None:
+                    session.metrics.save_chart(global_step)
                 barrier()  # the other ranks wait for rank 0's validation here
             if global_step >= max_steps:
                 break
@@ -231,8 +233,6 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
 def _validate(session: TrainingSession, validator: UNetValidator, unet, vae, audio_encoder, step: int) -> None:
     """Rank 0 lip-syncs the validation clip with the current weights and charts its sync confidence."""
     video_path = session.run_dir / "val_videos" / f"val_video_{step}.mp4"
-    video_path.parent.mkdir(exist_ok=True)
     confidence = validator(unet, vae, audio_encoder, video_path)
     session.metrics.log(step, val_sync_confidence=confidence)
-    session.metrics.save_chart(step)
     logger.info("step %d: validation sync confidence %.3f (%s)", step, confidence, video_path)

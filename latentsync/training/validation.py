@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +18,15 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
 
+from ..errors import InputError
 from ..evaluation.video_sync import VideoSyncScorer, scorer_from_args
 from ..models.unet import UNet3DConditionModel
 from ..pipelines.lipsync_pipeline import LipsyncPipeline
 from ..pipelines.loading import SCHEDULER_CONFIG_DIR
 from ..whisper import Audio2Feature
 from .resume import capture_rng_state, restore_rng_state
+
+logger = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -40,6 +45,7 @@ def lipsync_validation_video(unet: UNet3DConditionModel, vae: AutoencoderKL, aud
 
     Generates with the config's ``run.inference_steps``, ``run.guidance_scale``, ``run.seed`` and mouth mask.
     """
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     pipeline = LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
                                                 scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
                                                 face_backend=face_backend)
@@ -68,14 +74,22 @@ class UNetValidator:
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,
                  output_path: str | os.PathLike) -> float:
-        """Sync confidence (LSE-C) of the lip-synced validation video written to ``output_path``."""
+        """Sync confidence (LSE-C) of the lip-synced validation video written to ``output_path``.
+
+        NaN (with a warning) when the scorer finds no long enough face track in it, as happens early in
+        training: a validation hiccup must not end a run.
+        """
         was_training = unet.training
         unet.eval()
         try:
             with preserved_rng(self.device):
                 video = lipsync_validation_video(unet, vae, audio_encoder, self.config, self.config.data.val_video_path,
                                                  self.config.data.val_audio_path, output_path, self.face_backend)
-                return self.scorer(video).confidence
+                try:
+                    return self.scorer(video).confidence
+                except InputError as error:
+                    logger.warning("validation video %s not scored: %s", video, error)
+                    return math.nan
         finally:
             unet.train(was_training)
 
