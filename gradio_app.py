@@ -13,6 +13,7 @@ import signal
 from pathlib import Path
 
 from latentsync.app.demo import build_demo
+from latentsync.app.examples import demo_examples
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.validation import UploadLimits
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, available_releases
@@ -40,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inference_ckpt_path", type=Path)
     parser.add_argument("--whisper_model_path", type=Path, help="default: the one the U-Net config calls for")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="hub id or local diffusers folder")
+    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+                        help="the demo clips offered as examples (scripts/download_checkpoints.py fetches them)")
     args = parser.parse_args(argv)
     if (args.unet_config_path is None) != (args.inference_ckpt_path is None):
         parser.error("--unet_config_path and --inference_ckpt_path go together")
@@ -70,9 +73,9 @@ def main(argv: list[str] | None = None) -> None:
                               args.vae_model_path, device=args.device, dtype=args.dtype)
     limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
     demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
-                      keep_results_seconds=round(args.keep_results_minutes * 60))
+                      keep_results_seconds=round(args.keep_results_minutes * 60), examples=demo_examples(args.assets_dir))
     launch_gradio(demo, server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
-                max_file_size=limits.max_upload_bytes)
+                  max_file_size=limits.max_upload_bytes, allowed_paths=[str(args.assets_dir)])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Accuracy of the released StableSyncNet on a folder of processed videos, e.g.
-#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_pixel_attn.yaml --videos_dir data/val_affine
+# Accuracy of a StableSyncNet on its config's validation list, as the original, e.g.
+#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_pixel_attn.yaml
+#   ./eval/eval_syncnet_acc.sh --config_path configs/syncnet/syncnet_16_latent.yaml --videos_dir data/val_affine
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "${REPO_ROOT}/scripts/project_python.sh"

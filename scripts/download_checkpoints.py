@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from latentsync.app.examples import DEMO_CLIP_PAIRS
+
 RELEASES = {
     # release: (hub repo, files, local folder)
     "1.6": ("ByteDance/LatentSync-1.6", ["latentsync_unet.pt", "whisper/tiny.pt"], "."),
@@ -30,9 +32,10 @@ AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncne
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
 VAE_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
-# The demo clips of the original repository (inference.sh lip-syncs the first pair); small, so fetched first.
+# The demo clips of the original repository: inference.sh lip-syncs the first pair, the demo offers all three.
+# Small, so fetched first.
 DEMO_ASSETS_URL = "https://raw.githubusercontent.com/bytedance/LatentSync/main/assets/"
-DEMO_ASSETS = ["demo1_video.mp4", "demo1_audio.wav"]
+DEMO_ASSETS = [name for pair in DEMO_CLIP_PAIRS for name in pair]
 CONNECT_TIMEOUT_SECONDS = 10
 
 

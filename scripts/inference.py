@@ -17,7 +17,6 @@ from pathlib import Path
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
-from latentsync.face.tracking import choose_face_backend
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
 from latentsync.utils.device import resolve_device
@@ -33,6 +32,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
     io.add_argument("--audio_path", required=True, help="speech to lip-sync to (any audio file, or a video's track)")
     io.add_argument("--video_out_path", required=True, help="where to write the result (.mp4 or .mov)")
+    add_pipeline_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model, generation and runtime options, shared with the batch command ``eval/inference_videos.py``."""
     models = parser.add_argument_group("models")
     models.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml",
                         help="U-Net config matching the checkpoint: stage2_512.yaml for 1.6, stage2.yaml for 1.5; "
@@ -52,7 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help="classifier-free audio guidance; 1.0 = off (faster), higher = stronger lip "
                                  "movement (default: the config's run.guidance_scale, 1.5)")
     generation.add_argument("--seed", type=int, default=None,
-                            help="seed of the noise; same seed, same video (default: the config's run.seed, 1247)")
+                            help="seed of the noise; same seed, same video; -1 draws one and logs it "
+                                 "(default: the config's run.seed, 1247)")
     generation.add_argument("--enable_deepcache", action="store_true",
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
     generation.add_argument("--mask_image_path", default=None,
@@ -62,12 +68,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                          help="auto = float16 on GPUs that support it, else float32")
     runtime.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
-                         help="landmark detector; auto = face_alignment on CUDA when installed, else mediapipe")
+                         help="landmark detector; auto = the release's (1.6: insightface, 1.5: face_alignment) "
+                              "when installed with its weights, else the next best (logged)")
     runtime.add_argument("--audio_cache_dir", default=None,
                          help="cache Whisper features here, keyed by the audio file's content")
     runtime.add_argument("--temp_dir", default=None,
                          help="accepted for compatibility with the original; unused (nothing is staged on disk)")
-    return parser.parse_args(argv)
+
+
+def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
+    return load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
+                                 args.vae_model_path, device=args.device, dtype=args.dtype,
+                                 audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
+                                 face_backend=args.face_backend, mask_image_path=args.mask_image_path)
+
+
+def generation_kwargs(args: argparse.Namespace) -> dict:
+    """The ``pipe(...)`` settings given on the command line (None: the config's)."""
+    return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
+                enable_deepcache=args.enable_deepcache)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,22 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
         video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
-        device = resolve_device(args.device)
-        # A few sampled frames (seconds) rather than a faceless video discovered after the models are loaded.
-        require_a_face(video, choose_face_backend(args.face_backend, device), device,
-                       weights_dir=Path(args.checkpoints_dir) / "auxiliary")
-        pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
-                                         args.vae_model_path, device=args.device, dtype=args.dtype,
-                                         audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
-                                         face_backend=args.face_backend, mask_image_path=args.mask_image_path)
-        report = pipeline(video_path=video, audio_path=audio, video_out_path=output,
-                          num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
-                          seed=args.seed, enable_deepcache=args.enable_deepcache, inputs_checked=True)
+        # A few sampled frames (seconds) rather than a faceless video discovered after the models are loaded;
+        # auto checks with the offline mediapipe mesh, the pipeline then picks the release's backend.
+        backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
+        require_a_face(video, backend, resolve_device(args.device), weights_dir=Path(args.checkpoints_dir) / "auxiliary")
+        pipeline = load_pipeline_from_args(args)
+        report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),
+                          inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(written_video_summary(report.output_path, report.num_output_frames, pipeline.config.video_fps,
-                                report.seconds))
+                                report.seconds) + f" (seed {report.seed})")
     return 0
 
 

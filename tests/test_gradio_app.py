@@ -91,10 +91,10 @@ def test_limits_are_enforced_before_any_work(uploads, limits, expected):
 
 
 @pytest.mark.parametrize("steps, guidance, seed, expected", [
-    (10, 1.5, 1247, "Inference steps must be between 20 and 50; got 10."),
+    (9, 1.5, 1247, "Inference steps must be between 10 and 50; got 9."),
     (20, 3.5, 1247, "Guidance scale must be between 1.0 and 3.0; got 3.5."),
-    (20, 1.5, -1, "Seed must be between 0 and 4294967295; got -1."),
-    (20, 1.5, None, "Seed must be between 0 and 4294967295; got nothing."),
+    (20, 1.5, -2, "Seed must be between -1 and 4294967295; got -2."),
+    (20, 1.5, None, "Seed must be between -1 and 4294967295; got nothing."),
 ])
 def test_options_outside_the_page_ranges_are_refused(steps, guidance, seed, expected):
     with pytest.raises(InputError, match=re.escape(expected)):
@@ -115,7 +115,7 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
         progress("generating", 1.0)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
-                             seconds=1.25)
+                             seconds=1.25, seed=1247)
 
     handler = lipsync_request(FakePipelines(pipeline=fake_pipeline), UploadLimits(), *uploads,
                               "LatentSync 1.6 (512x512)", 20, 1.5, 1247, False, lambda stage, fraction: None)
@@ -123,7 +123,7 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
     assert calls == [dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
                           inputs_checked=True)]
     assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
-    assert status == ("**Done** in 1.2 s: 50 frames lip-synced. "
+    assert status == ("**Done** in 1.2 s: 50 frames lip-synced (seed 1247). "
                       "3 frames showed no face and were left unchanged.")
     assert list(handler) == []  # Gradio resumes the generator only after copying the file
     assert not Path(result).parent.exists()
@@ -193,7 +193,7 @@ def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
 def test_page_settings_come_from_the_release_config(tmp_path):
     files = write_tiny_release(tmp_path / "tiny")  # its config has no run section: 1.6's settings fill in
     release = ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])
-    assert PipelineCache([release], tmp_path).generation_defaults() == check_options(20, 1.5, 1247, False)
+    assert PipelineCache([release], tmp_path).generation_defaults() == check_options(20, 1.5, 1247, True)
     config = OmegaConf.load(files["unet_config_path"])
     config.run = {"inference_steps": 30, "guidance_scale": 2.0}
     OmegaConf.save(config, files["unet_config_path"])
@@ -225,3 +225,29 @@ def test_command_line_serves_an_explicit_model(tmp_path):
 def elements(demo) -> dict:
     """The page's components by ``elem_id``."""
     return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+
+
+def test_page_defaults_are_the_original_demo_s(tmp_path):
+    """Steps 10-50, DeepCache on, seed -1 allowed, and the demo clips present in assets/ as examples."""
+    from latentsync.app.examples import demo_examples
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("demo1_video.mp4", "demo1_audio.wav", "demo3_video.mp4", "demo3_audio.wav", "demo2_video.mp4"):
+        (assets / name).write_bytes(b"clip")
+    examples = demo_examples(assets)  # demo2 lacks its audio: left out
+    assert examples == [[str(assets / "demo1_video.mp4"), str(assets / "demo1_audio.wav")],
+                        [str(assets / "demo3_video.mp4"), str(assets / "demo3_audio.wav")]]
+    assert demo_examples(tmp_path / "nowhere") == []
+
+    pipelines = PipelineCache([], tmp_path)
+    assert pipelines.generation_defaults().enable_deepcache is True
+    page = build_demo(pipelines, UploadLimits(), examples=examples)
+    sliders = [block for block in page.blocks.values() if getattr(block, "label", None) == "Inference steps"]
+    assert [(slider.minimum, slider.maximum) for slider in sliders] == [(10, 50)]
+    deepcache = [block for block in page.blocks.values() if getattr(block, "label", None) == "DeepCache"]
+    assert [box.value for box in deepcache] == [True]
+    dataset = [block for block in page.blocks.values() if type(block).__name__ == "Dataset"]
+    assert len(dataset) == 1 and len(dataset[0].samples) == 2
+    assert not any(type(block).__name__ == "Dataset" for block in build_demo(pipelines, UploadLimits()).blocks.values())
+    assert check_options(10, 1.5, -1, True).seed == -1  # the pipeline draws the seed and reports it

@@ -55,3 +55,66 @@ def test_missing_insightface_weights(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "insightface.app", types.SimpleNamespace())
     with pytest.raises(CheckpointError, match=r"buffalo_l.det_10g\.onnx"):
         create_landmark_detector("insightface", "cpu", weights_dir=tmp_path)
+
+
+def _install_fake_backends(monkeypatch, packages: dict[str, str]):
+    """Pretend the given packages (name -> version) are installed; the others are not."""
+    import importlib.metadata
+    import importlib.util
+
+    real_find_spec, real_version = importlib.util.find_spec, importlib.metadata.version
+    optional = {"face_alignment", "insightface"}
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: (
+        (object() if name in packages else None) if name in optional else real_find_spec(name, *a)))
+    monkeypatch.setattr(importlib.metadata, "version", lambda dist: (
+        packages["face_alignment"] if dist == "face-alignment" else real_version(dist)))
+
+
+def _write_weights(weights_dir, backend):
+    from latentsync.face.landmarks import face_alignment_detector, insightface_detector
+
+    if backend == "face_alignment":
+        paths = [weights_dir / name for name in face_alignment_detector.WEIGHT_FILES]
+    else:
+        pack = weights_dir / "models" / insightface_detector.MODEL_PACK
+        paths = [pack / name for name in insightface_detector.WEIGHT_FILES]
+    for path in paths:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"weights")
+
+
+@pytest.mark.parametrize(("release", "reference"), [("1.6", "insightface"), ("1.5", "face_alignment")])
+def test_auto_takes_the_release_backend_when_it_can_run(monkeypatch, tmp_path, caplog, release, reference):
+    from latentsync.face.landmarks.selection import choose_landmark_backend
+
+    _install_fake_backends(monkeypatch, {"face_alignment": "1.4.1", "insightface": "0.7.3"})
+    _write_weights(tmp_path, "face_alignment")
+    _write_weights(tmp_path, "insightface")
+    with caplog.at_level("INFO", logger="latentsync.face.landmarks.selection"):
+        choice = choose_landmark_backend("auto", release, tmp_path)
+    assert choice.name == reference and f"LatentSync {release} was made with it" in choice.reason
+    assert reference in caplog.text
+
+
+def test_auto_falls_back_and_says_why(monkeypatch, tmp_path):
+    from latentsync.face.landmarks.selection import choose_landmark_backend
+
+    _install_fake_backends(monkeypatch, {"face_alignment": "1.4.1"})
+    _write_weights(tmp_path, "face_alignment")
+    choice = choose_landmark_backend("auto", "1.6", tmp_path)  # insightface missing -> the other accurate one
+    assert choice.name == "face_alignment"
+    assert "insightface: the insightface package is not installed" in choice.reason
+
+    _install_fake_backends(monkeypatch, {"face_alignment": "1.5.0", "insightface": "0.7.3"})
+    choice = choose_landmark_backend("auto", "1.5", tmp_path)  # wrong version, insightface without weights
+    assert choice.name == "mediapipe"
+    assert "1.4.x is needed" in choice.reason and "det_10g.onnx" in choice.reason
+
+
+def test_explicit_backend_and_release_of_a_config():
+    from latentsync.face.landmarks.selection import choose_landmark_backend, release_for_resolution
+
+    assert choose_landmark_backend("mediapipe", "1.6", "nowhere").name == "mediapipe"
+    assert (release_for_resolution(512), release_for_resolution(256)) == ("1.6", "1.5")
+    with pytest.raises(InputError, match="unknown release"):
+        choose_landmark_backend("auto", "2.0", "nowhere")

@@ -54,7 +54,7 @@ def run(tmp_path_factory):
         return faces
 
     report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
-                      guidance_scale=1.0, face_postprocessor=face_postprocessor,
+                      guidance_scale=1.0, seed=-1, face_postprocessor=face_postprocessor,
                       progress=lambda stage, fraction: stages.append((stage, fraction)))
     return _decode(video), output, report, stages, postprocessed
 
@@ -69,6 +69,7 @@ def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
         assert (video.width, video.height) == (540, 960) and video.average_rate == Fraction(25)
         decoded = sum(1 for _ in container.decode(video=0))
     assert decoded == report.num_output_frames == round(AUDIO_SECONDS * 25)
+    assert 0 <= report.seed < 2**32  # --seed -1: a drawn seed, reported so the run can be repeated
     assert abs(decoded / 25 - AUDIO_SECONDS) <= 1 / 25
     with av.open(str(output)) as container:
         audio_seconds = sum(f.samples for f in container.decode(audio=0)) / container.streams.audio[0].sample_rate

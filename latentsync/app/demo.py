@@ -31,8 +31,11 @@ def checkpoint_banner(pipelines: PipelineCache, startup_problem: str | None) -> 
 
 
 def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: str | None = None,
-               keep_results_seconds: int = 3600) -> gr.Blocks:
-    """The queued page (one run at a time); uploads and results leave Gradio's cache after ``keep_results_seconds``."""
+               keep_results_seconds: int = 3600, examples: list[list[str]] | None = None) -> gr.Blocks:
+    """The queued page (one run at a time); uploads and results leave Gradio's cache after ``keep_results_seconds``.
+
+    ``examples``: ``[video, audio]`` pairs offered under the uploads (the original's demo clips, ``demo_examples``).
+    """
     banner = checkpoint_banner(pipelines, startup_problem)
     releases = pipelines.release_names
     defaults = pipelines.generation_defaults()
@@ -55,11 +58,13 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                          label="Guidance scale", info="higher: stronger lip movement",
                                          elem_id="guidance-slider")
                 with gr.Row():
-                    seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=SEED_RANGE[0],
-                                     maximum=SEED_RANGE[1], elem_id="seed-input")
+                    seed = gr.Number(defaults.seed, label="Seed", info="-1: a random one", precision=0,
+                                     minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], elem_id="seed-input")
                     deepcache = gr.Checkbox(defaults.enable_deepcache, label="DeepCache",
                                             info="faster, slightly less detail")
                 gr.Markdown(limits.describe())
+                if examples:
+                    gr.Examples(examples, inputs=[video, audio], label="Demo clips", elem_id="demo-examples")
                 run = gr.Button("Lip-sync", variant="primary", interactive=not banner, elem_id="run-button")
             with gr.Column():
                 result = gr.Video(label="Lip-synced video", interactive=False, buttons=["download"],

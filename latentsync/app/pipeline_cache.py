@@ -43,7 +43,8 @@ class PipelineCache:
         return list(self.releases)
 
     def generation_defaults(self) -> RunOptions:
-        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does.
+        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does;
+        DeepCache on, as in the original demo.
 
         A custom config without a ``run`` section takes LatentSync 1.6's.
         """

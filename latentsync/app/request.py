@@ -57,7 +57,7 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
 
 def success_message(report: LipsyncReport) -> str:
     """The status line under the result: how much was generated and how long it took."""
-    message = f"**Done** in {report.seconds:.1f} s: {report.num_output_frames} frames lip-synced."
+    message = f"**Done** in {report.seconds:.1f} s: {report.num_output_frames} frames lip-synced (seed {report.seed})."
     if report.frames_without_face:
         message += f" {report.frames_without_face} frames showed no face and were left unchanged."
     return message

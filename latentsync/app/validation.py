@@ -18,9 +18,9 @@ from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
 
 BYTES_PER_MB = 1024 * 1024
-INFERENCE_STEPS_RANGE = (20, 50)
+INFERENCE_STEPS_RANGE = (10, 50)  # the original demo's slider
 GUIDANCE_SCALE_RANGE = (1.0, 3.0)
-SEED_RANGE = (0, 2**32 - 1)
+SEED_RANGE = (-1, 2**32 - 1)  # -1: a random seed, as in the original
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RunOptions:
     num_inference_steps: int
     guidance_scale: float
     seed: int
-    enable_deepcache: bool = False
+    enable_deepcache: bool = True  # the original demo runs with DeepCache
 
 
 @dataclass(frozen=True)

@@ -31,19 +31,6 @@ class FaceTrack:
         return len(self.has_face)
 
 
-def choose_face_backend(name: str, device: torch.device) -> str:
-    """``auto``: face_alignment on CUDA when installed (the 1.5 default), else the offline mediapipe mesh."""
-    if name != "auto":
-        return name
-    if device.type == "cuda":
-        try:
-            import face_alignment  # noqa: F401
-            return "face_alignment"
-        except ImportError:
-            pass
-    return "mediapipe"
-
-
 def fill_face_gaps(points: list[np.ndarray | None], max_gap: int) -> list[np.ndarray | None]:
     """Frames without a face inside a gap of at most ``max_gap`` frames borrow the nearest neighbour's points.
 

@@ -27,9 +27,10 @@ from tqdm.auto import tqdm
 from ..errors import InputError
 from ..face.alignment import FaceAligner
 from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
+from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
-from ..face.tracking import FaceTrack, choose_face_backend, locate_faces
+from ..face.tracking import FaceTrack, locate_faces
 from ..io.audio_reader import load_audio
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
@@ -37,6 +38,7 @@ from ..io.video_writer import VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
                                     num_output_audio_samples)
+from ..utils.seed import resolve_seed
 from ..whisper.audio2feature import Audio2Feature, num_chunks
 from .latent_inpainting import LatentInpaintingPipeline
 
@@ -55,6 +57,7 @@ class LipsyncReport:
     num_video_frames: int
     frames_without_face: int
     seconds: float
+    seed: int  # the noise seed used (a drawn one when -1 was asked for)
 
 
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -139,9 +142,13 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     @property
     def landmark_detector(self) -> FaceLandmarkDetector:
-        """The detector of ``config.face_backend`` (``auto``: by device), created once and then reused."""
+        """The detector of ``config.face_backend`` (``auto``: the release's, see ``choose_landmark_backend``).
+
+        Created once and then reused.
+        """
         if self._landmark_detector is None:
-            backend = choose_face_backend(self.config.face_backend, self.unet.device)
+            backend = choose_landmark_backend(self.config.face_backend, release_for_resolution(self.config.resolution),
+                                              self.config.landmark_weights_dir).name
             self._landmark_detector = create_landmark_detector(backend, self.unet.device,
                                                                self.config.landmark_weights_dir)
         return self._landmark_detector
@@ -213,7 +220,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
-        complete. ``None`` settings take ``self.config``'s. ``face_postprocessor`` (e.g. face enhancement) gets
+        complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report). ``face_postprocessor`` (e.g. face enhancement) gets
         each window's generated faces right before paste-back. ``progress(stage, fraction)`` follows the
         stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
         ``check_inputs`` accepted the same paths.
@@ -224,7 +231,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         config = self.config
         num_inference_steps = config.num_inference_steps if num_inference_steps is None else num_inference_steps
         guidance_scale = config.guidance_scale if guidance_scale is None else guidance_scale
-        seed = config.seed if seed is None else seed
+        seed = resolve_seed(config.seed if seed is None else seed)
         reader = VideoReader(video_path, fps=config.video_fps)
         num_video_frames = reader.count_frames()
         device = self.unet.device
@@ -277,4 +284,4 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             logger.warning("%d of %d output frames had no face and were passed through unchanged",
                            frames_without_face, num_output_frames)
         return LipsyncReport(writer.path, num_output_frames, num_video_frames, frames_without_face,
-                             time.monotonic() - started)
+                             time.monotonic() - started, seed)

@@ -1,0 +1,160 @@
+"""Train StableSyncNet (``scripts/train_syncnet.py --config_path configs/syncnet/...``), one process per device.
+
+As the original ``train_syncnet.py``: AdamW, mean BCE of the audio-visual cosine similarity against the in-sync
+label, gradient clipping, gradient accumulation, optional fp16, checkpoints with the loss curves every
+``ckpt.save_ckpt_steps`` and the mean validation loss every ``run.validation_steps``. On top: DDP on CPU (gloo)
+or GPUs (NCCL), exact resume, a bounded retry on bad clips (in the dataset) and errors before any step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from ..data import DistributedResumableSampler, SyncNetDataset
+from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from ..models.stable_syncnet import StableSyncNet
+from ..pipelines.loading import DEFAULT_VAE, load_vae
+from .config import load_syncnet_training_config
+from .distributed import init_distributed, mean_over_ranks, shutdown_distributed
+from .optimization import backward, clip_and_step
+from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
+from .syncnet_step import syncnet_training_step
+from .validation import syncnet_validation_loss
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncNetTrainOptions:
+    config_path: str | os.PathLike
+    resume: str | None = None  # "latest", a run folder, or checkpoint-STEP.pt of this trainer
+    vae_model_path: str | os.PathLike = DEFAULT_VAE  # only for a latent-space SyncNet
+    report_to: str = "none"  # or "tensorboard"
+    mixed_precision: str = "auto"
+    device: str | None = None
+
+
+def train_syncnet(options: SyncNetTrainOptions) -> Path:
+    """Train until ``run.max_train_steps``; return the run folder."""
+    ctx = init_distributed(options.device)
+    try:
+        return _train(options, ctx)
+    finally:
+        shutdown_distributed()
+
+
+def _train(options: SyncNetTrainOptions, ctx) -> Path:
+    config = load_syncnet_training_config(options.config_path)
+    data, device = config.data, ctx.device
+    seed_everything(config.run.seed + ctx.rank)
+    precision = resolve_precision(config.run.mixed_precision_training, options.mixed_precision, device)
+    train_set = SyncNetDataset.from_config(data, split="train", seed=config.run.seed)
+    has_val = bool(data.val_fileslist or data.val_data_dir)
+    val_set = SyncNetDataset.from_config(data, split="val", seed=config.run.seed) if has_val else None
+    vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False) if data.latent_space else None
+    syncnet = StableSyncNet(config.model).to(device)
+    session = TrainingSession(ctx, config, data.train_output_dir, {"syncnet.yaml": config}, options.resume,
+                              options.report_to)
+
+    global_step, curves = 0, {}
+    weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
+    if weights:
+        state_dict, extras = read_checkpoint(weights)
+        load_state_dict_strict(syncnet, state_dict, str(weights),
+                               hint="Check that the config's model section matches the checkpoint.")
+        global_step = int(extras["global_step"])
+        curves = extras
+    syncnet.train()
+    model = DistributedDataParallel(syncnet, device_ids=[device.index] if device.type == "cuda" else None) \
+        if ctx.is_distributed else syncnet
+    optimizer = torch.optim.AdamW(syncnet.parameters(), lr=config.optimizer.lr)
+    scaler = precision.grad_scaler(device)
+    sampler = DistributedResumableSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.run.seed)
+    loader = training_loader(train_set, sampler, data, device, config.run.seed)
+    if session.bundle is not None:
+        session.restore(optimizer, None, scaler, sampler)
+    elif session.metrics is not None and "train_loss_list" in curves:  # an original checkpoint's curves
+        session.metrics.history = {
+            "train_loss": {"steps": list(curves["train_step_list"]), "values": list(curves["train_loss_list"])},
+            "val_loss": {"steps": list(curves.get("val_step_list", [])), "values": list(curves.get("val_loss_list", []))},
+        }
+
+    def loss_of(net: torch.nn.Module, batch: dict) -> torch.Tensor:
+        return syncnet_training_step(to_device(batch, device), net, lower_half=data.lower_half, vae=vae,
+                                     autocast_dtype=precision.autocast_dtype).loss
+
+    accumulation = data.gradient_accumulation_steps
+    max_steps = config.run.max_train_steps
+    progress = tqdm(total=max_steps, initial=global_step, desc="training SyncNet", disable=not ctx.is_main)
+    last_saved = global_step
+    epoch, batches_in_epoch = sampler.epoch, sampler.start // data.batch_size
+    micro_step, accumulated = 0, torch.zeros((), device=device)
+    while global_step < max_steps:
+        train_set.set_epoch(epoch)
+        for batch in loader:
+            batches_in_epoch += 1
+            micro_step += 1
+            sync_now = micro_step % accumulation == 0
+            with contextlib.nullcontext() if sync_now or not ctx.is_distributed else model.no_sync():
+                loss = loss_of(model, batch) / accumulation
+                backward(loss, scaler)
+            accumulated += loss.detach()
+            if not sync_now:
+                continue
+            clip_and_step(optimizer, syncnet.parameters(), config.optimizer.max_grad_norm, scaler)
+            global_step += 1
+            train_loss = float(mean_over_ranks(accumulated))
+            accumulated = torch.zeros((), device=device)
+            progress.update(1)
+            progress.set_postfix(loss=f"{train_loss:.4f}")
+            if session.metrics is not None:
+                session.metrics.log(global_step, train_loss=train_loss)
+            if val_set is not None and global_step % config.run.validation_steps == 0:
+                _validate(session, syncnet, val_set, data, global_step, lambda batch: loss_of(syncnet, batch))
+            if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
+                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
+                session.save(global_step, syncnet.state_dict(), optimizer=optimizer, lr_scheduler=None,
+                             grad_scaler=scaler, sampler_state=sampler.state_dict(),
+                             checkpoint_extras=_loss_lists(session))
+                last_saved = global_step
+            if global_step >= max_steps:
+                break
+        else:
+            epoch += 1
+            batches_in_epoch = 0
+            sampler.set_epoch(epoch)
+    progress.close()
+    if session.metrics is not None:
+        session.metrics.save_chart(last_saved)
+    session.close()
+    return session.run_dir
+
+
+def _validate(session: TrainingSession, syncnet: StableSyncNet, val_set, data, step: int, loss_of_batch) -> None:
+    """Rank 0 scores ``data.num_val_samples`` validation samples with the unwrapped net (no collective)."""
+    if session.metrics is None:
+        return
+    val_set.set_epoch(0)  # the same samples every time, so the values are comparable
+    loader = DataLoader(val_set, batch_size=data.batch_size, shuffle=False, num_workers=data.num_workers)
+    device = next(syncnet.parameters()).device
+    val_loss = syncnet_validation_loss(syncnet, loader, data.num_val_samples, loss_of_batch, device)
+    session.metrics.log(step, val_loss=val_loss)
+    session.metrics.save_chart(step)
+    logger.info("step %d: validation loss %.4f", step, val_loss)
+
+
+def _loss_lists(session: TrainingSession) -> dict:
+    """The original checkpoint's curves: train/val step and loss lists (rank 0 holds them)."""
+    history = session.metrics.history if session.metrics is not None else {}
+    train, val = history.get("train_loss", {}), history.get("val_loss", {})
+    return {"train_step_list": train.get("steps", []), "train_loss_list": train.get("values", []),
+            "val_step_list": val.get("steps", []), "val_loss_list": val.get("values", [])}

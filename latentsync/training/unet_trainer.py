@@ -1,0 +1,238 @@
+"""Train the LatentSync U-Net (``scripts/train_unet.py --unet_config_path configs/unet/...``), one process per device.
+
+As the original ``train_unet.py``: stage 1 trains every parameter from Stable Diffusion 1.5 weights, stage 2
+only the parameters whose names contain ``run.trainable_modules``; AdamW with ``scale_lr``, a diffusers LR
+schedule with warmup, gradient clipping, fp16 autocast + GradScaler, gradient checkpointing; the step itself
+(noise, losses) is ``unet_training_step``. Every ``ckpt.save_ckpt_steps`` a ``checkpoint-{step}.pt`` that
+inference loads, its resume bundle, and a validation video scored for lip-sync confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from diffusers import DDIMScheduler
+from diffusers.optimization import get_scheduler
+from omegaconf import DictConfig, OmegaConf
+from torch.nn.parallel import DistributedDataParallel
+from tqdm.auto import tqdm
+
+from ..data import DistributedResumableSampler, UNetDataset, whisper_windows
+from ..errors import CheckpointError, InputError
+from ..losses.perceptual import load_lpips
+from ..losses.trepa import load_trepa_loss
+from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from ..models.stable_syncnet import load_stable_syncnet
+from ..models.unet import UNet3DConditionModel
+from ..models.unet_loading import init_unet_from_sd15, unet_from_config
+from ..models.videomae import VIT_G_CHECKPOINT
+from ..pipelines.loading import DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path, load_vae
+from ..whisper import Audio2Feature
+from .config import load_unet_training_config
+from .distributed import barrier, init_distributed, mean_over_ranks, shutdown_distributed
+from .optimization import backward, clip_and_step
+from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
+from .unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
+from .validation import UNetValidator
+
+logger = logging.getLogger(__name__)
+
+SYNC_MODEL_PATH = "checkpoints/auxiliary/syncnet_v2.model"
+
+
+@dataclass
+class UNetTrainOptions:
+    unet_config_path: str | os.PathLike
+    resume: str | None = None  # "latest", a run folder, or checkpoint-STEP.pt of this trainer
+    vae_model_path: str | os.PathLike = DEFAULT_VAE
+    whisper_model_path: str | os.PathLike | None = None  # None: tiny.pt for 384-wide audio attention, small.pt for 768
+    trepa_ckpt_path: str | os.PathLike = VIT_G_CHECKPOINT
+    trepa_half_precision: bool | None = None  # None: on CUDA only
+    validation: bool = True
+    sync_model_path: str | os.PathLike = SYNC_MODEL_PATH  # the classic SyncNet that scores validation videos
+    face_backend: str = "mediapipe"
+    report_to: str = "none"
+    mixed_precision: str = "auto"
+    device: str | None = None
+
+
+def train_unet(options: UNetTrainOptions) -> Path:
+    """Train until ``run.max_train_steps`` (or ``run.max_train_epochs``); return the run folder."""
+    ctx = init_distributed(options.device)
+    try:
+        return _train(options, ctx)
+    finally:
+        shutdown_distributed()
+
+
+def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike) -> int:
+    """Load ``ckpt.resume_ckpt_path``; return the global step it continues from (as the original does).
+
+    A Stable Diffusion 1.5 U-Net (4 input channels) initialises stage 1 through ``init_unet_from_sd15``; any
+    other file is a LatentSync checkpoint and loads strictly.
+    """
+    state_dict, extras = read_checkpoint(path)
+    conv_in = state_dict.get("conv_in.weight")
+    if conv_in is not None and conv_in.shape[1] == 4 != unet.config.in_channels:
+        init_unet_from_sd15(unet, state_dict, source=str(path))
+        return 0
+    load_state_dict_strict(unet, state_dict, str(path))
+    return int(extras["global_step"])
+
+
+def select_trainable_parameters(unet: UNet3DConditionModel, trainable_modules) -> list[torch.nn.Parameter]:
+    """Stage 1 (no ``trainable_modules``): every parameter; stage 2: those whose names contain one of them."""
+    if not trainable_modules:
+        unet.requires_grad_(True)
+        return list(unet.parameters())
+    unet.requires_grad_(False)
+    chosen = [p for name, p in unet.named_parameters() if any(m in name for m in trainable_modules)]
+    if not chosen:
+        raise InputError(f"run.trainable_modules {list(trainable_modules)} match no U-Net parameter name")
+    for parameter in chosen:
+        parameter.requires_grad_(True)
+    return chosen
+
+
+def _load_syncnet_config(path: str | os.PathLike) -> DictConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"data.syncnet_config_path {path} not found; point it at configs/syncnet/*.yaml")
+    config = OmegaConf.load(path)
+    for key in ("model", "data.resolution", "data.lower_half", "data.latent_space", "ckpt.inference_ckpt_path"):
+        if OmegaConf.select(config, key) is None:
+            raise InputError(f"SyncNet config {path} lacks '{key}'")
+    if not config.ckpt.inference_ckpt_path:
+        raise InputError(f"SyncNet config {path}: ckpt.inference_ckpt_path is empty; set it to the trained "
+                         "SyncNet (checkpoints/stable_syncnet.pt)")
+    return config
+
+
+def _train(options: UNetTrainOptions, ctx) -> Path:
+    config = load_unet_training_config(options.unet_config_path)
+    data, run, device = config.data, config.run, ctx.device
+    seed_everything(run.seed + ctx.rank)
+    precision = resolve_precision(run.mixed_precision_training, options.mixed_precision, device)
+    settings = UNetStepSettings.from_config(config, autocast_dtype=precision.autocast_dtype)
+    train_set = UNetDataset.from_config(config, seed=run.seed)
+
+    # Every model and weight file before the run folder exists: a missing one fails before any step.
+    unet = unet_from_config(config)
+    vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False)
+    audio_encoder = None
+    if config.model.add_audio_layer:
+        whisper_path = options.whisper_model_path or default_whisper_path(config.model.cross_attention_dim)
+        audio_encoder = Audio2Feature(whisper_path, device=device, num_frames=data.num_frames,
+                                      audio_feat_length=tuple(data.audio_feat_length),
+                                      cache_dir=data.audio_embeds_cache_dir)
+    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR))
+    if settings.uses("sync"):
+        syncnet_config = _load_syncnet_config(data.syncnet_config_path)
+        models.syncnet = load_stable_syncnet(syncnet_config, device=device)
+        models.syncnet_resolution = syncnet_config.data.resolution
+        models.syncnet_lower_half = syncnet_config.data.lower_half
+        models.syncnet_latent_space = syncnet_config.data.latent_space
+    if settings.uses("lpips"):
+        models.lpips = load_lpips(device)
+    if settings.uses("trepa"):
+        half = device.type == "cuda" if options.trepa_half_precision is None else options.trepa_half_precision
+        models.trepa = load_trepa_loss(options.trepa_ckpt_path, half_precision=half,
+                                       gradient_checkpointing=run.enable_gradient_checkpointing, device=device)
+    validator = None
+    if options.validation and not Path(options.sync_model_path).is_file():
+        raise CheckpointError(f"validation SyncNet {options.sync_model_path} not found; run ./setup_env.sh "
+                              "--auxiliary to download it, pass --sync_model_path, or train with --no_validation")
+    if options.validation and ctx.is_main:
+        validator = UNetValidator(config, options.sync_model_path, device, options.face_backend)
+
+    session = TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config}, options.resume,
+                              options.report_to)
+    global_step = 0
+    weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
+    if weights:
+        global_step = load_initial_unet_weights(unet, weights)
+    unet.to(device)
+    if run.enable_gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+    trainable = select_trainable_parameters(unet, run.trainable_modules)
+    unet.train()
+    if ctx.is_distributed:
+        models.unet = DistributedDataParallel(unet, device_ids=[device.index] if device.type == "cuda" else None)
+    if ctx.is_main:
+        logger.info("training %d of %d U-Net parameters", sum(p.numel() for p in trainable),
+                    sum(p.numel() for p in unet.parameters()))
+
+    lr = config.optimizer.lr
+    if config.optimizer.scale_lr:
+        lr *= data.batch_size * ctx.world_size
+    optimizer = torch.optim.AdamW(trainable, lr=lr)
+    lr_scheduler = get_scheduler(config.optimizer.lr_scheduler, optimizer,
+                                 num_warmup_steps=config.optimizer.lr_warmup_steps,
+                                 num_training_steps=run.max_train_steps)
+    scaler = precision.grad_scaler(device)
+    sampler = DistributedResumableSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=run.seed)
+    loader = training_loader(train_set, sampler, data, device, run.seed)
+    if session.bundle is not None:
+        session.restore(optimizer, lr_scheduler, scaler, sampler)
+
+    max_steps = run.max_train_steps
+    epoch, batches_in_epoch = sampler.epoch, sampler.start // data.batch_size
+    progress = tqdm(total=max_steps, initial=global_step, desc="training U-Net", disable=not ctx.is_main)
+    last_saved = global_step  # the starting weights are a checkpoint already
+    while global_step < max_steps and (run.max_train_epochs < 0 or epoch < run.max_train_epochs):
+        train_set.set_epoch(epoch)
+        for batch in loader:
+            batches_in_epoch += 1
+            batch = to_device(batch, device)
+            audio_embeds = None
+            if audio_encoder is not None:
+                audio_embeds = whisper_windows(audio_encoder, batch["video_path"], batch["start_idx"]).to(device)
+            output = unet_training_step(batch, audio_embeds, models, settings)
+            backward(output.loss, scaler)
+            clip_and_step(optimizer, trainable, config.optimizer.max_grad_norm, scaler)
+            lr_scheduler.step()
+            global_step += 1
+            logged = mean_over_ranks(torch.stack([output.losses[name] for name in (*LOSS_NAMES, "total")]))
+            progress.update(1)
+            progress.set_postfix(loss=f"{float(logged[-1]):.4f}")
+            if session.metrics is not None:
+                session.metrics.log(global_step, **{f"{name}_loss": float(value)
+                                                    for name, value in zip((*LOSS_NAMES, "total"), logged)
+                                                    if name == "total" or settings.uses(name)})
+            if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
+                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
+                session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
+                             grad_scaler=scaler, sampler_state=sampler.state_dict())
+                last_saved = global_step
+                if validator is not None:
+                    _validate(session, validator, unet, vae, audio_encoder, global_step)
+                if session.metrics is not None:
+                    session.metrics.save_chart(global_step)
+                barrier()  # the other ranks wait for rank 0's validation here
+            if global_step >= max_steps:
+                break
+        else:
+            epoch += 1
+            batches_in_epoch = 0
+            sampler.set_epoch(epoch)
+    progress.close()
+    if last_saved != global_step:  # stopped by max_train_epochs between save steps: keep the work
+        sampler.set_position(epoch, batches_in_epoch * data.batch_size)
+        session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
+                     grad_scaler=scaler, sampler_state=sampler.state_dict())
+    if validator is not None:
+        validator.close()
+    session.close()
+    return session.run_dir
+
+
+def _validate(session: TrainingSession, validator: UNetValidator, unet, vae, audio_encoder, step: int) -> None:
+    """Rank 0 lip-syncs the validation clip with the current weights and charts its sync confidence."""
+    video_path = session.run_dir / "val_videos" / f"val_video_{step}.mp4"
+    confidence = validator(unet, vae, audio_encoder, video_path)
+    session.metrics.log(step, val_sync_confidence=confidence)
+    logger.info("step %d: validation sync confidence %.3f (%s)", step, confidence, video_path)

@@ -1,0 +1,52 @@
+"""Train the LatentSync U-Net. Launch through torchrun (see train_unet.sh), or plainly for one process.
+
+Example:
+  torchrun --nproc_per_node 8 -m scripts.train_unet --unet_config_path configs/unet/stage2_512.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.models.videomae import VIT_G_CHECKPOINT
+from latentsync.pipelines.loading import DEFAULT_VAE
+from latentsync.training.charts import REPORT_TO
+from latentsync.training.session import MIXED_PRECISION, run_cli
+from latentsync.training.unet_trainer import SYNC_MODEL_PATH, UNetTrainOptions, train_unet
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m scripts.train_unet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml")
+    parser.add_argument("--resume", default=None,
+                        help="'latest' (newest bundle under data.train_output_dir), a run folder or a checkpoint-STEP.pt")
+    models = parser.add_argument_group("frozen models")
+    models.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE: Hugging Face id or local folder")
+    models.add_argument("--whisper_model_path", default=None,
+                        help="default: checkpoints/whisper/tiny.pt (cross_attention_dim 384) or small.pt (768)")
+    models.add_argument("--trepa_ckpt_path", default=VIT_G_CHECKPOINT, help="VideoMAEv2 ViT-g of the TREPA loss")
+    models.add_argument("--trepa_half_precision", default=None, action=argparse.BooleanOptionalAction,
+                        help="run the TREPA network in fp16 (default: on CUDA only)")
+    validation = parser.add_argument_group("validation at each save step")
+    validation.add_argument("--no_validation", dest="validation", action="store_false",
+                            help="skip lip-syncing and scoring data.val_video_path")
+    validation.add_argument("--sync_model_path", default=SYNC_MODEL_PATH, help="classic SyncNet that scores it")
+    validation.add_argument("--face_backend", default="mediapipe", choices=LANDMARK_DETECTORS)
+    runtime = parser.add_argument_group("runtime")
+    runtime.add_argument("--report_to", default="none", choices=REPORT_TO, help="also log to TensorBoard")
+    runtime.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION,
+                         help="with run.mixed_precision_training: auto = fp16 on CUDA (as the original), fp32 on CPU")
+    runtime.add_argument("--device", default=None, help="cpu to train on the CPU of a GPU machine (default: auto)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_cli(lambda: train_unet(UNetTrainOptions(**vars(args))))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Batch lip-sync (eval/inference_videos.py): one model load for a list of pairs, bad pairs skipped, tiny models."""
+
+from __future__ import annotations
+
+import itertools
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from eval import inference_videos
+from latentsync.errors import InputError
+from latentsync.io.audio_reader import load_audio
+from latentsync.io.video_reader import VideoReader
+from latentsync.io.video_writer import VideoWriter
+from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
+from scripts import inference
+from tests.paths import shared_path
+from tests.synthetic_video import write_audio, write_constant_rate_video
+from tests.tiny_models import write_tiny_release
+
+
+def write_face_clip(path, num_frames=20):
+    """The first frames of demo1 at a quarter of its size (a face mediapipe finds), with its own audio."""
+    source = shared_path("media", "demo1_video.mp4")
+    frames = [cv2.resize(frame, (270, 480), interpolation=cv2.INTER_AREA)
+              for frame in itertools.islice(VideoReader(source).frames(), num_frames)]
+    with VideoWriter(path, audio=load_audio(source)[: num_frames * 640], preset="ultrafast") as writer:
+        for frame in frames:
+            writer.write(frame)
+    return path
+
+
+def test_pairs_line_by_line_and_refuses_what_cannot_be_paired(tmp_path):
+    (tmp_path / "videos.txt").write_text("a/one.mp4\n\nb/two.mov\n")
+    videos = read_path_list(tmp_path / "videos.txt")
+    jobs = plan_jobs(videos, [tmp_path / "x.wav", tmp_path / "y.wav"], tmp_path / "out")
+    assert [(job.video_path.name, job.audio_path.name, job.output_path) for job in jobs] == [
+        ("one.mp4", "x.wav", tmp_path / "out" / "one_out.mp4"), ("two.mov", "y.wav", tmp_path / "out" / "two_out.mp4")]
+    with pytest.raises(InputError, match="2 paths and the audio list 1"):
+        plan_jobs(videos, [tmp_path / "x.wav"], tmp_path / "out")
+    with pytest.raises(InputError, match="both be written to"):
+        plan_jobs([tmp_path / "a/clip.mp4", tmp_path / "b/clip.mp4"], videos, tmp_path / "out")
+    with pytest.raises(InputError, match="missing.txt not found"):
+        read_path_list(tmp_path / "missing.txt")
+
+
+def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, capsys):
+    models = write_tiny_release(tmp_path / "models")
+    face = write_face_clip(tmp_path / "face.mp4")
+    other_face = write_face_clip(tmp_path / "face two.mp4", num_frames=12)
+    no_face = write_constant_rate_video(tmp_path / "blank.mp4", fps=25, seconds=0.4)
+    speech = write_audio(tmp_path / "speech.m4a", seconds=0.3)
+    (tmp_path / "videos.txt").write_text("\n".join(map(str, [face, tmp_path / "missing.mp4", no_face, other_face])))
+    (tmp_path / "audios.txt").write_text("\n".join(map(str, [face, speech, speech, speech])))
+    loads = []
+    real_load = inference.load_lipsync_pipeline
+    monkeypatch.setattr(inference, "load_lipsync_pipeline", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+
+    arguments = ["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist", str(tmp_path / "audios.txt"),
+                 "--output_dir", str(tmp_path / "out"), "--unet_config_path", str(models["unet_config_path"]),
+                 "--inference_ckpt_path", str(models["inference_ckpt_path"]),
+                 "--whisper_model_path", str(models["whisper_model_path"]),
+                 "--vae_model_path", str(models["vae_model_path"]), "--device", "cpu", "--dtype", "float32",
+                 "--face_backend", "mediapipe", "--inference_steps", "1", "--guidance_scale", "1.0"]
+    assert inference_videos.main(arguments) == 0
+    out = capsys.readouterr().out
+    assert loads == [1]
+    assert "lip-synced 2 of 4 pairs" in out and "missing.mp4" in out and "blank.mp4" in out
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["face two_out.mp4", "face_out.mp4"]
+    with av.open(str(tmp_path / "out" / "face two_out.mp4")) as container:  # lasts as long as its audio
+        assert sum(1 for _ in container.decode(video=0)) == round(len(load_audio(speech)) / 640)
+
+
+def test_skip_existing_resumes_a_batch(tmp_path):
+    jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
+    jobs[0].output_path.write_bytes(b"done before")
+    calls = []
+    report = lipsync_batch(lambda **kwargs: calls.append(kwargs) or "report", jobs, skip_existing=True, seed=42)
+    assert calls == [dict(video_path=jobs[1].video_path, audio_path=jobs[1].audio_path,
+                          video_out_path=jobs[1].output_path, seed=42)]
+    assert report.done == ["report"] and report.skipped == [(jobs[0], f"{jobs[0].output_path} exists")]
+
+
+def test_unpaired_lists_fail_before_any_model_loads(tmp_path, capsys):
+    (tmp_path / "videos.txt").write_text("a.mp4\nb.mp4\n")
+    (tmp_path / "audios.txt").write_text("a.wav\n")
+    assert inference_videos.main(["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist",
+                                  str(tmp_path / "audios.txt"), "--output_dir", str(tmp_path / "out"),
+                                  "--checkpoints_dir", str(tmp_path / "nothing")]) == 2
+    assert capsys.readouterr().err.startswith("error: the video list has 2 paths")
+    np.testing.assert_equal((tmp_path / "out").exists(), False)

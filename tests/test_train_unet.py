@@ -1,0 +1,150 @@
+"""U-Net trainer: a 2-process torchrun (gloo) stage-2 run that inference loads, exact resume, overfitting one
+clip (stage 1), and bad input failing before any step. Tiny models throughout (64x64 faces, 8x8 latents)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from latentsync.models.checkpoint_io import save_checkpoint
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.models.unet_loading import load_unet
+from scripts import train_unet
+from tests.paths import REPO_ROOT, shared_path
+from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
+from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
+from tests.training_data import make_processed_dataset, write_fileslist
+
+WHISPER_DIM = 64  # the fake Whisper of ../shared/parity/audio
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny VAE folder, a tiny stage-2 U-Net checkpoint to start from, the tiny SyncNet and its config."""
+    root = tmp_path_factory.mktemp("unet_models")
+    tiny_vae(0).save_pretrained(root / "vae")
+    torch.manual_seed(0)
+    unet = UNet3DConditionModel(**tiny_unet_model_config(WHISPER_DIM))
+    with torch.no_grad():  # no zero-initialised layer, so gradients reach every trainable module
+        for parameter in unet.parameters():
+            parameter.normal_(0, 0.02)
+    save_checkpoint(root / "start.pt", unet.state_dict(), global_step=0)
+    syncnet = OmegaConf.load(shared_path("parity", "syncnet", "tiny_syncnet.yaml"))
+    syncnet.data = {"resolution": 32, "lower_half": True, "latent_space": False}
+    syncnet.ckpt = {"inference_ckpt_path": str(shared_path("parity", "syncnet", "tiny_syncnet.safetensors"))}
+    OmegaConf.save(syncnet, root / "tiny_syncnet.yaml")
+    return {"vae": root / "vae", "start": root / "start.pt", "syncnet_config": root / "tiny_syncnet.yaml",
+            "whisper": shared_path("parity", "audio", "whisper_tiny_fake.pt")}
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("unet_data")
+    return write_fileslist(make_processed_dataset(num_clips=2, seconds=2.4, resolution=TINY_RESOLUTION),
+                           root / "train.txt")
+
+
+def unet_config(root: Path, fileslist: Path, models: dict[str, Path], stage2: bool = True, **run) -> dict:
+    return {
+        "data": {"syncnet_config_path": str(models["syncnet_config"]), "train_output_dir": str(root / "runs"),
+                 "train_fileslist": str(fileslist), "train_data_dir": "",
+                 "audio_embeds_cache_dir": str(root / "cache" / "embeds"),
+                 "audio_mel_cache_dir": str(root / "cache" / "mel"), "val_video_path": "", "val_audio_path": "",
+                 "batch_size": 1, "num_workers": 0, "num_frames": 16, "resolution": TINY_RESOLUTION,
+                 "mask_image_path": None, "audio_sample_rate": 16000, "video_fps": 25, "audio_feat_length": [2, 2]},
+        "ckpt": {"resume_ckpt_path": str(models["start"]) if stage2 else "", "save_ckpt_steps": 1},
+        "run": {"pixel_space_supervise": stage2, "use_syncnet": stage2, "sync_loss_weight": 0.05,
+                "perceptual_loss_weight": 0.0, "recon_loss_weight": 1, "guidance_scale": 1.0, "trepa_loss_weight": 0.0,
+                "inference_steps": 2, "trainable_modules": ["motion_modules.", "attentions."] if stage2 else None,
+                "seed": 1247, "use_mixed_noise": True, "mixed_noise_alpha": 1, "mixed_precision_training": False,
+                "enable_gradient_checkpointing": stage2, "max_train_steps": 3, "max_train_epochs": -1, **run},
+        "optimizer": {"lr": 1e-4, "scale_lr": False, "max_grad_norm": 1.0, "lr_scheduler": "cosine",
+                      "lr_warmup_steps": 1},
+        "model": OmegaConf.to_container(OmegaConf.merge(OmegaConf.load(REPO_ROOT / "configs/unet/stage2.yaml").model,
+                                                        tiny_unet_model_config(WHISPER_DIM))),
+    }
+
+
+def model_args(models: dict[str, Path]) -> list[str]:
+    return ["--vae_model_path", str(models["vae"]), "--whisper_model_path", str(models["whisper"]), "--no_validation"]
+
+
+@pytest.fixture(scope="module")
+def two_process_runs(clips, models, tmp_path_factory):
+    """Run A: 3 stage-2 steps on 2 processes, saving each step. Run B: resumed from A's step 1, to step 3."""
+    root = tmp_path_factory.mktemp("unet_runs")
+    config_path = write_config(root / "tiny_stage2.yaml", unet_config(root, clips, models))
+    torchrun("scripts.train_unet", "--unet_config_path", str(config_path), *model_args(models))
+    (run_a,) = run_dirs(root / "runs")
+    torchrun("scripts.train_unet", "--unet_config_path", str(config_path), *model_args(models),
+             "--resume", str(run_a / "checkpoints" / "checkpoint-1.pt"))
+    run_b = next(p for p in run_dirs(root / "runs") if p != run_a)
+    return config_path, run_a, run_b
+
+
+def test_two_processes_train_only_the_trainable_modules_and_inference_loads_the_checkpoint(two_process_runs, models):
+    config_path, run_a, _ = two_process_runs
+    saved = checkpoint(run_a, 3)
+    assert saved["global_step"] == 3
+    unet = load_unet(config_path, run_a / "checkpoints" / "checkpoint-3.pt")  # scripts.inference's strict loader
+    start = torch.load(models["start"], weights_only=True)["state_dict"]
+    changed = {k for k, v in unet.state_dict().items() if not torch.equal(v, start[k])}
+    assert changed and all("motion_modules." in k or "attentions." in k for k in changed)
+    assert any("motion_modules." in k for k in changed) and any("attentions." in k for k in changed)
+    assert (run_a / "unet.yaml").is_file() and list((run_a / "loss_charts").glob("*.png"))
+
+
+def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_process_runs):
+    _, run_a, run_b = two_process_runs
+    assert not (run_b / "checkpoints" / "checkpoint-1.pt").exists()
+    assert_same_weights(checkpoint(run_b, 3)["state_dict"], checkpoint(run_a, 3)["state_dict"])
+
+
+def test_unet_recon_loss_on_one_clip_falls_well_below_its_start(clips, models, tmp_path):
+    fileslist = write_fileslist(clips.read_text().split()[:1], tmp_path / "one.txt")
+    config = unet_config(tmp_path, fileslist, models, stage2=False, max_train_steps=20)
+    config["ckpt"]["save_ckpt_steps"] = 1000
+    config["optimizer"].update(lr=2e-3, lr_scheduler="constant", lr_warmup_steps=0)
+    config_path = write_config(tmp_path / "overfit.yaml", config)
+    assert train_unet.main(["--unet_config_path", str(config_path), "--device", "cpu", *model_args(models)]) == 0
+    (run,) = run_dirs(tmp_path / "runs")
+    bundle = torch.load(run / "checkpoints" / "checkpoint-20.resume.pt", weights_only=True)
+    losses = bundle["extras"]["history"]["recon_loss"]["values"]  # seeded, fp32: 1.13, 0.94, 0.79 ... 0.24
+    start, end = sum(losses[:3]) / 3, sum(losses[-5:]) / 5
+    assert end < 0.5 * start, (start, end)
+
+
+def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, models, tmp_path, capsys):
+    def expect(config: dict, *extra: str) -> str:
+        path = write_config(tmp_path / "bad.yaml", config)
+        assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *model_args(models), *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), err
+        return err[0]
+
+    good = unet_config(tmp_path, clips, models)
+    bad = unet_config(tmp_path, clips, models)
+    bad["run"]["use_mixed_nosie"] = True
+    assert "use_mixed_nosie" in expect(bad)
+    bad = unet_config(tmp_path, clips, models)
+    bad["data"]["resolution"] = 32
+    assert "resolution" in expect(bad)
+    assert "vae_missing" in expect(good, "--vae_model_path", str(tmp_path / "vae_missing"))
+    assert "whisper_missing.pt" in expect(good, "--whisper_model_path", str(tmp_path / "whisper_missing.pt"))
+    syncnet = OmegaConf.load(models["syncnet_config"])
+    syncnet.ckpt.inference_ckpt_path = str(tmp_path / "syncnet_missing.pt")
+    OmegaConf.save(syncnet, tmp_path / "syncnet.yaml")
+    bad = unet_config(tmp_path, clips, models)
+    bad["data"]["syncnet_config_path"] = str(tmp_path / "syncnet.yaml")
+    assert "syncnet_missing.pt" in expect(bad)
+    bad = unet_config(tmp_path, clips, models, trepa_loss_weight=10.0)
+    assert "trepa_missing.pth" in expect(bad, "--trepa_ckpt_path", str(tmp_path / "trepa_missing.pth"))
+    good_without_flag = [a for a in model_args(models) if a != "--no_validation"]
+    path = write_config(tmp_path / "bad.yaml", good)
+    assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *good_without_flag,
+                            "--sync_model_path", str(tmp_path / "syncnet_v2_missing.model")]) == 2
+    assert "syncnet_v2_missing.model" in capsys.readouterr().err
+    assert not list(tmp_path.glob("runs/*/checkpoints/*.pt"))
