@@ -27,7 +27,7 @@ from ..face.restore import restore_faces
 from ..io.audio_reader import load_audio
 from ..io.paths import check_audio_input, check_output_path
 from ..io.video_reader import VideoReader
-from ..io.video_writer import VideoWriter
+from ..io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING, VideoWriter
 from ..utils.frame_schedule import (AUDIO_SAMPLE_RATE, VIDEO_FPS, inference_windows, iter_source_frame_indices,
                                     num_frames_to_align, num_output_audio_samples)
 from ..whisper.audio2feature import num_chunks
@@ -36,6 +36,8 @@ from .lipsync_pipeline import LipsyncPipeline
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]
+# Applied to each window's generated aligned faces, (B, 3, res, res) in [-1, 1], right before paste-back.
+FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]
 DETECTION_BATCH = 16
 
 
@@ -51,6 +53,7 @@ class LipsyncOptions:
     face_backend: str = "auto"
     mask_image_path: str | os.PathLike | None = None
     max_face_gap: int = 2  # frames without a face that may borrow the neighbours' landmarks
+    high_quality: bool = False  # lower CRF and a slower x264 preset: larger files, fewer artefacts
 
 
 @dataclass
@@ -136,13 +139,15 @@ def _locate_faces(reader: VideoReader, num_frames: int, aligner: FaceAligner, ba
 @torch.no_grad()
 def lipsync_video(pipeline: LipsyncPipeline, video_path: str | os.PathLike, audio_path: str | os.PathLike,
                   output_path: str | os.PathLike, options: LipsyncOptions | None = None,
-                  progress: ProgressCallback | None = None) -> LipsyncReport:
+                  progress: ProgressCallback | None = None,
+                  face_postprocessor: FacePostprocessor | None = None) -> LipsyncReport:
     """Write ``output_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
     The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has the
     input's resolution, 25 fps H.264 video and the new audio as AAC. It appears only when complete.
     ``progress(stage, fraction)`` is called as the stages advance. Bad inputs raise ``InputError`` before any
-    model work.
+    model work. ``face_postprocessor`` (e.g. ``latentsync.face.enhancement.FaceEnhancement``) gets the generated
+    aligned faces of each window before they are pasted back.
     """
     options = options or LipsyncOptions()
     started = time.monotonic()
@@ -179,8 +184,9 @@ def lipsync_video(pipeline: LipsyncPipeline, video_path: str | os.PathLike, audi
     frames = reader.iter_frames(source_indices)
     frames_without_face = 0
     audio = waveform[:num_output_audio_samples(num_output_frames)]
+    encoding = HIGH_QUALITY_ENCODING if options.high_quality else STANDARD_ENCODING
     with VideoWriter(output_path, audio=audio, sample_rate=AUDIO_SAMPLE_RATE, fps=VIDEO_FPS,
-                     inputs=[video_path, audio_path]) as writer, \
+                     crf=encoding.crf, preset=encoding.preset, inputs=[video_path, audio_path]) as writer, \
             tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
         for window in inference_windows(num_output_frames):
             batch = torch.from_numpy(np.stack([next(frames) for _ in window])).to(device)
@@ -197,6 +203,8 @@ def lipsync_video(pipeline: LipsyncPipeline, video_path: str | os.PathLike, audi
                                      num_inference_steps=options.num_inference_steps,
                                      guidance_scale=options.guidance_scale, generator=generator,
                                      initial_noise=initial_noise, deep_cache_interval=deep_cache_interval)
+                if face_postprocessor is not None:
+                    generated = face_postprocessor(generated)
                 batch[face_rows] = restore_faces(batch[face_rows], generated, window_matrices, aligner.crop_size)
             for frame in batch.cpu().numpy():
                 writer.write(frame)
