@@ -15,7 +15,7 @@ class FaceEnhancer(ABC):
     colour order the network needs is the enhancer's own business.
     """
 
-    name: str
+    title: str  # the model's name as people know it, e.g. "GFPGAN v1.4"
 
     @abstractmethod
     def restore(self, faces: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,7 @@ class OnnxFaceEnhancer(FaceEnhancer):
         if not 0.0 <= fidelity <= 1.0:
             raise ValueError(f"CodeFormer fidelity must be between 0 and 1, got {fidelity}")
         self.spec = spec
-        self.name = spec.method
+        self.title = spec.title
         self.fidelity = fidelity
         self.model_path = model_path
         try:
