@@ -39,9 +39,15 @@ def uploads(tmp_path) -> tuple[Path, Path]:
 class FakePipelines:
     """Stands for ``PipelineCache``: hands out a placeholder pipeline and records which releases were asked for."""
 
-    def __init__(self, error: Exception | None = None):
+    def __init__(self, error: Exception | None = None, enhancers_dir: Path | None = None):
         self.error = error
         self.requested: list[str] = []
+        self.enhancers_dir = enhancers_dir
+
+    def face_enhancer(self, method: str):
+        from latentsync.face.enhancement import load_face_enhancer
+
+        return load_face_enhancer(method, self.enhancers_dir, "cpu")
 
     def get(self, name: str) -> object:
         self.requested.append(name)
@@ -106,7 +112,8 @@ def test_options_become_integers_where_the_pipeline_needs_them():
 
 
 def test_request_hands_over_the_result_then_removes_its_folder(uploads, monkeypatch):
-    def fake_lipsync_video(pipeline, video_path, audio_path, output_path, options, progress):
+    def fake_lipsync_video(pipeline, video_path, audio_path, output_path, options, progress, face_postprocessor):
+        assert face_postprocessor is None
         progress("generating", 1.0)
         output_path.write_bytes(b"video")
         return LipsyncReport(output_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
@@ -210,3 +217,68 @@ def test_command_line_serves_an_explicit_model(tmp_path):
 def elements(demo) -> dict:
     """The page's components by ``elem_id``."""
     return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+
+
+@pytest.mark.parametrize("method, strength, expected", [
+    ("esrgan", 0.5, "Face enhancer must be one of gfpgan, codeformer, gpen; got 'esrgan'."),
+    ("gfpgan", 1.5, "Enhance strength must be between 0 and 1; got 1.5."),
+])
+def test_face_enhance_options_outside_the_page_ranges_are_refused(uploads, method, strength, expected):
+    pipelines = FakePipelines()
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method=method,
+                                     face_enhance_strength=strength)
+    assert result is None and status == f"**Could not run:** {expected}" and pipelines.requested == []
+
+
+def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, monkeypatch, tmp_path):
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    handed_over = []
+
+    def fake_lipsync_video(pipeline, video_path, audio_path, output_path, options, progress, face_postprocessor):
+        handed_over.append(face_postprocessor)
+        output_path.write_bytes(b"video")
+        return LipsyncReport(output_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
+                             seconds=2.0)
+
+    monkeypatch.setattr(request_module, "lipsync_video", fake_lipsync_video)
+    pipelines = FakePipelines(enhancers_dir=write_tiny_enhancers(tmp_path / "enhancers"))
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method="codeformer",
+                                     face_enhance_strength=0.6)
+    [enhancement] = handed_over
+    assert enhancement.strength == 0.6 and enhancement.enhancer.title == "CodeFormer"
+    assert status == "**Done** in 2.0 s: 50 frames lip-synced. Face enhanced with CodeFormer (strength 0.6)."
+
+
+def test_missing_enhancer_is_reported_with_its_fetch_command_before_the_model_loads(uploads, tmp_path):
+    pipelines = PipelineCache([], tmp_path / "checkpoints")
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method="gfpgan")
+    assert result is None and status.startswith("**Could not run:** GFPGAN v1.4 face enhancer ")
+    assert status.endswith("fetch it with: python -m scripts.download_checkpoints --enhancers gfpgan "
+                           f"--enhancers_dir {tmp_path / 'checkpoints' / 'enhancers'}")
+
+
+def test_page_offers_face_enhancement(tmp_path):
+    page = elements(build_demo(PipelineCache([], tmp_path), UploadLimits()))
+    assert page["face-enhance"].value is False and page["face-enhance"].label == "Face Enhance"
+    method = page["face-enhance-method"]
+    assert method.value == "gfpgan"
+    assert [choice[1] for choice in method.choices] == ["gfpgan", "codeformer", "gpen"]
+    strength = page["face-enhance-strength"]
+    assert (strength.minimum, strength.maximum, strength.value) == (0.0, 1.0, 0.8)
+
+
+def test_command_line_sets_the_enhancers_folder(tmp_path):
+    args = gradio_app.parse_args(["--checkpoints_dir", str(tmp_path), "--enhancers_dir", str(tmp_path / "onnx")])
+    assert args.enhancers_dir == tmp_path / "onnx"
+    pipelines = PipelineCache([], args.checkpoints_dir, enhancers_dir=args.enhancers_dir)
+    assert pipelines.enhancers_dir == tmp_path / "onnx"
+    assert PipelineCache([], tmp_path).enhancers_dir == tmp_path / "enhancers"
+
+
+def test_pipeline_cache_loads_each_enhancer_once(tmp_path):
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    pipelines = PipelineCache([], tmp_path, device="cpu", enhancers_dir=write_tiny_enhancers(tmp_path / "onnx"))
+    assert pipelines.face_enhancer("gpen") is pipelines.face_enhancer("gpen")
+    assert pipelines.face_enhancer("gfpgan").title == "GFPGAN v1.4"
