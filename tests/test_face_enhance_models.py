@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latentsync.face.enhancement import DEFAULT_ENHANCERS_DIR, enhancer_specs, load_face_enhancer
+from latentsync.face.enhancement import enhancer_specs, load_face_enhancer
 from latentsync.face.mask import load_fixed_mask
 from tests.paths import shared_path
 

@@ -83,7 +83,8 @@ def check_face_enhance(method: str, strength: float) -> None:
     if method not in enhancer_specs():
         raise InputError(f"Face enhancer must be one of {', '.join(enhancer_specs())}; got {method!r}.")
     if strength is None or not 0.0 <= strength <= 1.0:
-        raise InputError(f"Enhance strength must be between 0 and 1; got {'nothing' if strength is None else strength}.")
+        got = "nothing" if strength is None else strength
+        raise InputError(f"Enhance strength must be between 0 and 1; got {got}.")
 
 
 def with_file_names(message: str, paths: tuple[Path, ...]) -> str:

@@ -60,8 +60,9 @@ class OnnxFaceEnhancer(FaceEnhancer):
         try:
             self.session = onnxruntime.InferenceSession(os.fspath(model_path), providers=onnx_providers(device))
         except Exception as error:  # onnxruntime reports bad files through several exception types
+            fetch = spec.fetch_command(Path(model_path).parent)
             raise CheckpointError(f"{model_path} is not a readable ONNX model ({str(error).splitlines()[0]}); "
-                                  f"delete it and fetch it again: {spec.fetch_command(Path(model_path).parent)}") from None
+                                  f"delete it and fetch it again: {fetch}") from None
         self._check_graph()
 
     def _check_graph(self) -> None:
