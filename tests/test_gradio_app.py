@@ -8,13 +8,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from omegaconf import OmegaConf
 
 import gradio_app
 from latentsync.app import request as request_module
 from latentsync.app.demo import build_demo
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
-from latentsync.app.validation import UploadLimits, check_options, check_uploads
+from latentsync.app.validation import RunOptions, UploadLimits, check_options, check_uploads
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
@@ -178,6 +179,16 @@ def test_pipeline_cache_loads_each_release_once(tmp_path):
     assert pipelines.get("tiny") is pipelines.get("tiny")
     with pytest.raises(CheckpointError, match="no model named 'LatentSync 1.5 \\(256x256\\)' is installed"):
         pipelines.get("LatentSync 1.5 (256x256)")
+
+
+def test_page_settings_come_from_the_release_config_or_the_pipeline_defaults(tmp_path):
+    files = write_tiny_release(tmp_path / "tiny")  # its config has no ``run`` section
+    tiny = PipelineCache([ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])], tmp_path)
+    assert tiny.generation_defaults() == RunOptions(num_inference_steps=20, guidance_scale=1.5, seed=1247)
+    config = OmegaConf.load(files["unet_config_path"])
+    config.run = {"inference_steps": 30, "guidance_scale": 2.0, "seed": 7}
+    OmegaConf.save(config, files["unet_config_path"])
+    assert tiny.generation_defaults() == RunOptions(num_inference_steps=30, guidance_scale=2.0, seed=7)
 
 
 def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path):

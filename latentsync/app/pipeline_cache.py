@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from inspect import signature
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -51,7 +52,9 @@ class PipelineCache:
     def generation_defaults(self) -> RunOptions:
         """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does."""
         config_path = next(iter(self.releases.values())).unet_config_path if self.releases else FALLBACK_UNET_CONFIG
-        settings = settings_from_unet_config(OmegaConf.load(config_path))
+        # A config without a ``run`` section gets the pipeline's own defaults, as the CLI does.
+        defaults = {name: parameter.default for name, parameter in signature(LipsyncPipeline).parameters.items()}
+        settings = defaults | settings_from_unet_config(OmegaConf.load(config_path))
         return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])
 
     def get(self, name: str) -> LipsyncPipeline:
