@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="hub id or local diffusers folder")
     parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
                         help="the demo clips offered as examples (scripts/download_checkpoints.py fetches them)")
+    parser.add_argument("--enhancers_dir", type=Path, help="ONNX face restorers for Face Enhance (default: "
+                        "<checkpoints_dir>/enhancers)")
     args = parser.parse_args(argv)
     if (args.unet_config_path is None) != (args.inference_ckpt_path is None):
         parser.error("--unet_config_path and --inference_ckpt_path go together")
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up probes, one line each
     signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     pipelines = PipelineCache(served_releases(args), args.checkpoints_dir, args.whisper_model_path,
-                              args.vae_model_path, device=args.device, dtype=args.dtype)
+                              args.vae_model_path, device=args.device, dtype=args.dtype,
+                              enhancers_dir=args.enhancers_dir)
     limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
     demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
                       keep_results_seconds=round(args.keep_results_minutes * 60), examples=demo_examples(args.assets_dir))

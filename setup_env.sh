@@ -3,6 +3,7 @@
 #   ./setup_env.sh                   everything (weights of LatentSync 1.6)
 #   ./setup_env.sh --with-1.5        also the 256x256 LatentSync 1.5 U-Net
 #   ./setup_env.sh --auxiliary       also SyncNet / evaluation / face-detector weights
+#   ./setup_env.sh --with-enhancers  also the ONNX face restorers (GFPGAN, CodeFormer, GPEN) for --face_enhance
 #   ./setup_env.sh --skip-downloads  packages only (what the tests need)
 # PIP_CONSTRAINT=file pins exact versions (the tests use .ci/constraints.txt).
 set -euo pipefail
@@ -16,6 +17,7 @@ for arg in "$@"; do
     --skip-downloads) skip_downloads=1 ;;
     --with-1.5) releases+=(1.5) ;;
     --auxiliary) download_args+=(--auxiliary) ;;
+    --with-enhancers) download_args+=(--enhancers gfpgan codeformer gpen) ;;
     *) echo "unknown option $arg (see the header of $0)" >&2; exit 2 ;;
   esac
 done

@@ -5,12 +5,15 @@ Same files as ``huggingface-cli download <repo> <file> --local-dir checkpoints``
 so it works with every huggingface_hub release. Already present files are not fetched again. When the hub
 cannot be reached the script stops at once, lists every missing file with its source URL and target path
 (so they can be copied by hand) and exits with 2.
+``--enhancers`` adds the ONNX face restorers of ``configs/face_enhancers.yaml``, checked against their sha256.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from latentsync.app.examples import DEMO_CLIP_PAIRS
+from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
+from latentsync.whisper.feature_cache import sha256_file
 
 RELEASES = {
     # release: (hub repo, files, local folder)
@@ -48,6 +53,47 @@ class PlannedFile:
     present: Callable[[], bool]
     fetch: Callable[[], object]
     from_hub: bool = True
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded file is not the one the table (or the hub) says it should be."""
+
+
+def published_sha256(spec: EnhancerSpec) -> str:
+    """The sha256 the hub records for the file (its Git LFS pointer), used while the table has none."""
+    from huggingface_hub import HfApi
+
+    (info,) = HfApi().get_paths_info(spec.repo, [spec.filename], revision=spec.revision, expand=True)
+    if getattr(info, "lfs", None) is None:
+        raise ChecksumError(f"{spec.repo}/{spec.filename} has no published sha256; record one in the config")
+    return info.lfs.sha256
+
+
+def download_enhancer(spec: EnhancerSpec, enhancers_dir: Path) -> None:
+    """Fetch one restorer into a temporary folder beside the target; it is moved in only if its sha256 matches."""
+    from huggingface_hub import hf_hub_download
+
+    target = spec.path(enhancers_dir)
+    expected = spec.sha256 or published_sha256(spec)
+    enhancers_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".partial-", dir=enhancers_dir) as partial_dir:
+        fetched = Path(hf_hub_download(repo_id=spec.repo, filename=spec.filename, revision=spec.revision,
+                                       local_dir=partial_dir))
+        actual = sha256_file(fetched)
+        if actual != expected:
+            raise ChecksumError(f"{spec.repo}/{spec.filename} has sha256 {actual}, expected {expected}; "
+                                "the file was not installed")
+        os.replace(fetched, target)
+    if spec.sha256 is None:
+        print(f"sha256 {actual} matches the hub; record it as {spec.method}.sha256 in configs/face_enhancers.yaml")
+
+
+def enhancer_file(spec: EnhancerSpec, enhancers_dir: Path) -> PlannedFile:
+    from huggingface_hub import hf_hub_url
+
+    target = spec.path(enhancers_dir)
+    return PlannedFile(hf_hub_url(spec.repo, spec.filename, revision=spec.revision), str(target), target.exists,
+                       lambda: download_enhancer(spec, enhancers_dir))
 
 
 def hub_file(repo: str, filename: str, local_dir: Path) -> PlannedFile:
@@ -146,10 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--auxiliary", action="store_true",
                         help="also fetch the SyncNet, evaluation, face-detector and quality-model weights "
                              "(training, evaluation, data processing)")
+    parser.add_argument("--enhancers", nargs="+", default=[], choices=list(enhancer_specs()),
+                        help="also fetch these ONNX face restorers (for --face_enhance)")
     parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
+    parser.add_argument("--enhancers_dir", type=Path, help="where the face restorers go (default: "
+                        "<checkpoints_dir>/enhancers)")
     parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
     args = parser.parse_args(argv)
-    failures = download(planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir))
+    enhancers_dir = args.enhancers_dir or args.checkpoints_dir / "enhancers"
+    files = planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir)
+    failures = download(files + [enhancer_file(enhancer_specs()[method], enhancers_dir) for method in args.enhancers])
     if failures:
         print(failure_report(failures), file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 Example:
   latentsync-inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
+  ... --face_enhance --face_enhance_method gfpgan --face_enhance_strength 0.8 --high_quality
 
 The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
 is cut, a shorter one is played forward and backward in turn. Frames without a face pass through unchanged.
@@ -15,6 +16,9 @@ import sys
 from pathlib import Path
 
 from latentsync.errors import CheckpointError, InputError
+from latentsync.face.enhancement import (DEFAULT_MOUTH_PROTECTION, DEFAULT_STRENGTH, FaceEnhancement,
+                                         FaceEnhancer, enhancer_specs, load_face_enhancer)
+from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
@@ -23,6 +27,14 @@ from latentsync.utils.device import resolve_device
 from latentsync.utils.interrupts import run_interruptible
 from latentsync.utils.quiet_logs import quiet_library_logs
 from latentsync.utils.time_format import written_video_summary
+
+
+def unit_interval(text: str) -> float:
+    """argparse type: a number from 0 to 1."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -63,6 +75,23 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
+    enhance = parser.add_argument_group("face enhancement (optional restoration of the generated face)")
+    enhance.add_argument("--face_enhance", action="store_true",
+                         help="restore the lip-synced face before pasting it back (the generated mouth is protected)")
+    enhance.add_argument("--face_enhance_method", default="gfpgan", choices=list(enhancer_specs()),
+                         help="gfpgan = GFPGAN v1.4, codeformer = CodeFormer, gpen = GPEN-BFR-512")
+    enhance.add_argument("--face_enhance_strength", type=unit_interval, default=DEFAULT_STRENGTH,
+                         help="0 = unrestored face, 1 = fully restored outside the protected mouth")
+    enhance.add_argument("--face_enhance_mouth_protection", type=unit_interval, default=DEFAULT_MOUTH_PROTECTION,
+                         help="share of the generated mouth kept over the restored one (1 = mouth untouched)")
+    enhance.add_argument("--codeformer_fidelity", type=unit_interval, default=DEFAULT_CODEFORMER_FIDELITY,
+                         help="CodeFormer's fidelity weight: 0 = strongest restoration, 1 = closest to the input")
+    enhance.add_argument("--enhancers_dir", type=Path, default=None,
+                         help="folder of the ONNX restoration models, fetched by scripts.download_checkpoints "
+                              "(default: CHECKPOINTS_DIR/enhancers)")
+    output = parser.add_argument_group("output")
+    output.add_argument("--high_quality", action="store_true",
+                        help="encode with a lower CRF and a slower preset (bigger file, finer detail)")
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
@@ -89,6 +118,21 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
                 enable_deepcache=args.enable_deepcache)
 
 
+def load_enhancer(args: argparse.Namespace) -> FaceEnhancer:
+    """The chosen restorer on the run's device (default folder: CHECKPOINTS_DIR/enhancers)."""
+    enhancers_dir = args.enhancers_dir if args.enhancers_dir is not None else Path(args.checkpoints_dir) / "enhancers"
+    return load_face_enhancer(args.face_enhance_method, enhancers_dir, resolve_device(args.device),
+                              fidelity=args.codeformer_fidelity)
+
+
+def face_enhancement(args: argparse.Namespace, enhancer: FaceEnhancer,
+                     mask_image_path: str | None) -> FaceEnhancement:
+    """The run's strength and mouth protection; ``mask_image_path`` is the pipeline's own mask (config or
+    ``--mask_image_path``), so the protected mouth is exactly the generated region."""
+    return FaceEnhancement(enhancer, strength=args.face_enhance_strength,
+                           mouth_protection=args.face_enhance_mouth_protection, mask_image_path=mask_image_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quiet_library_logs()
@@ -100,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         # auto checks with the offline mediapipe mesh, the pipeline then picks the release's backend.
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
         require_a_face(video, backend, resolve_device(args.device), weights_dir=Path(args.checkpoints_dir) / "auxiliary")
+        enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails fast
         pipeline = load_pipeline_from_args(args)
+        enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
         report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),
-                          inputs_checked=True)
+                          face_postprocessor=enhancement, high_quality=args.high_quality, inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

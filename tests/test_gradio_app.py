@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from omegaconf import OmegaConf
@@ -14,7 +15,7 @@ from latentsync.app import request as request_module
 from latentsync.app.demo import build_demo
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
-from latentsync.app.validation import UploadLimits, check_options, check_uploads
+from latentsync.app.validation import RunOptions, UploadLimits, check_options, check_uploads
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
@@ -40,10 +41,16 @@ def uploads(tmp_path) -> tuple[Path, Path]:
 class FakePipelines:
     """Stands for ``PipelineCache``: hands out ``pipeline`` (a stand-in callable) and records the releases asked for."""
 
-    def __init__(self, error: Exception | None = None, pipeline: object = None):
+    def __init__(self, error: Exception | None = None, pipeline: object = None, enhancers_dir: Path | None = None):
         self.error = error
         self.pipeline = pipeline
         self.requested: list[str] = []
+        self.enhancers_dir = enhancers_dir
+
+    def face_enhancer(self, method: str):
+        from latentsync.face.enhancement import load_face_enhancer
+
+        return load_face_enhancer(method, self.enhancers_dir, "cpu")
 
     def get(self, name: str) -> object:
         self.requested.append(name)
@@ -110,7 +117,8 @@ def test_options_become_integers_where_the_pipeline_needs_them():
 def test_request_hands_over_the_result_then_removes_its_folder(uploads):
     calls = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, **options):
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor, **options):
+        assert face_postprocessor is None  # Face Enhance is off
         calls.append(options | {"inputs_checked": inputs_checked})
         progress("generating", 1.0)
         video_out_path.write_bytes(b"video")
@@ -171,6 +179,16 @@ def test_pipeline_cache_loads_each_release_once(tmp_path):
     assert pipelines.get("tiny") is pipelines.get("tiny")
     with pytest.raises(CheckpointError, match="no model named 'LatentSync 1.5 \\(256x256\\)' is installed"):
         pipelines.get("LatentSync 1.5 (256x256)")
+
+
+def test_page_settings_come_from_the_release_config_or_the_pipeline_defaults(tmp_path):
+    files = write_tiny_release(tmp_path / "tiny")  # its config has no ``run`` section
+    tiny = PipelineCache([ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])], tmp_path)
+    assert tiny.generation_defaults() == RunOptions(num_inference_steps=20, guidance_scale=1.5, seed=1247)
+    config = OmegaConf.load(files["unet_config_path"])
+    config.run = {"inference_steps": 30, "guidance_scale": 2.0, "seed": 7}
+    OmegaConf.save(config, files["unet_config_path"])
+    assert tiny.generation_defaults() == RunOptions(num_inference_steps=30, guidance_scale=2.0, seed=7)
 
 
 def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path):
@@ -251,3 +269,70 @@ def test_page_defaults_are_the_original_demo_s(tmp_path):
     assert len(dataset) == 1 and len(dataset[0].samples) == 2
     assert not any(type(block).__name__ == "Dataset" for block in build_demo(pipelines, UploadLimits()).blocks.values())
     assert check_options(10, 1.5, -1, True).seed == -1  # the pipeline draws the seed and reports it
+
+
+@pytest.mark.parametrize("method, strength, expected", [
+    ("esrgan", 0.5, "Face enhancer must be one of gfpgan, codeformer, gpen; got 'esrgan'."),
+    ("gfpgan", 1.5, "Enhance strength must be between 0 and 1; got 1.5."),
+])
+def test_face_enhance_options_outside_the_page_ranges_are_refused(uploads, method, strength, expected):
+    pipelines = FakePipelines()
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method=method,
+                                     face_enhance_strength=strength)
+    assert result is None and status == f"**Could not run:** {expected}" and pipelines.requested == []
+
+
+def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, tmp_path):
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    handed_over = []
+
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor,
+                      **options):
+        handed_over.append(face_postprocessor)
+        video_out_path.write_bytes(b"video")
+        return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
+                             seconds=2.0, seed=1247)
+
+    fake_pipeline.config = SimpleNamespace(mask_image_path="release_mask.png")  # the release's inpainting mask
+    pipelines = FakePipelines(pipeline=fake_pipeline, enhancers_dir=write_tiny_enhancers(tmp_path / "enhancers"))
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method="codeformer",
+                                     face_enhance_strength=0.6)
+    [enhancement] = handed_over
+    assert enhancement.strength == 0.6 and enhancement.enhancer.title == "CodeFormer"
+    assert enhancement.mask_image_path == "release_mask.png"  # the protected mouth is the generated region
+    assert status == "**Done** in 2.0 s: 50 frames lip-synced (seed 1247). Face enhanced with CodeFormer (strength 0.6)."
+
+
+def test_missing_enhancer_is_reported_with_its_fetch_command_before_the_model_loads(uploads, tmp_path):
+    pipelines = PipelineCache([], tmp_path / "checkpoints")
+    [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method="gfpgan")
+    assert result is None and status.startswith("**Could not run:** GFPGAN v1.4 face enhancer ")
+    assert status.endswith("fetch it with: python -m scripts.download_checkpoints --enhancers gfpgan "
+                           f"--enhancers_dir {tmp_path / 'checkpoints' / 'enhancers'}")
+
+
+def test_page_offers_face_enhancement(tmp_path):
+    page = elements(build_demo(PipelineCache([], tmp_path), UploadLimits()))
+    assert page["face-enhance"].value is False and page["face-enhance"].label == "Face Enhance"
+    method = page["face-enhance-method"]
+    assert method.value == "gfpgan"
+    assert [choice[1] for choice in method.choices] == ["gfpgan", "codeformer", "gpen"]
+    strength = page["face-enhance-strength"]
+    assert (strength.minimum, strength.maximum, strength.value) == (0.0, 1.0, 0.8)
+
+
+def test_command_line_sets_the_enhancers_folder(tmp_path):
+    args = gradio_app.parse_args(["--checkpoints_dir", str(tmp_path), "--enhancers_dir", str(tmp_path / "onnx")])
+    assert args.enhancers_dir == tmp_path / "onnx"
+    pipelines = PipelineCache([], args.checkpoints_dir, enhancers_dir=args.enhancers_dir)
+    assert pipelines.enhancers_dir == tmp_path / "onnx"
+    assert PipelineCache([], tmp_path).enhancers_dir == tmp_path / "enhancers"
+
+
+def test_pipeline_cache_loads_each_enhancer_once(tmp_path):
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    pipelines = PipelineCache([], tmp_path, device="cpu", enhancers_dir=write_tiny_enhancers(tmp_path / "onnx"))
+    assert pipelines.face_enhancer("gpen") is pipelines.face_enhancer("gpen")
+    assert pipelines.face_enhancer("gfpgan").title == "GFPGAN v1.4"

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from latentsync.face.enhancement import enhancer_spec
 from tests.paths import REPO_ROOT, shared_path
+from tests.tiny_enhancers import write_tiny_enhancer
 from tests.tiny_models import write_tiny_release
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install playwright")
@@ -99,10 +101,13 @@ def running_demo(folder: Path, *flags: str) -> Iterator[DemoServer]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The demo serving a tiny random release given by explicit paths; once stopped, it must leave no file behind."""
+    """The demo serving a tiny random release given by explicit paths, with a stand-in GFPGAN (no CodeFormer);
+    once stopped, it must leave no file behind."""
     shared_path("media", "demo1_video.mp4")
     folder = tmp_path_factory.mktemp("gradio-app")
     flags = [part for flag, path in write_tiny_release(folder / "tiny").items() for part in (f"--{flag}", str(path))]
+    write_tiny_enhancer(enhancer_spec("gfpgan").path(folder / "enhancers"), channel_gains=(0.9, 0.9, 0.9))
+    flags += ["--enhancers_dir", str(folder / "enhancers")]
     with running_demo(folder, *flags) as server:
         yield server
     leftovers = [path for path in (folder / "gradio").rglob("*") if path.is_file()]
@@ -172,15 +177,29 @@ def save_screenshot(tmp_path, tmp_path_factory, capsys):
     return save
 
 
+def set_face_enhance(page, method_title: str, strength: float) -> None:
+    """Tick Face Enhance, pick the enhancer in the dropdown and type the strength into the slider's number box."""
+    page.locator("#face-enhance input[type=checkbox]").check()
+    page.locator("#face-enhance-method input").click()
+    page.get_by_role("option", name=method_title).click()
+    expect(page.locator("#face-enhance-method input")).to_have_value(method_title)
+    strength_box = page.locator("#face-enhance-strength input[type=number]")
+    strength_box.fill(str(strength))
+    strength_box.press("Enter")
+
+
 def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
     upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
     upload(page, "audio-input", short_speech, "audio")
     expect(page.locator("#checkpoint-banner")).to_be_hidden()
+    expect(page.locator("#face-enhance input[type=checkbox]")).not_to_be_checked()
+    set_face_enhance(page, "GFPGAN v1.4", 0.6)
     page.locator("#run-button").click()
 
     result = page.locator("#result-video")
     expect(result).to_contain_text(re.compile(r"(Detecting faces|Generating) - \d+(\.\d)?%"), timeout=RUN_TIMEOUT_MS)
-    expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced"),
+    expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced\. "
+                                                               r"Face enhanced with GFPGAN v1\.4 \(strength 0\.6\)"),
                                                     timeout=RUN_TIMEOUT_MS)
 
     video = result.locator("video")
@@ -210,6 +229,19 @@ def test_text_file_as_video_is_refused_in_plain_words(page, short_speech, tmp_pa
                                    timeout=RUN_TIMEOUT_MS)
     assert "Traceback" not in page.locator("body").inner_text()
     save_screenshot(page, "refused_page.png")
+
+
+def test_missing_enhancer_is_explained_with_its_fetch_command(page, short_speech, save_screenshot):
+    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+    upload(page, "audio-input", short_speech, "audio")
+    set_face_enhance(page, "CodeFormer", 0.8)
+    page.locator("#run-button").click()
+    status = page.locator("#status")
+    expect(status).to_contain_text(re.compile(r"Could not run: CodeFormer face enhancer .*codeformer\.onnx not found; "
+                                              r"fetch it with: python -m scripts\.download_checkpoints "
+                                              r"--enhancers codeformer"), timeout=RUN_TIMEOUT_MS)
+    assert "Traceback" not in page.locator("body").inner_text()
+    save_screenshot(page, "missing_enhancer_page.png")
 
 
 def test_missing_checkpoints_are_explained_in_the_page(browser, tmp_path, save_screenshot):

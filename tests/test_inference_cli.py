@@ -108,3 +108,66 @@ def test_video_without_a_face_is_refused_before_any_model_loads(capsys, media, m
     monkeypatch.setattr(inference, "load_lipsync_pipeline", load_models)
     out = media["dir"] / "out.mp4"
     _assert_rejected(*_run(capsys, media["video"], media["audio"], out), "no face was found", "clip.mp4", out=out)
+
+
+def test_face_enhance_options_are_parsed(media):
+    from scripts.inference import parse_args
+
+    common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
+    args = parse_args(common)
+    assert (args.face_enhance, args.high_quality, args.face_enhance_method) == (False, False, "gfpgan")
+    args = parse_args([*common, "--face_enhance", "--face_enhance_method", "codeformer", "--face_enhance_strength",
+                       "0.3", "--face_enhance_mouth_protection", "1", "--codeformer_fidelity", "0.7", "--high_quality"])
+    assert (args.face_enhance, args.face_enhance_method, args.face_enhance_strength, args.high_quality) == \
+        (True, "codeformer", 0.3, True)
+    assert (args.face_enhance_mouth_protection, args.codeformer_fidelity) == (1.0, 0.7)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--face_enhance_strength", "1.5"], "--face_enhance_strength: must be between 0 and 1, got 1.5"),
+    (["--face_enhance_method", "esrgan"], "--face_enhance_method: invalid choice: 'esrgan'"),
+])
+def test_bad_face_enhance_options_exit_2(capsys, flags, message):
+    from scripts.inference import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4", *flags])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_missing_enhancer_fails_with_its_fetch_command_before_loading_the_models(capsys, media):
+    out = media["dir"] / "out.mp4"
+    code = main(["--video_path", str(media["video"]), "--audio_path", str(media["audio"]), "--video_out_path",
+                 str(out), "--inference_ckpt_path", "/nonexistent/never-loaded.pt", "--face_enhance",
+                 "--face_enhance_method", "gpen", "--enhancers_dir", str(media["dir"] / "enhancers")])
+    err = capsys.readouterr().err.strip()
+    _assert_rejected(code, err, "gpen_bfr_512.onnx not found",
+                     "fetch it with: python -m scripts.download_checkpoints --enhancers gpen --enhancers_dir", out=out)
+    assert "never-loaded" not in err  # the U-Net was not loaded first
+
+
+def test_face_enhancement_is_built_from_the_flags(media):
+    from scripts.inference import face_enhancement, load_enhancer, parse_args
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    enhancers = write_tiny_enhancers(media["dir"] / "enhancers")
+    args = parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4",
+                       "--face_enhance", "--face_enhance_method", "codeformer", "--face_enhance_strength", "0.4",
+                       "--face_enhance_mouth_protection", "0.9", "--codeformer_fidelity", "0.2",
+                       "--enhancers_dir", str(enhancers), "--device", "cpu"])
+    enhancement = face_enhancement(args, load_enhancer(args), mask_image_path="release_mask.png")
+    assert (enhancement.strength, enhancement.mouth_protection) == (0.4, 0.9)
+    assert enhancement.mask_image_path == "release_mask.png"  # the pipeline's mask: the generated region
+    assert enhancement.enhancer.title == "CodeFormer" and enhancement.enhancer.fidelity == 0.2
+
+
+def test_enhancers_default_to_the_checkpoints_folder(media):
+    from scripts.inference import load_enhancer, parse_args
+    from tests.tiny_enhancers import write_tiny_enhancers
+
+    checkpoints = media["dir"] / "checkpoints"
+    write_tiny_enhancers(checkpoints / "enhancers")
+    args = parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4",
+                       "--checkpoints_dir", str(checkpoints), "--face_enhance_method", "gpen", "--device", "cpu"])
+    assert args.enhancers_dir is None
+    assert load_enhancer(args).title == "GPEN-BFR-512"

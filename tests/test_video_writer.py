@@ -166,3 +166,23 @@ def test_awkward_output_name_needs_no_escaping(tmp_path):
     path = write_clip(tmp_path / "out 'final'; $(echo hi) \"ü\".mp4", 25, tone(1.0))
     with av.open(str(path)) as container:
         assert container.streams.video[0].frames == 25
+
+
+def x264_settings(path: Path) -> str:
+    """The encoder settings x264 writes into the stream (an SEI message: '... options: cabac=1 ... crf=18.0 ...')."""
+    data = path.read_bytes()
+    start = data.index(b"options: ")
+    return data[start:data.index(b"\x00", start)].decode("ascii", "replace")
+
+
+def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
+    from latentsync.io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING
+
+    assert HIGH_QUALITY_ENCODING.crf < STANDARD_ENCODING.crf
+    standard = x264_settings(write_clip(tmp_path / "standard.mp4", 5, None))
+    high = x264_settings(write_clip(tmp_path / "high.mp4", 5, None, crf=HIGH_QUALITY_ENCODING.crf,
+                                    preset=HIGH_QUALITY_ENCODING.preset))
+    assert f"crf={STANDARD_ENCODING.crf}.0" in standard and f"crf={HIGH_QUALITY_ENCODING.crf}.0" in high
+    # x264's presets differ in these: medium = subme 7, rc_lookahead 40; slow = subme 8, rc_lookahead 50.
+    assert "subme=7" in standard and "rc_lookahead=40" in standard
+    assert "subme=8" in high and "rc_lookahead=50" in high

@@ -13,6 +13,8 @@ import gradio as gr
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
+from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
+
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
 INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
@@ -62,6 +64,14 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                      minimum=SEED_RANGE[0], maximum=SEED_RANGE[1], elem_id="seed-input")
                     deepcache = gr.Checkbox(defaults.enable_deepcache, label="DeepCache",
                                             info="faster, slightly less detail")
+                with gr.Row():
+                    face_enhance = gr.Checkbox(False, label="Face Enhance", elem_id="face-enhance",
+                                               info="restore the face after lip sync; the new mouth is kept")
+                    enhance_method = gr.Dropdown([(spec.title, method) for method, spec in enhancer_specs().items()],
+                                                 value="gfpgan", label="Enhancer", elem_id="face-enhance-method")
+                    enhance_strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="Enhance strength",
+                                                 info="0 = as generated, 1 = fully restored",
+                                                 elem_id="face-enhance-strength")
                 gr.Markdown(limits.describe())
                 if examples:
                     gr.Examples(examples, inputs=[video, audio], label="Demo clips", elem_id="demo-examples")
@@ -72,13 +82,16 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                 status = gr.Markdown(elem_id="status")
 
         def run_request(video_path: str | None, audio_path: str | None, release_name: str, num_inference_steps: float,
-                        guidance_scale: float, seed_value: float | None, enable_deepcache: bool,
+                        guidance_scale: float, seed_value: float | None, enable_deepcache: bool, face_enhance_on: bool,
+                        face_enhance_method: str, face_enhance_strength: float,
                         progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
 
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
-                                       guidance_scale, seed_value, enable_deepcache, report)
+                                       guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
+                                       face_enhance_method, face_enhance_strength)
 
-        run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache], [result, status])
+        run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
+                                enhance_strength], [result, status])
     return demo.queue(default_concurrency_limit=1)

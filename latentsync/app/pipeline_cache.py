@@ -9,33 +9,40 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from inspect import signature
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
 from latentsync.app.validation import RunOptions
 from latentsync.errors import CheckpointError
+from latentsync.face.enhancement import FaceEnhancer, load_face_enhancer
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, load_lipsync_pipeline
+from latentsync.utils.device import resolve_device
 
 # Where the page's settings come from when no installed release's config sets them: LatentSync 1.6.
 FALLBACK_UNET_CONFIG = REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"
 
 
 class PipelineCache:
-    """Release name -> loaded ``LipsyncPipeline``; a release whose weights fail to load is retried next time."""
+    """Release name -> loaded ``LipsyncPipeline``, and face enhancers by method; what fails to load is retried
+    next time."""
 
     def __init__(self, releases: Sequence[ReleaseChoice], checkpoints_dir: str | os.PathLike,
                  whisper_model_path: str | os.PathLike | None = None,
                  vae_model_path: str | os.PathLike = DEFAULT_VAE,
-                 device: str | None = None, dtype: str | None = None):
+                 device: str | None = None, dtype: str | None = None,
+                 enhancers_dir: str | os.PathLike | None = None):
         self.releases = {release.name: release for release in releases}
         self.checkpoints_dir = Path(checkpoints_dir)
         self.whisper_model_path = whisper_model_path
         self.vae_model_path = vae_model_path
         self.device = device
         self.dtype = dtype
+        self.enhancers_dir = Path(enhancers_dir) if enhancers_dir is not None else self.checkpoints_dir / "enhancers"
         self._pipelines: dict[str, LipsyncPipeline] = {}
+        self._enhancers: dict[str, FaceEnhancer] = {}
         self._lock = threading.Lock()
 
     @property
@@ -65,6 +72,13 @@ class PipelineCache:
                     self.vae_model_path, device=self.device, dtype=self.dtype,
                     checkpoints_dir=self.checkpoints_dir)
             return self._pipelines[name]
+
+    def face_enhancer(self, method: str) -> FaceEnhancer:
+        """The ``method`` restorer on the pipelines' device, loaded on first use; raises ``CheckpointError``."""
+        with self._lock:
+            if method not in self._enhancers:
+                self._enhancers[method] = load_face_enhancer(method, self.enhancers_dir, resolve_device(self.device))
+            return self._enhancers[method]
 
     def preload_first(self) -> str | None:
         """Load the default release now; return why it cannot be loaded (for the page banner), or ``None``."""

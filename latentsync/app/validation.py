@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 
 from latentsync.errors import InputError
+from latentsync.face.enhancement import enhancer_specs
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
 
@@ -84,6 +85,15 @@ def check_options(num_inference_steps: float, guidance_scale: float, seed: float
             raise InputError(f"{label} must be between {low} and {high}; got {'nothing' if value is None else value}.")
     return RunOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),
                       seed=int(seed), enable_deepcache=bool(enable_deepcache))
+
+
+def check_face_enhance(method: str, strength: float) -> None:
+    """The enhancer must be one the page offers and the strength within 0..1 (API clients can send anything)."""
+    if method not in enhancer_specs():
+        raise InputError(f"Face enhancer must be one of {', '.join(enhancer_specs())}; got {method!r}.")
+    if strength is None or not 0.0 <= strength <= 1.0:
+        got = "nothing" if strength is None else strength
+        raise InputError(f"Enhance strength must be between 0 and 1; got {got}.")
 
 
 def with_file_names(message: str, paths: tuple[Path, ...]) -> str:

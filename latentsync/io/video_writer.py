@@ -13,6 +13,7 @@ import math
 import os
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +29,19 @@ _AAC_SAMPLE_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100
 # guess BT.709 for HD sizes and shift the colours (values are FFmpeg's AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG).
 _BT601_COLORSPACE = 6
 _LIMITED_RANGE = 1
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """libx264 rate control: lower ``crf`` keeps more detail (bigger file); slower presets compress better."""
+
+    crf: int
+    preset: str
+
+
+STANDARD_ENCODING = EncoderSettings(crf=18, preset="medium")
+# --high_quality: keeps more of the fine texture (e.g. of a restored face) that CRF 18 smooths away.
+HIGH_QUALITY_ENCODING = EncoderSettings(crf=13, preset="slow")
 # Index at the front of the file (outputs are MP4 or MOV): it plays while still downloading.
 _MUXER_OPTIONS = {"movflags": "+faststart"}
 
@@ -44,7 +58,8 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, audio: np.ndarray | None = None, sample_rate: int = 16000,
-                 fps: int | Fraction = 25, crf: int = 18, preset: str = "medium",
+                 fps: int | Fraction = 25, crf: int = STANDARD_ENCODING.crf,
+                 preset: str = STANDARD_ENCODING.preset,
                  inputs: Iterable[str | os.PathLike] = ()):
         self.path = check_output_path(path, inputs)
         self.fps = Fraction(fps)

@@ -34,7 +34,7 @@ from ..face.tracking import FaceTrack, locate_faces
 from ..io.audio_reader import load_audio
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
-from ..io.video_writer import VideoWriter
+from ..io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING, VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
                                     num_output_audio_samples)
@@ -214,14 +214,16 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  video_out_path: str | os.PathLike, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
                  deepcache_interval: int = 3, max_face_gap: int = 2,
-                 face_postprocessor: FacePostprocessor | None = None, progress: ProgressCallback | None = None,
-                 inputs_checked: bool = False) -> LipsyncReport:
+                 face_postprocessor: FacePostprocessor | None = None, high_quality: bool = False,
+                 progress: ProgressCallback | None = None, inputs_checked: bool = False) -> LipsyncReport:
         """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
-        complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report). ``face_postprocessor`` (e.g. face enhancement) gets
-        each window's generated faces right before paste-back. ``progress(stage, fraction)`` follows the
+        complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report).
+        ``face_postprocessor`` (e.g. face enhancement) gets each window's generated faces right before paste-back.
+        ``high_quality`` encodes with a lower CRF and a slower x264 preset (larger file, fewer artefacts).
+        ``progress(stage, fraction)`` follows the
         stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
         ``check_inputs`` accepted the same paths.
         """
@@ -257,8 +259,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         frames = reader.iter_frames(source_indices)
         frames_without_face = 0
         audio = waveform[:num_output_audio_samples(num_output_frames, config.video_fps, config.audio_sample_rate)]
+        encoding = HIGH_QUALITY_ENCODING if high_quality else STANDARD_ENCODING
         with VideoWriter(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
-                         inputs=[video_path, audio_path]) as writer, \
+                         crf=encoding.crf, preset=encoding.preset, inputs=[video_path, audio_path]) as writer, \
                 tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
             for window in inference_windows(num_output_frames, config.num_frames):
                 batch = torch.from_numpy(np.stack([next(frames) for _ in window])).to(device)

@@ -1,0 +1,69 @@
+"""What each released restoration model expects, read from ``configs/face_enhancers.yaml``.
+
+The table is data, not code, so a new export (another hub repo, a re-published file, a checksum) is a config
+edit; the loader, the download script and the tests all read the same entries.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ENHANCERS_CONFIG = REPO_ROOT / "configs" / "face_enhancers.yaml"
+DEFAULT_ENHANCERS_DIR = REPO_ROOT / "checkpoints" / "enhancers"
+COLOUR_ORDERS = ("rgb", "bgr")
+
+
+@dataclass(frozen=True)
+class EnhancerSpec:
+    """One restoration model: where its ONNX file comes from and its input/output contract."""
+
+    method: str  # the --face_enhance_method name
+    title: str
+    repo: str
+    filename: str
+    revision: str
+    sha256: str | None
+    input_size: int
+    value_range: tuple[float, float]
+    colour_order: str
+    fidelity_input: str | None
+
+    def __post_init__(self) -> None:
+        if self.colour_order not in COLOUR_ORDERS:
+            raise ValueError(f"{ENHANCERS_CONFIG}: {self.method}.colour_order must be one of {COLOUR_ORDERS}")
+        low, high = self.value_range
+        if not low < high:
+            raise ValueError(f"{ENHANCERS_CONFIG}: {self.method}.value_range must be [low, high] with low < high")
+
+    def path(self, enhancers_dir: str | os.PathLike = DEFAULT_ENHANCERS_DIR) -> Path:
+        return Path(enhancers_dir) / self.filename
+
+    def fetch_command(self, enhancers_dir: str | os.PathLike = DEFAULT_ENHANCERS_DIR) -> str:
+        """The command that downloads this model into ``enhancers_dir``."""
+        command = f"python -m scripts.download_checkpoints --enhancers {self.method}"
+        if Path(enhancers_dir).resolve() != DEFAULT_ENHANCERS_DIR:
+            command += f" --enhancers_dir {shlex.quote(os.fspath(enhancers_dir))}"
+        return command
+
+
+@cache
+def enhancer_specs() -> dict[str, EnhancerSpec]:
+    """Method name -> spec, in the order of the config file."""
+    table = OmegaConf.to_container(OmegaConf.load(ENHANCERS_CONFIG), resolve=True)
+    return {method: EnhancerSpec(method=method, **{**entry, "value_range": tuple(entry["value_range"])})
+            for method, entry in table.items()}
+
+
+def enhancer_spec(method: str) -> EnhancerSpec:
+    """The spec of ``method``; ``ValueError`` names the valid ones."""
+    specs = enhancer_specs()
+    if method not in specs:
+        raise ValueError(f"unknown face enhancer {method!r}; choose one of {', '.join(specs)}")
+    return specs[method]

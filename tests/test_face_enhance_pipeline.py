@@ -1,0 +1,73 @@
+"""The face post-processor hook of ``pipe(video_path=...)`` on the real demo clip with tiny random models."""
+
+from __future__ import annotations
+
+import wave
+
+import av
+import numpy as np
+import torch
+
+from latentsync.face.landmarks import create_landmark_detector
+from latentsync.pipelines.loading import load_lipsync_pipeline
+from tests.paths import shared_path
+from tests.test_video_writer import x264_settings
+from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+
+NUM_FRAMES = 15  # 0.6 s: one 16-frame window
+
+
+def short_clips(folder):
+    """The demo's first 15 frames at quarter size and its first 0.6 s of speech."""
+    video, audio = folder / "clip.mp4", folder / "speech.wav"
+    frames = []
+    with av.open(str(shared_path("media", "demo1_video.mp4"))) as source, av.open(str(video), "w") as target:
+        stream = target.add_stream("libx264", rate=25, options={"crf": "10", "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 270, 480, "yuv420p"
+        for frame in source.decode(video=0):
+            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::4, ::4])
+            frames.append(image)
+            target.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            if len(frames) == NUM_FRAMES:
+                break
+        target.mux(stream.encode(None))
+    with wave.open(str(shared_path("media", "demo1_audio.wav"))) as source, wave.open(str(audio), "wb") as target:
+        target.setparams(source.getparams())
+        target.writeframes(source.readframes(round(source.getframerate() * NUM_FRAMES / 25)))
+    return video, audio, frames
+
+
+def test_post_processor_gets_each_windows_faces_before_paste_back(tmp_path):
+    video, audio, frames = short_clips(tmp_path)
+    pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",
+                                     face_backend="mediapipe")
+    seen = []
+
+    def white_faces(faces: torch.Tensor) -> torch.Tensor:
+        seen.append((tuple(faces.shape), float(faces.min()), float(faces.max())))
+        return torch.ones_like(faces)
+
+    output = tmp_path / "out.mp4"
+    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
+                      guidance_scale=1.0, face_postprocessor=white_faces, high_quality=True)
+    assert report.num_output_frames == NUM_FRAMES
+    assert [shape for shape, _, _ in seen] == [(NUM_FRAMES, 3, TINY_RESOLUTION, TINY_RESOLUTION)]
+    assert all(np.isfinite([low, high]).all() and low < high for _, low, high in seen)  # the random VAE overshoots
+    assert "crf=13.0" in x264_settings(output)
+
+    with av.open(str(output)) as container:
+        outputs = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    detector = create_landmark_detector("mediapipe")
+    try:
+        box = detector.detect_frame(frames[0]).box.astype(int)
+    finally:
+        detector.close()
+    x1, y1, x2, y2 = box
+    centre = outputs[0][(y1 + y2) // 2 - 5:(y1 + y2) // 2 + 5, (x1 + x2) // 2 - 5:(x1 + x2) // 2 + 5]
+    assert centre.min() >= 235, "the post-processed (white) face was pasted back"
+    outside = np.ones(frames[0].shape[:2], bool)
+    height, width = y2 - y1, x2 - x1
+    outside[max(0, y1 - height // 2):y2 + height // 2, max(0, x1 - width // 2):x2 + width // 2] = False
+    diff = np.abs(outputs[0].astype(np.int16) - frames[0].astype(np.int16)).mean(axis=2)
+    # Two lossy encodes (the test's input, then the output) leave a few levels of noise, as in test_lipsync_video.
+    assert diff[outside].mean() < 2.5 and np.percentile(diff[outside], 99.9) <= 20, "pixels away from the face changed"
