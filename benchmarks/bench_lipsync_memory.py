@@ -1,6 +1,6 @@
-"""Peak resident memory of ``lipsync_video`` at 10 s, 40 s and 160 s of output, and per-stage frames/s.
+"""Peak resident memory of a ``LipsyncPipeline`` run at 10 s, 40 s and 160 s of output, and per-stage frames/s.
 
-``lipsync_video`` streams (two decode passes, 16 frames generated, restored and encoded at a time), so its
+``pipe(video_path=...)`` streams (two decode passes, 16 frames generated, pasted back and encoded at a time), so its
 peak memory must not grow with the length of the output. This checks it on the demo clip with tiny random
 models on the CPU (1 inference step, guidance 1.0: the models' own memory is not the point here):
 
@@ -10,8 +10,9 @@ models on the CPU (1 inference step, guidance 1.0: the models' own memory is not
 
 Each run is a fresh subprocess so ``ru_maxrss`` is that run's own peak; the table also gives the RSS after
 loading the models and after the first and the last 16-frame window, to show where memory grows. Then each
-stage is timed on the 10 s clip: decode, detect+align, generate, restore+encode. The CPU may be shared, so
-timings are noisy.
+stage is timed on the 10 s clip by calling the pipeline's own stages (``locate_faces``, ``align_faces``,
+``audio_embeds``, ``generate_window``, ``paste_back``): decode, detect+align, generate, paste-back+encode. The CPU may
+be shared, so timings are noisy.
 
     python benchmarks/bench_lipsync_memory.py [--scale 0.5] [--lengths 10 40 160]
 """
@@ -37,23 +38,22 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from latentsync.face.alignment import FaceAligner  # noqa: E402
-from latentsync.face.landmarks import create_landmark_detector  # noqa: E402
-from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images  # noqa: E402
-from latentsync.face.restore import restore_faces  # noqa: E402
+from latentsync.face.tracking import locate_faces  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import VideoWriter  # noqa: E402
-from latentsync.pipelines.lipsync_video import LipsyncOptions, lipsync_video  # noqa: E402
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline  # noqa: E402
-from latentsync.utils.frame_schedule import AUDIO_SAMPLE_RATE, INFERENCE_WINDOW, VIDEO_FPS  # noqa: E402
+from latentsync.utils.frame_schedule import inference_windows  # noqa: E402
 from tests.paths import SHARED_DIR  # noqa: E402
 from tests.tiny_models import write_tiny_release  # noqa: E402
 
 DEFAULT_VIDEO = SHARED_DIR / "media" / "demo1_video.mp4"
 DEFAULT_AUDIO = SHARED_DIR / "media" / "demo2_audio.wav"
 FAKE_WHISPER = SHARED_DIR / "parity" / "audio" / "whisper_tiny_fake.pt"
-OPTIONS = LipsyncOptions(num_inference_steps=1, guidance_scale=1.0, face_backend="mediapipe")
+GENERATION = dict(num_inference_steps=1, guidance_scale=1.0)  # the models' own cost is not the point here
+FACE_BACKEND = "mediapipe"
+MEDIA_FPS, MEDIA_SAMPLE_RATE = 25, 16000  # of the clips this benchmark writes (the pipeline's defaults)
 VARIANTS = ("ping-pong", "long-video")
 FLAT_TOLERANCE = 0.15
 
@@ -84,10 +84,10 @@ def main() -> None:
         clip = work / "clip.mp4"
         write_scaled_clip(args.video, clip, args.scale)
         reader = VideoReader(clip)
-        speech = load_audio(args.audio, AUDIO_SAMPLE_RATE)
+        speech = load_audio(args.audio, MEDIA_SAMPLE_RATE)
         print(f"input: {args.video.name} scaled by {args.scale} to {reader.width}x{reader.height}, "
               f"{reader.count_frames()} frames; speech {args.audio.name} looped; tiny models, CPU, "
-              f"{OPTIONS.num_inference_steps} step, guidance {OPTIONS.guidance_scale}, torch threads "
+              f"{GENERATION['num_inference_steps']} step, guidance {GENERATION['guidance_scale']}, torch threads "
               f"{torch.get_num_threads()}", flush=True)
 
         rows = []
@@ -97,7 +97,7 @@ def main() -> None:
                 write_looped_wav(speech, audio, seconds)
                 video = clip if variant == "ping-pong" else work / f"video_{seconds:g}s.mp4"
                 if variant == "long-video":
-                    write_looped_video(clip, video, round(seconds * VIDEO_FPS))
+                    write_looped_video(clip, video, round(seconds * MEDIA_FPS))
                 result = run_in_subprocess(video, audio, work / f"out_{variant}_{seconds:g}s.mp4", models)
                 rows.append((variant, seconds, result))
                 print(f"  done {variant} {seconds:g} s: {format_row(variant, seconds, result)}", flush=True)
@@ -158,17 +158,17 @@ def write_looped_video(clip: Path, target: Path, num_frames: int) -> None:
 
 def write_looped_wav(speech: np.ndarray, target: Path, seconds: float) -> None:
     """``speech`` repeated and cut to ``seconds``, as 16 kHz mono PCM16 (the samples round-trip exactly)."""
-    num_samples = round(seconds * AUDIO_SAMPLE_RATE)
+    num_samples = round(seconds * MEDIA_SAMPLE_RATE)
     looped = np.tile(speech, -(-num_samples // len(speech)))[:num_samples]
     with wave.open(str(target), "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
-        file.setframerate(AUDIO_SAMPLE_RATE)
+        file.setframerate(MEDIA_SAMPLE_RATE)
         file.writeframes((looped * 32768).astype("<i2").tobytes())
 
 
 def run_in_subprocess(video: Path, audio: Path, output: Path, models: dict[str, Path]) -> dict:
-    """One ``lipsync_video`` run in a fresh interpreter; returns the JSON line it prints."""
+    """One lip-sync run in a fresh interpreter; returns the JSON line it prints."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--video", str(video), "--audio", str(audio),
                "--output", str(output), "--models", json.dumps({key: str(value) for key, value in models.items()})]
     completed = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True,
@@ -184,7 +184,7 @@ def current_rss_kib() -> int:
 
 def run_child(video: Path, audio: Path, output: Path, models: dict[str, Path]) -> None:
     """Lip-sync once and print peak RSS (``ru_maxrss``, KiB on Linux), RSS around pass 2, frames and seconds."""
-    pipeline = load_lipsync_pipeline(**models, device="cpu", dtype="float32")
+    pipeline = load_lipsync_pipeline(**models, device="cpu", dtype="float32", face_backend=FACE_BACKEND)
     models_rss = current_rss_kib()
     window_rss: list[int] = []
 
@@ -192,7 +192,7 @@ def run_child(video: Path, audio: Path, output: Path, models: dict[str, Path]) -
         if stage == "generating":
             window_rss.append(current_rss_kib())
 
-    report = lipsync_video(pipeline, video, audio, output, OPTIONS, progress=progress)
+    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **GENERATION, progress=progress)
     print(json.dumps({"peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "models_rss_kib": models_rss, "first_window_rss_kib": window_rss[0],
                       "last_window_rss_kib": window_rss[-1], "frames": VideoReader(output).count_frames(),
@@ -217,8 +217,8 @@ class TimedIterator:
             self.seconds += time.perf_counter() - started
 
 
-def batches(frames: Iterator[np.ndarray], size: int = INFERENCE_WINDOW) -> Iterator[torch.Tensor]:
-    """Stack frames into (size, H, W, 3) uint8 tensors, as ``lipsync_video`` feeds its windows."""
+def batches(frames: Iterator[np.ndarray], size: int) -> Iterator[torch.Tensor]:
+    """Stack frames into (size, H, W, 3) uint8 tensors, as the pipeline feeds its windows."""
     batch: list[np.ndarray] = []
     for frame in frames:
         batch.append(frame)
@@ -230,13 +230,15 @@ def batches(frames: Iterator[np.ndarray], size: int = INFERENCE_WINDOW) -> Itera
 
 
 def measure_stages(clip: Path, speech: np.ndarray, models: dict[str, Path]) -> dict[str, float]:
-    """Frames/s of each stage of ``lipsync_video`` on ``clip``, timing only that stage's calls.
+    """Frames/s of each stage of ``LipsyncPipeline`` on ``clip``, timing only that stage's calls.
 
-    The stages are chained as in the pipeline (16-frame batches); the decoding that feeds the later
-    stages is excluded from their time. Expects a face in every frame.
+    The stages are the pipeline's own, chained as in its ``__call__`` (one window of ``config.num_frames``
+    at a time); the decoding that feeds a stage is excluded from its time. Expects a face in every frame.
     """
-    pipeline = load_lipsync_pipeline(**models, device="cpu", dtype="float32")
-    reader = VideoReader(clip)
+    pipeline: LipsyncPipeline = load_lipsync_pipeline(**models, device="cpu", dtype="float32",
+                                                      face_backend=FACE_BACKEND)
+    config = pipeline.config
+    reader = VideoReader(clip, fps=config.video_fps)
     num_frames = reader.count_frames()
     seconds: dict[str, float] = {}
 
@@ -248,43 +250,41 @@ def measure_stages(clip: Path, speech: np.ndarray, models: dict[str, Path]) -> d
 
     clock("decode", lambda: sum(1 for _ in reader.frames()))
 
-    resolution = pipeline.config.resolution
-    aligner = FaceAligner(resolution)
-    detector = create_landmark_detector("mediapipe")
-    matrices, faces = [], []
-    try:
-        for batch in batches(reader.frames()):
-            found = clock("detect+align", lambda: detector.detect(batch.numpy()))
-            if any(face is None for face in found):
-                raise RuntimeError(f"{clip} has a frame without a face; the stage timing needs one in every frame")
-            batch_matrices = clock("detect+align", lambda: aligner.estimate_affine(np.stack([f.points for f in found])))
-            faces.append(clock("detect+align", lambda: aligner.resize_crops(aligner.crop(batch, batch_matrices))))
-            matrices.append(batch_matrices)
-    finally:
-        detector.close()
+    detector = pipeline.landmark_detector  # created before the clock starts, as a loaded pipeline has it
+    decoding = TimedIterator(reader.frames())
+    track = clock("detect+align", lambda: locate_faces(decoding, num_frames, detector, pipeline.aligner))
+    seconds["detect+align"] -= decoding.seconds
+    if not track.has_face.all():
+        raise RuntimeError(f"{clip} has a frame without a face; the stage timing needs one in every frame")
+    windows = inference_windows(num_frames, config.num_frames)
+    faces = []
+    for window, batch in zip(windows, batches(reader.frames(), config.num_frames)):
+        matrices = track.affine_matrices[window.start:window.stop]
+        faces.append(clock("detect+align", lambda: pipeline.align_faces(batch, matrices)))
 
-    waveform = speech[:round(num_frames / VIDEO_FPS * AUDIO_SAMPLE_RATE)]
-    features = pipeline.audio_encoder.audio2feat(waveform)
-    mask = load_fixed_mask(resolution)
-    generator = torch.Generator().manual_seed(OPTIONS.seed)
-    noise = pipeline.prepare_initial_noise(resolution, resolution, generator)
+    waveform = speech[:round(num_frames / config.video_fps * config.audio_sample_rate)]
+    features = pipeline.audio_features(waveform)
+    generator = torch.Generator().manual_seed(config.seed)
+    noise = pipeline.prepare_initial_noise(config.resolution, config.resolution, generator)
     pipeline.set_progress_bar_config(disable=True)
     generated = []
-    for index, window_faces in enumerate(faces):
-        audio_embeds = pipeline.audio_encoder.crop_overlap_audio_window(features, index * INFERENCE_WINDOW)
-        generated.append(clock("generate", lambda: pipeline(
-            *prepare_masks_and_masked_images(window_faces, mask), audio_embeds[:len(window_faces)],
-            num_inference_steps=OPTIONS.num_inference_steps, guidance_scale=OPTIONS.guidance_scale,
-            generator=generator, initial_noise=noise)))
+    for window, window_faces in zip(windows, faces):
+        audio_embeds = pipeline.audio_embeds(features, window.start, len(window))
+        generated.append(clock("generate", lambda: pipeline.generate_window(
+            window_faces, audio_embeds, noise, generator, GENERATION["num_inference_steps"],
+            GENERATION["guidance_scale"])))
 
-    decoding = TimedIterator(reader.frames())  # restore+encode excludes this decode, includes the encoder flush
+    decoding = TimedIterator(reader.frames())  # paste-back+encode excludes this decode, includes the encoder flush
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        with VideoWriter(Path(folder) / "restored.mp4", audio=waveform, sample_rate=AUDIO_SAMPLE_RATE) as writer:
-            for batch, window_faces, batch_matrices in zip(batches(decoding), generated, matrices):
-                for frame in restore_faces(batch, window_faces, batch_matrices, aligner.crop_size).numpy():
+        with VideoWriter(Path(folder) / "pasted.mp4", audio=waveform, sample_rate=config.audio_sample_rate,
+                         fps=config.video_fps) as writer:
+            for window, batch, window_faces in zip(windows, batches(decoding, config.num_frames), generated):
+                matrices = track.affine_matrices[window.start:window.stop]
+                for frame in pipeline.paste_back(batch, window_faces, matrices).numpy():
                     writer.write(frame)
-        seconds["restore+encode"] = time.perf_counter() - started - decoding.seconds
+        seconds["paste-back+encode"] = time.perf_counter() - started - decoding.seconds
+    pipeline.close()
     return {stage: num_frames / spent for stage, spent in seconds.items()}
 
 

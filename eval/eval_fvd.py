@@ -47,5 +47,11 @@ def main(argv: list[str] | None = None) -> float:
     return fvd
 
 
+def command() -> int:
+    """Console command ``latentsync-eval-fvd``: prints the result and exits 0 (``main`` returns the score)."""
+    main()
+    return 0
+
+
 if __name__ == "__main__":
     main()

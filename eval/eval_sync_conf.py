@@ -66,5 +66,11 @@ def main(argv: list[str] | None = None) -> dict[Path, VideoSyncScore]:
     return scores
 
 
+def command() -> int:
+    """Console command ``latentsync-eval-sync-conf``: prints the result and exits 0 (``main`` returns the score)."""
+    main()
+    return 0
+
+
 if __name__ == "__main__":
     main()

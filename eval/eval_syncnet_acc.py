@@ -32,7 +32,7 @@ from latentsync.models.stable_syncnet import (
     image_sequences_from_frames,
     load_stable_syncnet,
 )
-from latentsync.utils.audio import mel_window, melspectrogram
+from latentsync.utils.syncnet_mel import mel_window, melspectrogram
 from latentsync.utils.device import resolve_device, resolve_dtype
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> float:
     accuracy = correct / total
     print(f"Accuracy: {accuracy * 100:.2f}% ({correct}/{total} pairs, {total // 2} clips)")
     return accuracy
+
+
+def command() -> int:
+    """Console command ``latentsync-eval-syncnet-acc``: prints the result and exits 0 (``main`` returns the score)."""
+    main()
+    return 0
 
 
 if __name__ == "__main__":

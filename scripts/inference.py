@@ -1,7 +1,7 @@
 """Lip-sync a video to a new audio track.
 
 Example:
-  python -m scripts.inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
+  latentsync-inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
 
 The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
 is cut, a shorter one is played forward and backward in turn. Frames without a face pass through unchanged.
@@ -15,12 +15,12 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
-from latentsync.pipelines.loading import DEFAULT_VAE, load_lipsync_pipeline
-from latentsync.pipelines.lipsync_video import LipsyncOptions, lipsync_video
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m scripts.inference", description=__doc__,
+    parser = argparse.ArgumentParser(prog="latentsync-inference", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     io = parser.add_argument_group("input and output")
     io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
@@ -28,17 +28,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--video_out_path", required=True, help="where to write the result (.mp4 or .mov)")
     models = parser.add_argument_group("models")
     models.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml",
-                        help="U-Net config matching the checkpoint: stage2_512.yaml for 1.6, stage2.yaml for 1.5")
-    models.add_argument("--inference_ckpt_path", default="checkpoints/latentsync_unet.pt", help="U-Net weights")
+                        help="U-Net config matching the checkpoint: stage2_512.yaml for 1.6, stage2.yaml for 1.5; "
+                             "also gives the defaults of steps, guidance, seed, fps and the mask")
+    models.add_argument("--checkpoints_dir", default=str(DEFAULT_CHECKPOINTS_DIR),
+                        help="folder of the weights: latentsync_unet.pt, whisper/, auxiliary/ (landmark detectors)")
+    models.add_argument("--inference_ckpt_path", default=None,
+                        help="U-Net weights (default: CHECKPOINTS_DIR/latentsync_unet.pt)")
     models.add_argument("--whisper_model_path", default=None,
-                        help="Whisper checkpoint (default: checkpoints/whisper/tiny.pt for 384-dim configs, "
+                        help="Whisper checkpoint (default: CHECKPOINTS_DIR/whisper/tiny.pt for 384-dim configs, "
                              "small.pt for 768)")
     models.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE: Hugging Face id or local folder")
     generation = parser.add_argument_group("generation")
-    generation.add_argument("--inference_steps", type=int, default=20, help="DDIM steps (20-50)")
-    generation.add_argument("--guidance_scale", type=float, default=1.0,
-                            help="classifier-free audio guidance; 1.0 = off, 1.5 = inference.sh (better sync, slower)")
-    generation.add_argument("--seed", type=int, default=1247, help="seed of the noise; same seed, same video")
+    generation.add_argument("--inference_steps", type=int, default=None,
+                            help="DDIM steps, 20-50 (default: the config's run.inference_steps, 20)")
+    generation.add_argument("--guidance_scale", type=float, default=None,
+                            help="classifier-free audio guidance; 1.0 = off (faster), higher = stronger lip "
+                                 "movement (default: the config's run.guidance_scale, 1.5)")
+    generation.add_argument("--seed", type=int, default=None,
+                            help="seed of the noise; same seed, same video (default: the config's run.seed, 1247)")
     generation.add_argument("--enable_deepcache", action="store_true",
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
     generation.add_argument("--mask_image_path", default=None,
@@ -59,19 +66,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    options = LipsyncOptions(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
-                             seed=args.seed, enable_deepcache=args.enable_deepcache, face_backend=args.face_backend,
-                             mask_image_path=args.mask_image_path)
     try:
-        from latentsync.io.paths import check_audio_input, check_output_path, check_video_input
-
-        # Input problems are reported before minutes of model loading.
-        video, audio = check_video_input(args.video_path), check_audio_input(args.audio_path)
-        check_output_path(args.video_out_path, inputs=[video, audio])
+        # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
+        video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
         pipeline = load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                                          args.vae_model_path, device=args.device, dtype=args.dtype,
-                                         audio_cache_dir=args.audio_cache_dir)
-        report = lipsync_video(pipeline, video, audio, args.video_out_path, options)
+                                         audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,
+                                         face_backend=args.face_backend, mask_image_path=args.mask_image_path)
+        report = pipeline(video_path=video, audio_path=audio, video_out_path=output,
+                          num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale,
+                          seed=args.seed, enable_deepcache=args.enable_deepcache, inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -40,6 +40,6 @@ def test_pipeline_runs_in_the_requested_dtype(tmp_path, dtype):
     mask[..., TINY_RESOLUTION // 2:, :] = 0
     chunks = pipeline.audio_encoder.feature2chunks(pipeline.audio_encoder.audio2feat(
         torch.randn(16000).numpy() * 0.1))[:3]
-    out = pipeline(faces, faces * mask, mask, chunks, num_inference_steps=1, guidance_scale=1.5,
+    out = pipeline.inpaint(faces, faces * mask, mask, chunks, num_inference_steps=1, guidance_scale=1.5,
                    generator=torch.Generator().manual_seed(0))
     assert out.dtype == dtype and out.shape == faces.shape and torch.isfinite(out.float()).all()

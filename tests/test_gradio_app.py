@@ -15,7 +15,7 @@ from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
 from latentsync.app.validation import UploadLimits, check_options, check_uploads
 from latentsync.errors import CheckpointError, InputError
-from latentsync.pipelines.lipsync_video import LipsyncReport
+from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
 from tests.synthetic_video import write_audio, write_constant_rate_video
 from tests.tiny_models import write_tiny_release
@@ -37,17 +37,18 @@ def uploads(tmp_path) -> tuple[Path, Path]:
 
 
 class FakePipelines:
-    """Stands for ``PipelineCache``: hands out a placeholder pipeline and records which releases were asked for."""
+    """Stands for ``PipelineCache``: hands out ``pipeline`` (a stand-in callable) and records the releases asked for."""
 
-    def __init__(self, error: Exception | None = None):
+    def __init__(self, error: Exception | None = None, pipeline: object = None):
         self.error = error
+        self.pipeline = pipeline
         self.requested: list[str] = []
 
     def get(self, name: str) -> object:
         self.requested.append(name)
         if self.error is not None:
             raise self.error
-        return object()
+        return self.pipeline
 
 
 def run_request(pipelines, uploads, **settings) -> list[tuple[str | None, str]]:
@@ -105,17 +106,21 @@ def test_options_become_integers_where_the_pipeline_needs_them():
         (25, 2.0, 7, True)
 
 
-def test_request_hands_over_the_result_then_removes_its_folder(uploads, monkeypatch):
-    def fake_lipsync_video(pipeline, video_path, audio_path, output_path, options, progress):
+def test_request_hands_over_the_result_then_removes_its_folder(uploads):
+    calls = []
+
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, **options):
+        calls.append(options | {"inputs_checked": inputs_checked})
         progress("generating", 1.0)
-        output_path.write_bytes(b"video")
-        return LipsyncReport(output_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
+        video_out_path.write_bytes(b"video")
+        return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
                              seconds=1.25)
 
-    monkeypatch.setattr(request_module, "lipsync_video", fake_lipsync_video)
-    handler = lipsync_request(FakePipelines(), UploadLimits(), *uploads, "LatentSync 1.6 (512x512)", 20, 1.5, 1247,
-                              False, lambda stage, fraction: None)
+    handler = lipsync_request(FakePipelines(pipeline=fake_pipeline), UploadLimits(), *uploads,
+                              "LatentSync 1.6 (512x512)", 20, 1.5, 1247, False, lambda stage, fraction: None)
     result, status = next(handler)
+    assert calls == [dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
+                          inputs_checked=True)]
     assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
     assert status == ("**Done** in 1.2 s: 50 frames lip-synced. "
                       "3 frames showed no face and were left unchanged.")
@@ -130,12 +135,11 @@ def test_bad_input_is_reported_before_the_model_is_touched(uploads):
     assert pipelines.requested == []
 
 
-def test_problem_found_during_the_run_names_only_the_uploaded_file(uploads, monkeypatch):
-    def faceless_lipsync_video(pipeline, video_path, *args, **kwargs):
+def test_problem_found_during_the_run_names_only_the_uploaded_file(uploads):
+    def faceless_pipeline(video_path, *args, **kwargs):
         raise InputError(f"no face was found in any frame of {video_path}; use a video in which the face is visible")
 
-    monkeypatch.setattr(request_module, "lipsync_video", faceless_lipsync_video)
-    [(result, status)] = run_request(FakePipelines(), uploads)
+    [(result, status)] = run_request(FakePipelines(pipeline=faceless_pipeline), uploads)
     assert result is None
     assert status == ("**Could not run:** no face was found in any frame of clip.mp4; "
                       "use a video in which the face is visible")
@@ -147,13 +151,12 @@ def test_missing_checkpoint_is_reported_with_the_fetch_command(uploads):
     assert result is None and status == f"**Could not run:** {error}"
 
 
-def test_unexpected_failure_shows_one_line_and_logs_the_traceback(uploads, monkeypatch, caplog):
-    def broken_lipsync_video(*args, **kwargs):
+def test_unexpected_failure_shows_one_line_and_logs_the_traceback(uploads, caplog):
+    def broken_pipeline(*args, **kwargs):
         raise RuntimeError("decoder exploded\nsecond line of detail")
 
-    monkeypatch.setattr(request_module, "lipsync_video", broken_lipsync_video)
     with caplog.at_level(logging.ERROR, logger=request_module.__name__):
-        [(result, status)] = run_request(FakePipelines(), uploads)
+        [(result, status)] = run_request(FakePipelines(pipeline=broken_pipeline), uploads)
     assert result is None
     assert status == "**Lip-sync failed:** decoder exploded. The details are in the server log."
     assert "Traceback" in caplog.text

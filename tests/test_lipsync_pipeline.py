@@ -1,4 +1,4 @@
-"""The latent-space entry point runs end to end on CPU with tiny random models, deterministically."""
+"""The latent core (``inpaint``) runs end to end on CPU with tiny random models, deterministically."""
 
 import pytest
 import torch
@@ -39,7 +39,7 @@ def inputs(pipeline):
 
 def _run(pipeline, inputs, seed=7, guidance_scale=1.5):
     faces, masked, mask, chunks = inputs
-    return pipeline(faces, masked, mask, chunks, num_inference_steps=2, guidance_scale=guidance_scale,
+    return pipeline.inpaint(faces, masked, mask, chunks, num_inference_steps=2, guidance_scale=guidance_scale,
                     generator=torch.Generator().manual_seed(seed))
 
 
@@ -67,13 +67,13 @@ def test_audio_changes_the_generated_region(pipeline, inputs):
 def test_rejects_audio_frame_count_mismatch(pipeline, inputs):
     faces, masked, mask, chunks = inputs
     with pytest.raises(ValueError, match="one per frame"):
-        pipeline(faces, masked, mask, chunks[:5], num_inference_steps=1)
+        pipeline.inpaint(faces, masked, mask, chunks[:5], num_inference_steps=1)
 
 
 def test_deepcache_runs_through_the_pipeline_and_stays_close(pipeline, inputs):
     faces, masked, mask, chunks = inputs
     args = (faces[:8], masked[:8], mask, chunks[:8])
-    plain = pipeline(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3))
-    cached = pipeline(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3), deep_cache_interval=2)
+    plain = pipeline.inpaint(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3))
+    cached = pipeline.inpaint(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3), deep_cache_interval=2)
     assert not torch.equal(plain, cached)
     assert (plain - cached).abs().mean() < 0.5 * plain.abs().mean()

@@ -1,4 +1,4 @@
-"""End to end on the real demo clip: demo1 video (with black frames inserted) + demo2 audio, tiny random models."""
+"""``pipe(video_path=...)`` end to end on the real demo clip: demo1 video (with black frames) + demo2 audio, tiny models."""
 
 from fractions import Fraction
 from pathlib import Path
@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from latentsync.face.landmarks import create_landmark_detector
-from latentsync.pipelines.lipsync_video import LipsyncOptions, fill_face_gaps, lipsync_video
+from latentsync.face.tracking import fill_face_gaps
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.frame_schedule import source_frame_index
 from tests.paths import shared_path
-from tests.tiny_models import write_tiny_release
+from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 NUM_SOURCE_FRAMES = 60
 BLACK_FRAMES = range(30, 34)  # four in a row: longer than the gap that may borrow neighbours' landmarks
@@ -44,17 +44,23 @@ def run(tmp_path_factory):
             frames.append(image)
             dst.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
         dst.mux(stream.encode(None))
-    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32")
+    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
+                                     face_backend="mediapipe")
     output = work / "out put.mp4"
-    stages = []
-    report = lipsync_video(pipeline, video, audio, output,
-                           LipsyncOptions(num_inference_steps=1, guidance_scale=1.0, face_backend="mediapipe"),
-                           progress=lambda stage, fraction: stages.append((stage, fraction)))
-    return _decode(video), output, report, stages
+    stages, postprocessed = [], []
+
+    def face_postprocessor(faces):  # stands for face enhancement: sees each window's faces before paste-back
+        postprocessed.append(faces.shape)
+        return faces
+
+    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
+                      guidance_scale=1.0, face_postprocessor=face_postprocessor,
+                      progress=lambda stage, fraction: stages.append((stage, fraction)))
+    return _decode(video), output, report, stages, postprocessed
 
 
 def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
-    _, output, report, _ = run
+    _, output, report, _, _ = run
     assert output.is_file()
     assert not list(output.parent.glob(".*partial*")), "temporary file left behind"
     with av.open(str(output)) as container:
@@ -70,7 +76,7 @@ def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
 
 
 def test_only_the_face_changes_and_faceless_frames_pass_through(run):
-    frames, output, report, _ = run
+    frames, output, report, _, _ = run
     outputs = _decode(output)
     # The audio is longer than the 60-frame video: it plays forward, backward, forward...
     sources = [source_frame_index(k, NUM_SOURCE_FRAMES) for k in range(len(outputs))]
@@ -102,6 +108,12 @@ def test_progress_reports_every_stage(run):
     assert fractions == sorted(fractions)
 
 
+def test_face_postprocessor_gets_every_generated_face(run):
+    _, _, report, _, postprocessed = run
+    assert all(shape[1:] == (3, TINY_RESOLUTION, TINY_RESOLUTION) for shape in postprocessed)
+    assert sum(shape[0] for shape in postprocessed) == report.num_output_frames - report.frames_without_face
+
+
 def test_short_detector_gaps_borrow_nearest_landmarks():
     a, b = np.zeros((3, 2)), np.ones((3, 2))
     filled = fill_face_gaps([a, None, None, b, None, None, None, b, None], max_gap=2)
@@ -116,11 +128,16 @@ def test_video_without_any_face_fails_before_generation(tmp_path):
     from tests.synthetic_video import write_constant_rate_video
 
     video = write_constant_rate_video(tmp_path / "no face.mp4", fps=25, seconds=0.6)
-    pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32")
+    pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",
+                                     face_backend="mediapipe")
     calls = []
     pipeline.unet.register_forward_pre_hook(lambda *_: calls.append(1))
     output = tmp_path / "out.mp4"
     with pytest.raises(InputError, match="no face was found in any frame of .*no face.mp4"):
-        lipsync_video(pipeline, video, shared_path("media", "demo1_audio.wav"), output,
-                      LipsyncOptions(face_backend="mediapipe"))
+        pipeline(video_path=video, audio_path=shared_path("media", "demo1_audio.wav"), video_out_path=output)
     assert not calls and not output.exists()
+    detector = pipeline.landmark_detector  # created by that run, kept for the next one
+    with pytest.raises(InputError):
+        pipeline(video_path=video, audio_path=shared_path("media", "demo1_audio.wav"), video_out_path=output)
+    assert pipeline.landmark_detector is detector
+    pipeline.close()

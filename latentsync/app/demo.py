@@ -13,9 +13,6 @@ import gradio as gr
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
-from latentsync.pipelines.lipsync_video import LipsyncOptions
-
-DEFAULTS = LipsyncOptions()
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
 INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
@@ -38,6 +35,7 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
     """The queued page (one run at a time); uploads and results leave Gradio's cache after ``keep_results_seconds``."""
     banner = checkpoint_banner(pipelines, startup_problem)
     releases = pipelines.release_names
+    defaults = pipelines.generation_defaults()
     with gr.Blocks(title="LatentSync", analytics_enabled=False,
                    delete_cache=(keep_results_seconds, keep_results_seconds)) as demo:
         gr.Markdown(INTRO)
@@ -50,14 +48,14 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                 release = gr.Dropdown(releases, value=releases[0] if releases else None, label="Model",
                                       interactive=len(releases) > 1)
                 with gr.Row():
-                    steps = gr.Slider(*INFERENCE_STEPS_RANGE, value=DEFAULTS.num_inference_steps, step=1,
+                    steps = gr.Slider(*INFERENCE_STEPS_RANGE, value=defaults.num_inference_steps, step=1,
                                       label="Inference steps", info="more steps: finer detail, slower")
-                    guidance = gr.Slider(*GUIDANCE_SCALE_RANGE, value=DEFAULTS.guidance_scale, step=0.1,
+                    guidance = gr.Slider(*GUIDANCE_SCALE_RANGE, value=defaults.guidance_scale, step=0.1,
                                          label="Guidance scale", info="higher: stronger lip movement")
                 with gr.Row():
-                    seed = gr.Number(DEFAULTS.seed, label="Seed", precision=0, minimum=SEED_RANGE[0],
+                    seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=SEED_RANGE[0],
                                      maximum=SEED_RANGE[1])
-                    deepcache = gr.Checkbox(DEFAULTS.enable_deepcache, label="DeepCache",
+                    deepcache = gr.Checkbox(defaults.enable_deepcache, label="DeepCache",
                                             info="faster, slightly less detail")
                 gr.Markdown(limits.describe())
                 run = gr.Button("Lip-sync", variant="primary", interactive=not banner, elem_id="run-button")

@@ -11,9 +11,15 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from omegaconf import OmegaConf
+
+from latentsync.app.validation import RunOptions
 from latentsync.errors import CheckpointError
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from latentsync.pipelines.loading import DEFAULT_VAE, ReleaseChoice, load_lipsync_pipeline
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
+from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, load_lipsync_pipeline
+
+# The page's settings before any release is installed: those of LatentSync 1.6.
+FALLBACK_UNET_CONFIG = REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"
 
 
 class PipelineCache:
@@ -35,6 +41,12 @@ class PipelineCache:
     @property
     def release_names(self) -> list[str]:
         return list(self.releases)
+
+    def generation_defaults(self) -> RunOptions:
+        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does."""
+        config_path = next(iter(self.releases.values())).unet_config_path if self.releases else FALLBACK_UNET_CONFIG
+        settings = settings_from_unet_config(OmegaConf.load(config_path))
+        return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])
 
     def get(self, name: str) -> LipsyncPipeline:
         """The pipeline of release ``name``, loading it on first use; raises ``CheckpointError``."""

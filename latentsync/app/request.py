@@ -11,6 +11,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -18,7 +19,7 @@ import torch
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.validation import UploadLimits, check_options, check_uploads, with_file_names
 from latentsync.errors import CheckpointError, InputError
-from latentsync.pipelines.lipsync_video import LipsyncReport, ProgressCallback, lipsync_video
+from latentsync.pipelines.lipsync_pipeline import LipsyncReport, ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
         pipeline = pipelines.get(release_name)
         with tempfile.TemporaryDirectory(prefix="latentsync-request-", ignore_cleanup_errors=True) as request_dir:
             output_path = Path(request_dir) / f"{video_path.stem}_lipsync.mp4"
-            report = lipsync_video(pipeline, video_path, audio_path, output_path, options, progress)
+            # check_uploads checked both files and the output is a fresh name in a private folder.
+            report = pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path,
+                              **asdict(options), progress=progress, inputs_checked=True)
             yield str(report.output_path), success_message(report)
     except (InputError, CheckpointError) as error:
         yield None, f"**Could not run:** {with_file_names(str(error), uploads)}"

@@ -16,12 +16,21 @@ import av
 from latentsync.errors import InputError
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
-from latentsync.pipelines.lipsync_video import LipsyncOptions
 
 BYTES_PER_MB = 1024 * 1024
 INFERENCE_STEPS_RANGE = (20, 50)
 GUIDANCE_SCALE_RANGE = (1.0, 3.0)
 SEED_RANGE = (0, 2**32 - 1)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """One request's generation settings: keyword arguments of ``LipsyncPipeline.__call__``."""
+
+    num_inference_steps: int
+    guidance_scale: float
+    seed: int
+    enable_deepcache: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,15 +75,15 @@ def check_uploads(video_path: str | os.PathLike | None, audio_path: str | os.Pat
 
 
 def check_options(num_inference_steps: float, guidance_scale: float, seed: float | None,
-                  enable_deepcache: bool) -> LipsyncOptions:
+                  enable_deepcache: bool) -> RunOptions:
     """The run's options if each is inside the range the page offers (API clients can send anything)."""
     for label, value, (low, high) in (("Inference steps", num_inference_steps, INFERENCE_STEPS_RANGE),
                                       ("Guidance scale", guidance_scale, GUIDANCE_SCALE_RANGE),
                                       ("Seed", seed, SEED_RANGE)):
         if value is None or not low <= value <= high:
             raise InputError(f"{label} must be between {low} and {high}; got {'nothing' if value is None else value}.")
-    return LipsyncOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),
-                          seed=int(seed), enable_deepcache=bool(enable_deepcache))
+    return RunOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),
+                      seed=int(seed), enable_deepcache=bool(enable_deepcache))
 
 
 def with_file_names(message: str, paths: tuple[Path, ...]) -> str:

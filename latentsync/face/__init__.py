@@ -2,20 +2,22 @@
 
 from latentsync.face.alignment import AlignedFaces, FaceAligner, crop_size, face_template
 from latentsync.face.landmarks import DetectedFace, FaceLandmarkDetector, create_landmark_detector
-from latentsync.face.mask import load_fixed_mask, mask_to_latent_size, prepare_masks_and_masked_images
-from latentsync.face.restore import paste_surrounding_pixels_back, restore_faces
+from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images
+from latentsync.face.paste_back import paste_faces_back
+from latentsync.face.tracking import FaceTrack, fill_face_gaps, locate_faces
 
 __all__ = [
     "AlignedFaces",
     "DetectedFace",
     "FaceAligner",
     "FaceLandmarkDetector",
+    "FaceTrack",
     "create_landmark_detector",
     "crop_size",
     "face_template",
+    "fill_face_gaps",
     "load_fixed_mask",
-    "mask_to_latent_size",
-    "paste_surrounding_pixels_back",
+    "locate_faces",
+    "paste_faces_back",
     "prepare_masks_and_masked_images",
-    "restore_faces",
 ]

@@ -67,7 +67,7 @@ def similarity_transform(points: np.ndarray, template: np.ndarray) -> tuple[torc
 
 @dataclass(frozen=True)
 class AlignedFaces:
-    """Aligned faces of a batch of frames, with what restore needs to paste them back."""
+    """Aligned faces of a batch of frames, with what paste-back needs."""
 
     faces: torch.Tensor  # (B, 3, res, res) uint8, on the frames' device
     affine_matrices: torch.Tensor  # (B, 2, 3) float32 frame pixel -> crop pixel, on the frames' device

@@ -12,7 +12,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torchvision.transforms.functional import InterpolationMode, resize
 
 from latentsync.errors import InputError
@@ -91,9 +90,3 @@ def prepare_masks_and_masked_images(
     masked_pixel_values = pixel_values * mask
     masks = mask[0:1].expand(len(images), 1, resolution, resolution).clone()
     return pixel_values, masked_pixel_values, masks
-
-
-def mask_to_latent_size(masks: torch.Tensor, vae_scale_factor: int = 8) -> torch.Tensor:
-    """(B, 1, H, W) masks -> (B, 1, H / f, W / f) by nearest sampling: latent cell (i, j) takes pixel (f i, f j)."""
-    height, width = masks.shape[-2:]
-    return F.interpolate(masks, size=(height // vae_scale_factor, width // vae_scale_factor))

@@ -1,139 +1,280 @@
-"""``LipsyncPipeline``: inpaint the mouth of aligned face crops in VAE latent space, conditioned on audio.
+"""``LipsyncPipeline``: regenerate the mouth of a talking-head video so it follows a new audio track.
 
-This module is the latent-space core: faces and per-frame audio embeddings in, generated faces out, 16
-frames per U-Net call. Reading videos, finding faces and pasting them back live in ``lipsync_video``.
+``pipe(video_path=..., audio_path=..., video_out_path=...)`` streams the video through small stages that
+other callers reuse one by one: ``locate_faces`` (landmarks + alignment matrices, first pass),
+``audio_features`` / ``audio_embeds`` (Whisper, once per audio), ``align_faces``, ``generate_window`` (the
+latent core of ``LatentInpaintingPipeline``), ``paste_back``, then the ``VideoWriter`` encodes. Memory stays
+flat with video length: the first pass keeps a 2x3 matrix per frame, the second decodes again in output order
+(forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline
-from diffusers.utils.torch_utils import randn_tensor
-from einops import rearrange
+from diffusers import AutoencoderKL, DDIMScheduler
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
 
-from ..face.mask import mask_to_latent_size
-from ..face.restore import paste_surrounding_pixels_back
-from ..models.deep_cache import DeepCacheUNet
+from ..errors import InputError
+from ..face.alignment import FaceAligner
+from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
+from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
+from ..face.paste_back import paste_faces_back
+from ..face.tracking import FaceTrack, choose_face_backend, locate_faces
+from ..io.audio_reader import load_audio
+from ..io.paths import check_audio_input, check_output_path, check_video_input
+from ..io.video_reader import VideoReader
+from ..io.video_writer import VideoWriter
 from ..models.unet import UNet3DConditionModel
+from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
+                                    num_output_audio_samples)
+from ..whisper.audio2feature import Audio2Feature, num_chunks
+from .latent_inpainting import LatentInpaintingPipeline
 
-StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[str, float], None]  # (stage, fraction done of that stage)
+FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
 
 
-class LipsyncPipeline(DiffusionPipeline):
-    """Holds ``vae``, ``audio_encoder`` (``Audio2Feature``), ``unet`` and ``scheduler``.
+@dataclass
+class LipsyncReport:
+    """What one ``pipe(...)`` call wrote."""
 
-    Conventions reproduced from the reference (they matter for the released checkpoints):
-    one noise image per video, repeated over every frame; the U-Net input is
-    ``[noisy latents, mask, masked-image latents, reference latents]``; classifier-free guidance puts the
-    null (all-zero) audio first; latents are scaled by the VAE's ``scaling_factor`` (0.18215).
+    output_path: Path
+    num_output_frames: int
+    num_video_frames: int
+    frames_without_face: int
+    seconds: float
+
+
+# Pipeline setting -> its key in a U-Net YAML (the training config of the release).
+UNET_CONFIG_KEYS = {
+    "resolution": "data.resolution",
+    "num_frames": "data.num_frames",
+    "video_fps": "data.video_fps",
+    "audio_sample_rate": "data.audio_sample_rate",
+    "audio_feat_length": "data.audio_feat_length",
+    "mask_image_path": "data.mask_image_path",
+    "num_inference_steps": "run.inference_steps",
+    "guidance_scale": "run.guidance_scale",
+    "seed": "run.seed",
+}
+
+
+def settings_from_unet_config(config: DictConfig) -> dict:
+    """The ``LipsyncPipeline`` settings a U-Net YAML sets; absent keys keep the pipeline's defaults."""
+    settings = {name: OmegaConf.select(config, key) for name, key in UNET_CONFIG_KEYS.items()}
+    settings = {name: value for name, value in settings.items() if value is not None}
+    if "audio_feat_length" in settings:
+        settings["audio_feat_length"] = list(settings["audio_feat_length"])
+    return settings
+
+
+class LipsyncPipeline(LatentInpaintingPipeline):
+    """Owns ``vae``, ``audio_encoder`` (Whisper ``Audio2Feature``), ``unet``, ``scheduler`` and a landmark detector.
+
+    Every setting lives in ``self.config`` (``register_to_config``), read from the U-Net YAML by
+    ``from_unet_config``: ``resolution``, ``num_frames`` (the U-Net's window), ``video_fps``,
+    ``audio_sample_rate``, ``audio_feat_length`` (Whisper frames around each video frame), ``mask_image_path``
+    (None: the built-in mouth mask), the generation defaults ``num_inference_steps``, ``guidance_scale``,
+    ``seed``, and the landmark ``face_backend`` with the ``landmark_weights_dir`` its weights are read from.
+    The landmark detector is created on first use and kept for every later video; ``close()`` frees it.
     """
 
-    model_cpu_offload_seq = "unet->vae"
+    def __init__(self, vae: AutoencoderKL, audio_encoder: Audio2Feature | None, unet: UNet3DConditionModel,
+                 scheduler: DDIMScheduler, resolution: int = 256, num_frames: int = 16, video_fps: int = 25,
+                 audio_sample_rate: int = 16000, audio_feat_length: Sequence[int] = (2, 2),
+                 mask_image_path: str | None = None, num_inference_steps: int = 20, guidance_scale: float = 1.5,
+                 seed: int = 1247, face_backend: str = "auto", landmark_weights_dir: str = "checkpoints/auxiliary"):
+        super().__init__(vae=vae, unet=unet, scheduler=scheduler, num_frames=num_frames)
+        self.register_modules(audio_encoder=audio_encoder)
+        self.register_to_config(resolution=resolution, video_fps=video_fps, audio_sample_rate=audio_sample_rate,
+                                audio_feat_length=list(audio_feat_length), mask_image_path=mask_image_path,
+                                num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
+                                face_backend=face_backend, landmark_weights_dir=str(landmark_weights_dir))
+        self.aligner = FaceAligner(resolution)
+        self.mask = load_fixed_mask(resolution, mask_image_path)
+        self._landmark_detector: FaceLandmarkDetector | None = None
 
-    def __init__(self, vae: AutoencoderKL, audio_encoder, unet: UNet3DConditionModel, scheduler: DDIMScheduler,
-                 resolution: int = 256):
-        super().__init__()
-        self.register_modules(vae=vae, audio_encoder=audio_encoder, unet=unet, scheduler=scheduler)
-        self.register_to_config(resolution=resolution)  # face crop size the U-Net was trained on
-        self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
-        self.num_frames = 16
+    @classmethod
+    def from_unet_config(cls, config: DictConfig, vae: AutoencoderKL, audio_encoder: Audio2Feature | None,
+                         unet: UNet3DConditionModel, scheduler: DDIMScheduler,
+                         checkpoints_dir: str | os.PathLike = "checkpoints", face_backend: str = "auto",
+                         mask_image_path: str | os.PathLike | None = None) -> LipsyncPipeline:
+        """A pipeline of loaded modules whose settings come from a U-Net YAML (see ``settings_from_unet_config``).
+
+        ``mask_image_path`` overrides the config's ``data.mask_image_path``; landmark weights are read from
+        ``checkpoints_dir/auxiliary``.
+        """
+        settings = settings_from_unet_config(config)
+        if mask_image_path is not None:
+            settings["mask_image_path"] = str(mask_image_path)
+        return cls(vae=vae, audio_encoder=audio_encoder, unet=unet, scheduler=scheduler, face_backend=face_backend,
+                   landmark_weights_dir=str(Path(checkpoints_dir) / "auxiliary"), **settings)
+
+    # ----------------------------------------------------------------------------------------- inputs
+
+    @staticmethod
+    def check_inputs(video_path: str | os.PathLike, audio_path: str | os.PathLike,
+                     video_out_path: str | os.PathLike) -> tuple[Path, Path, Path]:
+        """The boundary check of a run: a decodable video and audio, and an output that is neither of them.
+
+        Cheap (one frame and one audio packet are decoded), so CLIs call it before loading any model and
+        then pass ``inputs_checked=True``. Raises ``InputError`` naming the file and the fix.
+        """
+        video, audio = check_video_input(video_path), check_audio_input(audio_path)
+        return video, audio, check_output_path(video_out_path, inputs=[video, audio])
+
+    # ----------------------------------------------------------------------------------------- stages
 
     @property
-    def latent_channels(self) -> int:
-        return self.vae.config.latent_channels
+    def landmark_detector(self) -> FaceLandmarkDetector:
+        """The detector of ``config.face_backend`` (``auto``: by device), created once and then reused."""
+        if self._landmark_detector is None:
+            backend = choose_face_backend(self.config.face_backend, self.unet.device)
+            self._landmark_detector = create_landmark_detector(backend, self.unet.device,
+                                                               self.config.landmark_weights_dir)
+        return self._landmark_detector
 
-    def prepare_initial_noise(self, height: int, width: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """One ``(1, C, 1, h, w)`` Gaussian draw for the whole video, scaled by ``init_noise_sigma``."""
-        shape = (1, self.latent_channels, 1, height // self.vae_scale_factor, width // self.vae_scale_factor)
-        noise = randn_tensor(shape, generator=generator, device=self.unet.device, dtype=self.unet.dtype)
-        return noise * self.scheduler.init_noise_sigma
+    def close(self) -> None:
+        """Release the landmark detector (a later video creates it again)."""
+        if self._landmark_detector is not None:
+            self._landmark_detector.close()
+            self._landmark_detector = None
 
-    def _latent_scale(self) -> tuple[float, float]:
-        config = self.vae.config
-        return config.scaling_factor, getattr(config, "shift_factor", None) or 0.0
+    def locate_faces(self, reader: VideoReader, num_frames: int, max_face_gap: int = 2,
+                     progress: Callable[[float], None] | None = None) -> FaceTrack:
+        """First pass over source frames ``0..num_frames-1``: alignment matrices and which frames have a face.
 
-    def encode_images(self, pixel_values: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(F, 3, H, W)`` in [-1, 1] -> scaled latents ``(1, C, F, h, w)`` (a posterior sample, as the reference)."""
-        scale, shift = self._latent_scale()
-        pixel_values = pixel_values.to(device=self.vae.device, dtype=self.vae.dtype)
-        latents = self.vae.encode(pixel_values).latent_dist.sample(generator=generator)
-        return rearrange((latents - shift) * scale, "f c h w -> 1 c f h w")
-
-    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """Scaled latents ``(1, C, F, h, w)`` -> images ``(F, 3, H, W)``, roughly in [-1, 1]."""
-        scale, shift = self._latent_scale()
-        latents = rearrange(latents, "b c f h w -> (b f) c h w") / scale + shift
-        return self.vae.decode(latents.to(self.vae.dtype)).sample
-
-    def denoise(self, latents: torch.Tensor, mask: torch.Tensor, masked_image_latents: torch.Tensor,
-                ref_latents: torch.Tensor, audio_embeds: torch.Tensor, num_inference_steps: int = 20,
-                guidance_scale: float = 1.5, generator: torch.Generator | None = None,
-                step_callback: StepCallback | None = None, deep_cache_interval: int | None = None) -> torch.Tensor:
-        """DDIM loop on one frame window. Tensors are ``(1, C, F, h, w)``; ``audio_embeds`` is ``(F, tokens, dim)``.
-
-        Guidance is on when ``guidance_scale > 1``; then the batch is ``[null audio, audio]``.
-        ``step_callback(step_index, timestep, latents)`` sees the latents after each step.
-        ``deep_cache_interval`` turns on DeepCache (full U-Net every N steps, shallow branch in between).
+        Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. Raises ``InputError`` when
+        no frame has a face.
         """
-        unet = self.unet if deep_cache_interval is None else DeepCacheUNet(self.unet, deep_cache_interval)
-        do_cfg = guidance_scale > 1.0
-        conditioning = torch.cat([mask, masked_image_latents, ref_latents], dim=1)
-        if do_cfg:
-            conditioning = torch.cat([conditioning] * 2)
-            audio_embeds = torch.cat([torch.zeros_like(audio_embeds), audio_embeds])
-        self.scheduler.set_timesteps(num_inference_steps, device=latents.device)
-        for i, t in enumerate(self.progress_bar(self.scheduler.timesteps)):
-            model_input = torch.cat([latents] * 2) if do_cfg else latents
-            model_input = torch.cat([self.scheduler.scale_model_input(model_input, t), conditioning], dim=1)
-            noise_pred = unet(model_input, t, encoder_hidden_states=audio_embeds).sample
-            if do_cfg:
-                noise_uncond, noise_audio = noise_pred.chunk(2)
-                noise_pred = noise_uncond + guidance_scale * (noise_audio - noise_uncond)
-            latents = self.scheduler.step(noise_pred, t, latents, eta=0.0, generator=generator).prev_sample
-            if step_callback is not None:
-                step_callback(i, t, latents)
-        return latents
+        track = locate_faces(reader.frames(), num_frames, self.landmark_detector, self.aligner, max_face_gap,
+                             progress)
+        if not track.has_face.any():
+            raise InputError(f"no face was found in any frame of {reader.path}; use a video in which the speaker's "
+                             "face is visible and roughly frontal")
+        return track
+
+    def align_faces(self, frames: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames -> (B, 3, res, res) uint8 faces in the template's crop."""
+        return self.aligner.resize_crops(self.aligner.crop(frames, affine_matrices))
+
+    def audio_features(self, waveform: np.ndarray) -> torch.Tensor:
+        """Per-layer Whisper encoder features ``(T, layers, dim)`` at 50 Hz of a 16 kHz mono waveform."""
+        return self.audio_encoder.audio2feat(waveform)
+
+    def num_output_frames(self, features: torch.Tensor, num_samples: int) -> int:
+        """Output frames for an audio of ``num_samples``: one per Whisper chunk, but not past the audio's end.
+
+        The original yields 2 chunks past the end of the audio (its video ends 80 ms after its sound); stop at
+        the frame that covers the last audio sample so the output lasts exactly as long as the audio.
+        """
+        fps = self.config.video_fps
+        frames_covering_audio = math.floor(num_samples * fps / self.config.audio_sample_rate + 0.5)
+        return min(num_chunks(len(features), fps), frames_covering_audio)
+
+    def audio_embeds(self, features: torch.Tensor, start: int, count: int) -> torch.Tensor:
+        """The U-Net's audio conditioning ``(count, tokens, dim)`` of output frames ``start..start+count-1``."""
+        return self.audio_encoder.crop_overlap_audio_window(features, start, fps=self.config.video_fps)[:count]
+
+    def generate_window(self, faces: torch.Tensor, audio_embeds: torch.Tensor, initial_noise: torch.Tensor,
+                        generator: torch.Generator | None, num_inference_steps: int, guidance_scale: float,
+                        deep_cache_interval: int | None = None) -> torch.Tensor:
+        """(B, 3, res, res) uint8 aligned faces -> (B, 3, res, res) float faces in [-1, 1] with a new mouth."""
+        pixel_values, masked_pixel_values, masks = prepare_masks_and_masked_images(faces, self.mask)
+        return self.inpaint(pixel_values, masked_pixel_values, masks, audio_embeds, num_inference_steps,
+                            guidance_scale, generator, initial_noise, deep_cache_interval)
+
+    def paste_back(self, frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames with ``faces`` (float, [-1, 1]) blended in where they were cropped."""
+        return paste_faces_back(frames, faces, affine_matrices, self.aligner.crop_size)
+
+    # ----------------------------------------------------------------------------------------- the video call
 
     @torch.no_grad()
-    def __call__(self, pixel_values: torch.Tensor, masked_pixel_values: torch.Tensor, mask: torch.Tensor,
-                 audio_embeds: torch.Tensor, num_inference_steps: int = 20, guidance_scale: float = 1.5,
-                 generator: torch.Generator | None = None, initial_noise: torch.Tensor | None = None,
-                 deep_cache_interval: int | None = None) -> torch.Tensor:
-        """Generate the mouth region of aligned faces; the tensor-in / tensor-out entry point.
+    def __call__(self, video_path: str | os.PathLike, audio_path: str | os.PathLike,
+                 video_out_path: str | os.PathLike, num_inference_steps: int | None = None,
+                 guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
+                 deepcache_interval: int = 3, max_face_gap: int = 2,
+                 face_postprocessor: FacePostprocessor | None = None, progress: ProgressCallback | None = None,
+                 inputs_checked: bool = False) -> LipsyncReport:
+        """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
-        Args:
-            pixel_values: ``(F, 3, H, W)`` aligned faces in [-1, 1] (also the reference frames).
-            masked_pixel_values: ``pixel_values`` times the mask (inpaint region zeroed).
-            mask: ``(F, 1, H, W)`` or ``(1, 1, H, W)``; 1 = keep, 0 = generate.
-            audio_embeds: ``(F, tokens, dim)`` Whisper chunks, one per frame.
-            initial_noise: the video's ``(1, C, 1, h, w)`` draw (``prepare_initial_noise``); reuse it for every
-                window of a video so all frames start from identical noise, as the reference does.
-
-        Returns ``(F, 3, H, W)`` faces in [-1, 1]: generated where the mask is 0, the input where it is 1.
-        Frames are processed ``self.num_frames`` at a time.
+        The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
+        the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
+        complete. ``None`` settings take ``self.config``'s. ``face_postprocessor`` (e.g. face enhancement) gets
+        each window's generated faces right before paste-back. ``progress(stage, fraction)`` follows the
+        stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
+        ``check_inputs`` accepted the same paths.
         """
-        num_frames, _, height, width = pixel_values.shape
-        if audio_embeds.shape[0] != num_frames:
-            raise ValueError(f"{num_frames} faces but {audio_embeds.shape[0]} audio embeddings; need one per frame")
-        if initial_noise is None:
-            initial_noise = self.prepare_initial_noise(height, width, generator)
-        mask = mask.expand(num_frames, -1, -1, -1)
-        device, dtype = self.unet.device, self.unet.dtype
-        outputs = []
-        for start in range(0, num_frames, self.num_frames):
-            window = slice(start, start + self.num_frames)
-            frames = pixel_values[window].to(device=device, dtype=dtype)
-            window_mask = mask[window].to(device=device, dtype=dtype)
-            latent_mask = rearrange(mask_to_latent_size(window_mask, self.vae_scale_factor), "f c h w -> 1 c f h w")
-            masked_latents = self.encode_images(masked_pixel_values[window], generator).to(dtype)
-            ref_latents = self.encode_images(frames, generator).to(dtype)
-            latents = initial_noise.to(device=device, dtype=dtype).repeat(1, 1, frames.shape[0], 1, 1)
-            latents = self.denoise(latents, latent_mask, masked_latents, ref_latents,
-                                   audio_embeds[window].to(device=device, dtype=dtype),
-                                   num_inference_steps, guidance_scale, generator,
-                                   deep_cache_interval=deep_cache_interval)
-            decoded = self.decode_latents(latents).to(dtype)
-            outputs.append(paste_surrounding_pixels_back(decoded, frames, window_mask))
-        return torch.cat(outputs)
+        started = time.monotonic()
+        if not inputs_checked:
+            video_path, audio_path, video_out_path = self.check_inputs(video_path, audio_path, video_out_path)
+        config = self.config
+        num_inference_steps = config.num_inference_steps if num_inference_steps is None else num_inference_steps
+        guidance_scale = config.guidance_scale if guidance_scale is None else guidance_scale
+        seed = config.seed if seed is None else seed
+        reader = VideoReader(video_path, fps=config.video_fps)
+        num_video_frames = reader.count_frames()
+        device = self.unet.device
+
+        waveform = load_audio(audio_path, config.audio_sample_rate)
+        features = self.audio_features(waveform)
+        num_output_frames = self.num_output_frames(features, len(waveform))
+        if num_output_frames < 1:
+            raise InputError(f"{audio_path} is shorter than one video frame; use a longer audio file")
+        num_aligned = num_frames_to_align(num_video_frames, num_output_frames)
+        logger.info("%s: %d frames at %g fps; %s: %d output frames", video_path, num_video_frames,
+                    config.video_fps, audio_path, num_output_frames)
+
+        track = self.locate_faces(reader, num_aligned, max_face_gap,
+                                  None if progress is None else lambda done: progress("detecting faces", done))
+        matrices, has_face = track.affine_matrices.to(device), track.has_face
+        generator = torch.Generator(device=device).manual_seed(seed)
+        initial_noise = self.prepare_initial_noise(config.resolution, config.resolution, generator)
+        deep_cache_interval = deepcache_interval if enable_deepcache else None
+        self.set_progress_bar_config(disable=True)  # one bar over frames instead of one per window
+
+        source_indices = list(iter_source_frame_indices(num_aligned, num_output_frames))
+        frames = reader.iter_frames(source_indices)
+        frames_without_face = 0
+        audio = waveform[:num_output_audio_samples(num_output_frames, config.video_fps, config.audio_sample_rate)]
+        with VideoWriter(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
+                         inputs=[video_path, audio_path]) as writer, \
+                tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
+            for window in inference_windows(num_output_frames, config.num_frames):
+                batch = torch.from_numpy(np.stack([next(frames) for _ in window])).to(device)
+                sources = torch.tensor(source_indices[window.start:window.stop])
+                with_face = has_face[sources]
+                face_rows = with_face.to(device)
+                frames_without_face += int((~with_face).sum())
+                if with_face.any():
+                    window_matrices = matrices[sources[with_face]]
+                    faces = self.align_faces(batch[face_rows], window_matrices)
+                    audio_embeds = self.audio_embeds(features, window.start, len(window))[with_face]
+                    generated = self.generate_window(faces, audio_embeds, initial_noise, generator,
+                                                     num_inference_steps, guidance_scale, deep_cache_interval)
+                    if face_postprocessor is not None:
+                        generated = face_postprocessor(generated)
+                    batch[face_rows] = self.paste_back(batch[face_rows], generated, window_matrices)
+                for frame in batch.cpu().numpy():
+                    writer.write(frame)
+                bar.update(len(window))
+                if progress is not None:
+                    progress("generating", window.stop / num_output_frames)
+        if frames_without_face:
+            logger.warning("%d of %d output frames had no face and were passed through unchanged",
+                           frames_without_face, num_output_frames)
+        return LipsyncReport(writer.path, num_output_frames, num_video_frames, frames_without_face,
+                             time.monotonic() - started)

@@ -1,4 +1,4 @@
-"""Assemble a ready ``LipsyncPipeline`` from a U-Net config, its checkpoint, Whisper and the VAE."""
+"""Assemble a ready ``LipsyncPipeline`` from a U-Net config and one checkpoints folder (or explicit weight paths)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from ..errors import CheckpointError
 from ..models.unet_loading import load_unet
 from ..utils.device import resolve_device, resolve_dtype
 from ..whisper import Audio2Feature
-from .lipsync_pipeline import LipsyncPipeline
+from .lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEDULER_CONFIG_DIR = REPO_ROOT / "configs"
+DEFAULT_CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
 DEFAULT_VAE = "stabilityai/sd-vae-ft-mse"
 # The cross-attention width of a config says which Whisper model made its audio features.
 WHISPER_BY_AUDIO_DIM = {384: "tiny.pt", 768: "small.pt"}
@@ -35,7 +36,7 @@ class ReleaseChoice:
     inference_ckpt_path: Path
 
 
-def available_releases(checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> list[ReleaseChoice]:
+def available_releases(checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR) -> list[ReleaseChoice]:
     """The releases whose U-Net checkpoint is present (1.6 first)."""
     checkpoints_dir = Path(checkpoints_dir)
     releases = [
@@ -47,7 +48,8 @@ def available_releases(checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpo
     return [release for release in releases if release.inference_ckpt_path.is_file()]
 
 
-def default_whisper_path(cross_attention_dim: int, checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> Path:
+def default_whisper_path(cross_attention_dim: int,
+                         checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR) -> Path:
     """``checkpoints/whisper/tiny.pt`` for 384-wide audio attention, ``small.pt`` for 768 (as the original)."""
     try:
         return Path(checkpoints_dir) / "whisper" / WHISPER_BY_AUDIO_DIM[cross_attention_dim]
@@ -68,15 +70,18 @@ def load_vae(vae_model_path: str | os.PathLike, dtype: torch.dtype) -> Autoencod
     return vae
 
 
-def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_path: str | os.PathLike,
+def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_path: str | os.PathLike | None = None,
                           whisper_model_path: str | os.PathLike | None = None,
                           vae_model_path: str | os.PathLike = DEFAULT_VAE,
                           device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
                           audio_cache_dir: str | os.PathLike | None = None,
-                          checkpoints_dir: str | os.PathLike = REPO_ROOT / "checkpoints") -> LipsyncPipeline:
+                          checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR, face_backend: str = "auto",
+                          mask_image_path: str | os.PathLike | None = None) -> LipsyncPipeline:
     """Build everything on ``device`` (auto: CUDA, MPS, CPU) in ``dtype`` (auto: fp16 on recent GPUs, else fp32).
 
-    Without ``whisper_model_path`` the Whisper model the config calls for is taken from ``checkpoints_dir``.
+    The U-Net YAML gives the architecture and every pipeline setting (``LipsyncPipeline.from_unet_config``).
+    Weights not given explicitly are found in ``checkpoints_dir``: ``latentsync_unet.pt``, the Whisper model the
+    config calls for (``whisper/tiny.pt`` or ``small.pt``) and the landmark weights (``auxiliary/``).
     """
     unet_config_path = Path(unet_config_path)
     if not unet_config_path.is_file():
@@ -85,13 +90,17 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
     config = OmegaConf.load(unet_config_path)
     device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
     dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
+    if inference_ckpt_path is None:
+        inference_ckpt_path = Path(checkpoints_dir) / "latentsync_unet.pt"
     if whisper_model_path is None:
         whisper_model_path = default_whisper_path(config.model.cross_attention_dim, checkpoints_dir)
     logger.info("loading models on %s in %s", device, dtype)
-    audio_encoder = Audio2Feature(whisper_model_path, device=device, dtype=dtype,
-                                  num_frames=config.data.num_frames, cache_dir=audio_cache_dir)
+    window = {name: value for name, value in settings_from_unet_config(config).items()
+              if name in ("num_frames", "audio_feat_length")}  # the Whisper windows the U-Net was trained on
+    audio_encoder = Audio2Feature(whisper_model_path, device=device, dtype=dtype, cache_dir=audio_cache_dir, **window)
     unet = load_unet(config, inference_ckpt_path, device=device, dtype=dtype)
     vae = load_vae(vae_model_path, dtype).to(device)
     scheduler = DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR)
-    return LipsyncPipeline(vae=vae, audio_encoder=audio_encoder, unet=unet, scheduler=scheduler,
-                           resolution=config.data.resolution)
+    return LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
+                                            scheduler=scheduler, checkpoints_dir=checkpoints_dir,
+                                            face_backend=face_backend, mask_image_path=mask_image_path)

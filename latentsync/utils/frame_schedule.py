@@ -1,4 +1,4 @@
-"""How video frames, inference windows and audio samples line up with the output (README D).
+"""How video frames, inference windows and audio samples line up with the output.
 
 The output has one frame per audio (whisper) chunk. A shorter video is played forward, then
 backward, then forward again ("ping-pong"), so the turn-around frame appears twice in a row;
@@ -8,10 +8,6 @@ a longer video is cut. Faces are aligned once per source frame, in video order, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-
-INFERENCE_WINDOW = 16
-VIDEO_FPS = 25
-AUDIO_SAMPLE_RATE = 16000
 
 
 def source_frame_index(output_index: int, num_video_frames: int) -> int:
@@ -37,13 +33,11 @@ def num_frames_to_align(num_video_frames: int, num_output_frames: int) -> int:
     return min(num_video_frames, num_output_frames)
 
 
-def inference_windows(num_output_frames: int, window: int = INFERENCE_WINDOW) -> list[range]:
-    """ceil(m / window) consecutive output-frame ranges; the last may be shorter."""
+def inference_windows(num_output_frames: int, window: int) -> list[range]:
+    """ceil(m / window) consecutive output-frame ranges of ``window`` frames (the U-Net's); the last may be shorter."""
     return [range(start, min(start + window, num_output_frames)) for start in range(0, num_output_frames, window)]
 
 
-def num_output_audio_samples(
-    num_output_frames: int, fps: float = VIDEO_FPS, sample_rate: int = AUDIO_SAMPLE_RATE
-) -> int:
+def num_output_audio_samples(num_output_frames: int, fps: float, sample_rate: int) -> int:
     """Audio samples kept: int(m / fps * sample_rate) in float math, so 640 m - 1 for some m (201, 203, 402...)."""
     return int(num_output_frames / fps * sample_rate)

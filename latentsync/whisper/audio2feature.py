@@ -139,14 +139,14 @@ class Audio2Feature:
         frames = np.arange(num_chunks(len(feature), fps))
         return self._gather(feature, frames, fps)
 
-    def crop_overlap_audio_window(self, feature: torch.Tensor, start_index: int) -> torch.Tensor:
+    def crop_overlap_audio_window(self, feature: torch.Tensor, start_index: int, fps: float = 25) -> torch.Tensor:
         """Training window ``(num_frames, window * num_layers, embedding_dim)`` for video frames from ``start_index``.
 
         Takes the ``audio2feat`` feature (as the original does) and equals
-        ``feature2chunks(feature)[start_index:start_index + num_frames]`` wherever that slice is full;
+        ``feature2chunks(feature, fps)[start_index:start_index + num_frames]`` wherever that slice is full;
         past the end it keeps clamping instead of returning fewer frames.
         """
-        return self._gather(feature, np.arange(start_index, start_index + self.num_frames), fps=25)
+        return self._gather(feature, np.arange(start_index, start_index + self.num_frames), fps=fps)
 
     def _gather(self, feature: torch.Tensor, video_frames: np.ndarray, fps: float) -> torch.Tensor:
         indices = chunk_indices(video_frames, len(feature), fps, self.audio_feat_length)

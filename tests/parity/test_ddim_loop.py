@@ -8,7 +8,7 @@ from diffusers import DDIMScheduler
 from safetensors.torch import load_file
 
 from latentsync.models.unet_loading import unet_from_config
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from tests.paths import shared_path
 from tests.tiny_models import tiny_vae
 
@@ -22,11 +22,11 @@ def loop() -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> LipsyncPipeline:
+def pipeline() -> LatentInpaintingPipeline:
     unet = unet_from_config(shared_path("parity", "unet", "tiny_unet.yaml"))
     unet.load_state_dict(load_file(shared_path("parity", "unet", "tiny_unet.safetensors")), strict=True)
     scheduler = DDIMScheduler.from_pretrained("configs", subfolder=None)  # configs/scheduler_config.json
-    return LipsyncPipeline(vae=tiny_vae(), audio_encoder=None, unet=unet.eval(), scheduler=scheduler)
+    return LatentInpaintingPipeline(vae=tiny_vae(), unet=unet.eval(), scheduler=scheduler)
 
 
 def test_scheduler_resolves_like_reference(pipeline, loop):

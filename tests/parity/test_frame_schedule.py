@@ -25,16 +25,16 @@ def test_cases(loop_reference):
         n, m = case["num_video_frames"], case["num_whisper_chunks"]
         assert source_frame_indices(n, m) == case["frame_indices"], (n, m)
         assert [list(range(num_frames_to_align(n, m)))] == case["affine_transform_video_called_on"]
-        windows = inference_windows(m)
+        windows = inference_windows(m, 16)
         assert len(windows) == case["num_inferences_num_frames_16"]
         assert [k for window in windows for k in window] == list(range(case["num_output_frames"]))
-        assert num_output_audio_samples(m) == case["audio_samples_kept_16k_25fps"]
+        assert num_output_audio_samples(m, 25, 16000) == case["audio_samples_kept_16k_25fps"]
 
 
 def test_audio_cut_float_quirk(loop_reference):
     irregular = {m: samples for m, samples in loop_reference["audio_trim_not_equal_640n_for_n_in_1_5000"]}
     for m in range(1, 5001):
-        assert num_output_audio_samples(m) == irregular.get(m, 640 * m), m
+        assert num_output_audio_samples(m, 25, 16000) == irregular.get(m, 640 * m), m
 
 
 def test_lazy_indices_need_no_frames():

@@ -10,9 +10,9 @@ from latentsync.errors import InputError
 from latentsync.face.mask import (
     fixed_mask_image,
     load_fixed_mask,
-    mask_to_latent_size,
     prepare_masks_and_masked_images,
 )
+from latentsync.pipelines.latent_inpainting import mask_to_latent_size
 from tests.parity.face_data import NUM_FRAMES, face_path, read_rgb
 
 MASK_NAMES = ("mask", "mask2", "mask3", "mask4")

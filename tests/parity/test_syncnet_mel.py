@@ -5,7 +5,7 @@ import pytest
 from safetensors.numpy import load_file
 
 from latentsync.io.audio_reader import load_audio
-from latentsync.utils.audio import load_audio_config, mel_window, melspectrogram
+from latentsync.utils.syncnet_mel import load_syncnet_mel_config, mel_window, melspectrogram
 from tests.paths import shared_path
 
 # (num_frames, start_frame) -> mel column the dataset starts at; (16, 490) runs past the end and is rejected.
@@ -23,7 +23,7 @@ def mel() -> np.ndarray:
 
 
 def test_config_values():
-    config = load_audio_config()
+    config = load_syncnet_mel_config()
     assert (config.num_mels, config.n_fft, config.hop_size, config.win_size) == (80, 800, 200, 800)
     assert config.sample_rate == 16000
     assert (config.fmin, config.fmax, config.preemphasis, config.max_abs_value) == (55, 7600, 0.97, 4.0)

@@ -1,7 +1,7 @@
 """The Wav2Lip-style mel spectrogram that SyncNet was trained on, and the dataset's window cutting.
 
 Everything stays in float64 (scipy's ``lfilter`` promotes the waveform) because that is what the
-original computes; a float32 pipeline drifts by ~1e-5. Parameters come from ``configs/audio.yaml``.
+original computes; a float32 pipeline drifts by ~1e-5. Parameters come from ``configs/syncnet_mel.yaml``.
 ``rescale``/``rescaling_max`` are kept in the config for compatibility but, as in the original,
 never applied here.
 """
@@ -18,11 +18,11 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from scipy.signal import lfilter
 
-AUDIO_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "audio.yaml"
+SYNCNET_MEL_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "syncnet_mel.yaml"
 
 
 @lru_cache(maxsize=None)
-def load_audio_config(path: str | Path = AUDIO_CONFIG_PATH) -> DictConfig:
+def load_syncnet_mel_config(path: str | Path = SYNCNET_MEL_CONFIG_PATH) -> DictConfig:
     """Return the read-only ``audio`` section of an audio config file (parsed once: datasets call this per sample)."""
     config = OmegaConf.load(path).audio
     OmegaConf.set_readonly(config, True)
@@ -33,7 +33,7 @@ def load_audio_config(path: str | Path = AUDIO_CONFIG_PATH) -> DictConfig:
 
 def melspectrogram(wav: np.ndarray, config: DictConfig | None = None) -> np.ndarray:
     """Return the normalised (num_mels, 1 + len(wav) // hop) float64 mel spectrogram of a mono waveform."""
-    config = load_audio_config() if config is None else config
+    config = load_syncnet_mel_config() if config is None else config
     if config.preemphasize:
         wav = lfilter([1.0, -config.preemphasis], [1.0], wav)
     magnitude = np.abs(
@@ -60,7 +60,7 @@ def mel_window(
     Returns ``None`` when the clip runs past the end of the mel: the datasets discard such samples
     (they draw another video) rather than pad them.
     """
-    config = load_audio_config() if config is None else config
+    config = load_syncnet_mel_config() if config is None else config
     mel_columns_per_frame = Fraction(config.sample_rate, _hop_size(config)) / Fraction(fps)
     start = math.floor(start_frame * mel_columns_per_frame)
     length = math.ceil(num_frames * mel_columns_per_frame)

@@ -7,13 +7,13 @@ import pytest
 import torch
 
 from latentsync.face.alignment import crop_size
-from latentsync.face.restore import (
+from latentsync.face.paste_back import (
     blend_masks,
-    paste_surrounding_pixels_back,
+    paste_faces_back,
     paste_window,
     resize_faces_to_crop,
-    restore_faces,
 )
+from latentsync.pipelines.latent_inpainting import keep_unmasked_pixels
 from tests.parity.face_data import (
     FRAME_SIZE,
     ROI_WINDOW,
@@ -77,7 +77,7 @@ def test_restored_frame(resolution):
     frame = roi_frame(0)
     face = generated_face("align", str(resolution), "restore_face_in_u8.png")
     matrix = frame0_matrix(resolution)
-    restored = restore_faces(torch.from_numpy(frame)[None], face, matrix, crop_size(resolution))[0].numpy()
+    restored = paste_faces_back(torch.from_numpy(frame)[None], face, matrix, crop_size(resolution))[0].numpy()
     expected = read_rgb("align", str(resolution), "restore_out_roi.png")
     assert_u8_close(roi(restored), expected, tol["u8_max_abs"], tol["u8_frac_differ"])
     top, left, bottom, right = ROI_WINDOW
@@ -101,7 +101,7 @@ def test_restore_over_the_image_border():
     np.testing.assert_allclose(masks.eroded[0, 0].numpy(), expected["inv_mask_erosion"], atol=tol["soft_mask_abs"])
     np.testing.assert_allclose(masks.soft[0, 0].numpy(), expected["soft_mask"], atol=tol["soft_mask_abs"])
     face = generated_face("align", "edge256", "restore_face_in_u8.png")
-    restored = restore_faces(torch.from_numpy(image)[None], face, matrix, crop_size(256))[0].numpy()
+    restored = paste_faces_back(torch.from_numpy(image)[None], face, matrix, crop_size(256))[0].numpy()
     assert_u8_close(restored, read_rgb("align", "edge256", "restore_out.png"), tol["u8_max_abs"], tol["u8_frac_differ"])
 
 
@@ -110,18 +110,18 @@ def test_batch_equals_single_frames():
     matrices = torch.from_numpy(np.load(face_path("align", "256", "align.npz"))["affine"][[0, 5]])
     frames = torch.from_numpy(np.stack([roi_frame(0), roi_frame(5)]))
     faces = torch.rand(2, 3, 256, 256, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    batched = restore_faces(frames, faces, matrices, crop_size(256))
+    batched = paste_faces_back(frames, faces, matrices, crop_size(256))
     for index in range(2):
         one = slice(index, index + 1)
-        single = restore_faces(frames[one], faces[one], matrices[one], crop_size(256))
+        single = paste_faces_back(frames[one], faces[one], matrices[one], crop_size(256))
         torch.testing.assert_close(batched[index], single[0], atol=0, rtol=0)
 
 
-def test_paste_surrounding_pixels_back():
+def test_keep_unmasked_pixels():
     decoded = torch.full((1, 3, 2, 2), 0.5, dtype=torch.float16)
     original = torch.full((1, 3, 2, 2), -1.0)
     masks = torch.tensor([[[[1.0, 0.0], [0.25, 1.0]]]], dtype=torch.float64)  # 1 = keep the original
-    pasted = paste_surrounding_pixels_back(decoded, original, masks)
+    pasted = keep_unmasked_pixels(decoded, original, masks)
     assert pasted.dtype == torch.float16
     expected = torch.tensor([[-1.0, 0.5], [0.125, -1.0]], dtype=torch.float16)
     torch.testing.assert_close(pasted[0, 0], expected)

@@ -172,7 +172,7 @@ def blend_masks_from_coverage(coverage: torch.Tensor) -> BlendMasks:
     return BlendMasks(eroded=eroded, center=center, soft=soft)
 
 
-def restore_faces(
+def paste_faces_back(
     frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int],
     in_place: bool = False,
 ) -> torch.Tensor:
@@ -187,9 +187,9 @@ def restore_faces(
     frame_size = tuple(frames.shape[1:3])
     affine_matrices = affine_matrices.float().to(frames.device)
     top, left, bottom, right = window = paste_window(affine_matrices, crop_size, frame_size)
-    restored = frames if in_place else frames.clone()
+    output = frames if in_place else frames.clone()
     if bottom <= top or right <= left:
-        return restored
+        return output
 
     box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size)
     warped, coverage = warp_affine_with_coverage(box_faces, invert_affine(affine_matrices), frame_size, window)
@@ -197,17 +197,7 @@ def restore_faces(
     # The reference's arithmetic, in place: fill outside the crop, [-1, 1] -> [0, 255], mask, blend.
     warped.add_((1 - coverage).mul_(FACE_FILL_VALUE)).div_(2).add_(0.5).clamp_(0, 1).mul_(255)
     pasted = warped.mul_(masks.eroded)
-    original = restored[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
+    original = output[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
     blended = pasted.mul_(masks.soft).add_(original.mul_(1 - masks.soft))
-    restored[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
-    return restored
-
-
-def paste_surrounding_pixels_back(decoded: torch.Tensor, original: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-    """Keep the generated pixels only where the mask inpaints: decoded * (1 - mask) + original * mask.
-
-    ``masks`` use the 1 = keep convention (the reference passes ``1 - masks`` to its helper, which
-    is reproduced here including the order of operations). Computed in ``decoded``'s dtype and device.
-    """
-    inpaint = (1 - masks).to(decoded)
-    return decoded * inpaint + original.to(decoded) * (1 - inpaint)
+    output[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
+    return output

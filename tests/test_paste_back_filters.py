@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentsync.face.restore import _erode, _gaussian_blur
+from latentsync.face.paste_back import _erode, _gaussian_blur
 from latentsync.face.warp import warp_affine, warp_affine_with_coverage
 
 
