@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 import gradio_app
 from latentsync.app import request as request_module
@@ -187,6 +188,17 @@ def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
     assert problem is not None and "\n" not in problem
     banner = elements(build_demo(pipelines, UploadLimits(), problem))["checkpoint-banner"]
     assert banner.visible and problem in banner.value and "./setup_env.sh" in banner.value
+
+
+def test_page_settings_come_from_the_release_config(tmp_path):
+    files = write_tiny_release(tmp_path / "tiny")  # its config has no run section: 1.6's settings fill in
+    release = ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])
+    assert PipelineCache([release], tmp_path).generation_defaults() == check_options(20, 1.5, 1247, False)
+    config = OmegaConf.load(files["unet_config_path"])
+    config.run = {"inference_steps": 30, "guidance_scale": 2.0}
+    OmegaConf.save(config, files["unet_config_path"])
+    page = elements(build_demo(PipelineCache([release], tmp_path), UploadLimits()))
+    assert (page["steps-slider"].value, page["guidance-slider"].value, page["seed-input"].value) == (30, 2.0, 1247)
 
 
 def test_page_runs_one_request_at_a_time_and_expires_its_files(tmp_path):

@@ -49,12 +49,14 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                       interactive=len(releases) > 1)
                 with gr.Row():
                     steps = gr.Slider(*INFERENCE_STEPS_RANGE, value=defaults.num_inference_steps, step=1,
-                                      label="Inference steps", info="more steps: finer detail, slower")
+                                      label="Inference steps", info="more steps: finer detail, slower",
+                                      elem_id="steps-slider")
                     guidance = gr.Slider(*GUIDANCE_SCALE_RANGE, value=defaults.guidance_scale, step=0.1,
-                                         label="Guidance scale", info="higher: stronger lip movement")
+                                         label="Guidance scale", info="higher: stronger lip movement",
+                                         elem_id="guidance-slider")
                 with gr.Row():
                     seed = gr.Number(defaults.seed, label="Seed", precision=0, minimum=SEED_RANGE[0],
-                                     maximum=SEED_RANGE[1])
+                                     maximum=SEED_RANGE[1], elem_id="seed-input")
                     deepcache = gr.Checkbox(defaults.enable_deepcache, label="DeepCache",
                                             info="faster, slightly less detail")
                 gr.Markdown(limits.describe())

@@ -18,7 +18,7 @@ from latentsync.errors import CheckpointError
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, load_lipsync_pipeline
 
-# The page's settings before any release is installed: those of LatentSync 1.6.
+# Where the page's settings come from when no installed release's config sets them: LatentSync 1.6.
 FALLBACK_UNET_CONFIG = REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"
 
 
@@ -43,9 +43,13 @@ class PipelineCache:
         return list(self.releases)
 
     def generation_defaults(self) -> RunOptions:
-        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does."""
-        config_path = next(iter(self.releases.values())).unet_config_path if self.releases else FALLBACK_UNET_CONFIG
-        settings = settings_from_unet_config(OmegaConf.load(config_path))
+        """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does.
+
+        A custom config without a ``run`` section takes LatentSync 1.6's.
+        """
+        settings = settings_from_unet_config(OmegaConf.load(FALLBACK_UNET_CONFIG))
+        if self.releases:
+            settings |= settings_from_unet_config(OmegaConf.load(self.releases[self.release_names[0]].unet_config_path))
         return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])
 
     def get(self, name: str) -> LipsyncPipeline:
