@@ -37,9 +37,9 @@ from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
 from ..face.tracking import FaceTrack, choose_face_backend, locate_faces
 from ..io.audio_reader import load_audio
+from ..io.background_writer import BackgroundVideoWriter
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
-from ..io.background_writer import BackgroundVideoWriter
 from ..io.video_writer import VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.background import Prefetcher
@@ -51,11 +51,11 @@ from .latent_inpainting import LatentInpaintingPipeline
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]  # (stage, fraction done of that stage)
+FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
 # Decoded frames the first pass keeps ahead of the landmark detector (one detection batch).
 PREFETCH_FRAMES = 16
 # Frame windows the second pass keeps decoded ahead of generation.
 PREFETCH_WINDOWS = 2
-FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
 
 
 @dataclass

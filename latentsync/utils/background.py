@@ -67,10 +67,6 @@ class _Worker:
                     self._queue.get_nowait()
             self._thread.join(timeout=_POLL_SECONDS)
 
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
 
 class Prefetcher(_Worker, Iterator[T]):
     """Iterate ``source`` in a background thread, at most ``max_items`` items ahead of the consumer.
@@ -137,8 +133,8 @@ class BackgroundConsumer(_Worker, Generic[T]):
     """Call ``consume(item)`` on each ``put`` item in a background thread, in order, ``max_items`` queued at most.
 
     ``put`` blocks while the queue is full (the producer cannot run away) and raises the thread's error
-    once ``consume`` has failed (the original exception, not a wrapper). ``close`` waits for every queued item and raises that error too;
-    ``abort`` drops what is queued. Both join the thread.
+    (the original exception, not a wrapper) once ``consume`` has failed. ``close`` waits for every queued
+    item and raises that error too; ``abort`` drops what is queued. Both join the thread.
     """
 
     def __init__(self, consume: Callable[[T], None], max_items: int = 2, name: str = "consume") -> None:
