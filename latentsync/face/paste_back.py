@@ -3,6 +3,11 @@
 Batched torch on the frames' device. The face only changes pixels inside its footprint in the
 frame, so the work is done on a window around the footprints of the batch; the result equals
 the reference's whole-frame computation (which the tests check against its fixtures).
+
+Speed (this stage must never starve the models): one grid and one ``grid_sample`` give the face,
+its fill and its mask; box erosions are a few elementwise minimums (log2 of the box size) instead of
+max-pooling; the Gaussian blur runs as small matrix products against a banded (Toeplitz) matrix,
+which CPU BLAS and GPUs do far faster than a one-channel convolution.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import InterpolationMode, resize
 
-from latentsync.face.warp import Window, invert_affine, warp_affine
+from latentsync.face.warp import Window, invert_affine, warp_affine, warp_affine_with_coverage
 
 # The reference warps the [-1, 1] face with the crop's uint8 fill value; it only reaches pixels
 # that the mask zeroes or feathers, but it is kept for parity.
@@ -26,6 +31,8 @@ WINDOW_MARGIN = 2
 # Window sides are grown to multiples of this, so a moving face yields a handful of tensor shapes: CPU
 # convolution backends (oneDNN) cache a kernel per input shape, and one shape per frame grew memory.
 WINDOW_GRID = 64
+# Outputs per matrix product of the blur: large enough for BLAS, small enough that the band stays dense.
+BLUR_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -84,35 +91,75 @@ def _erode(masks: torch.Tensor, size: int) -> torch.Tensor:
     """
     before, after = size // 2, size - 1 - size // 2
     padded = F.pad(masks, (before, after, before, after), mode="constant", value=math.inf)
-    rows_done = -F.max_pool2d(-padded, kernel_size=(1, size), stride=1)  # a box minimum is separable
-    return -F.max_pool2d(-rows_done, kernel_size=(size, 1), stride=1)
+    return _running_min(_running_min(padded, size, dim=-1), size, dim=-2)  # a box minimum is separable
+
+
+def _running_min(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
+    """Minimum of each ``size`` consecutive entries along ``dim`` (exact; the result is ``size - 1`` shorter).
+
+    Doubling spans (1, 2, 4, ...) take ceil(log2(size)) elementwise minimums instead of size comparisons.
+    """
+    span = 1
+    while span < size:
+        step = min(span, size - span)  # the last step overlaps the covered span when size is no power of two
+        length = values.shape[dim] - step
+        values = torch.minimum(values.narrow(dim, 0, length), values.narrow(dim, step, length))
+        span += step
+    return values
+
+
+def _gaussian_taps(radius: int, device: torch.device) -> torch.Tensor:
+    """Normalised taps of the kernel 2 * radius + 1 with OpenCV's sigma for that size."""
+    kernel_size = 2 * radius + 1
+    sigma = 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
+    offsets = torch.arange(kernel_size, dtype=torch.float32, device=device) - radius
+    taps = torch.exp(-offsets.pow(2) / (2 * sigma**2))
+    return taps / taps.sum()
+
+
+def _correlate_last_dim(values: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
+    """Valid 1-D correlation of the last dim with ``taps``, ``BLUR_BLOCK`` outputs per row of a matrix product.
+
+    Each block of outputs reads its block of inputs plus ``len(taps) - 1``; the (block + taps - 1, block)
+    Toeplitz matrix is the same for every block, so the whole pass is one batched matmul.
+    """
+    num_taps = len(taps)
+    length = values.shape[-1] - num_taps + 1
+    num_blocks = -(-length // BLUR_BLOCK)
+    values = F.pad(values, (0, num_blocks * BLUR_BLOCK + num_taps - 1 - values.shape[-1]))  # cut off below
+    blocks = values.unfold(-1, BLUR_BLOCK + num_taps - 1, BLUR_BLOCK)  # (..., num_blocks, block + taps - 1)
+    outputs = torch.arange(BLUR_BLOCK, device=values.device)
+    toeplitz = torch.zeros(BLUR_BLOCK + num_taps - 1, BLUR_BLOCK, device=values.device, dtype=values.dtype)
+    for tap in range(num_taps):
+        toeplitz[outputs + tap, outputs] = taps[tap]
+    return (blocks @ toeplitz).flatten(-2)[..., :length]
 
 
 def _gaussian_blur(masks: torch.Tensor, radius: int) -> torch.Tensor:
     """Separable Gaussian, kernel 2 * radius + 1 with OpenCV's sigma for that size, reflect-101 borders."""
-    kernel_size = 2 * radius + 1
-    sigma = 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
-    offsets = torch.arange(kernel_size, dtype=torch.float32, device=masks.device) - radius
-    taps = torch.exp(-offsets.pow(2) / (2 * sigma**2))
-    taps = taps / taps.sum()
+    taps = _gaussian_taps(radius, masks.device)
     padded = F.pad(masks, (radius, radius, radius, radius), mode="reflect")
-    blurred = F.conv2d(padded, taps.view(1, 1, 1, kernel_size))
-    return F.conv2d(blurred, taps.view(1, 1, kernel_size, 1))
+    rows_done = _correlate_last_dim(padded, taps)
+    return _correlate_last_dim(rows_done.transpose(-1, -2), taps).transpose(-1, -2)
 
 
 def blend_masks(
     affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int], window: Window
 ) -> BlendMasks:
-    """The paste masks of each face over ``window`` of its (H, W) frame.
+    """The paste masks of each face over ``window`` of its (H, W) frame (see ``blend_masks_from_coverage``)."""
+    crop_w, crop_h = crop_size
+    crop_masks = torch.ones((len(affine_matrices), 1, crop_h, crop_w), device=affine_matrices.device)
+    return blend_masks_from_coverage(warp_affine(crop_masks, invert_affine(affine_matrices), frame_size, window=window))
+
+
+def blend_masks_from_coverage(coverage: torch.Tensor) -> BlendMasks:
+    """The paste masks from the warped all-ones crop mask, (B, 1, rows, cols).
 
     Per face: w_edge = int(sqrt(area of the eroded mask)) // 20 sets both the second erosion
     (2 * w_edge square) and the blur (2 * w_edge + 1), so the feathering scales with the face
     size in the frame, not with the working resolution.
     """
-    crop_w, crop_h = crop_size
-    crop_masks = torch.ones((len(affine_matrices), 1, crop_h, crop_w), device=affine_matrices.device)
-    warped = warp_affine(crop_masks, invert_affine(affine_matrices), frame_size, window=window)
-    eroded = _erode(warped, 2)
+    eroded = _erode(coverage, 2)
     edge_widths = [int(area**0.5) // 20 for area in eroded.sum(dim=(1, 2, 3)).tolist()]
 
     center = torch.empty_like(eroded)
@@ -126,29 +173,31 @@ def blend_masks(
 
 
 def paste_faces_back(
-    frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int]
+    frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int],
+    in_place: bool = False,
 ) -> torch.Tensor:
     """Paste faces into their frames.
 
     frames: (B, H, W, 3) uint8; faces: (B, 3, res, res) float in [-1, 1] (any float dtype);
     affine_matrices: (B, 2, 3) frame pixel -> crop pixel, as returned by the aligner;
-    crop_size: the aligner's (crop_w, crop_h). Returns new (B, H, W, 3) uint8 frames (truncated,
-    not rounded), on the frames' device, computed in float32.
+    crop_size: the aligner's (crop_w, crop_h). Returns (B, H, W, 3) uint8 frames (truncated,
+    not rounded), on the frames' device, computed in float32: new ones, or ``frames`` itself
+    written over when ``in_place`` (saves copying whole frames when the caller owns them).
     """
     frame_size = tuple(frames.shape[1:3])
     affine_matrices = affine_matrices.float().to(frames.device)
     top, left, bottom, right = window = paste_window(affine_matrices, crop_size, frame_size)
-    output = frames.clone()
+    output = frames if in_place else frames.clone()
     if bottom <= top or right <= left:
         return output
 
     box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size)
-    warped = warp_affine(box_faces, invert_affine(affine_matrices), frame_size, fill=FACE_FILL_VALUE, window=window)
-    warped = (warped / 2 + 0.5).clamp(0, 1) * 255
-    masks = blend_masks(affine_matrices, crop_size, frame_size, window)
-    pasted = masks.eroded * warped
-
-    original = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
-    blended = masks.soft * pasted + (1 - masks.soft) * original
+    warped, coverage = warp_affine_with_coverage(box_faces, invert_affine(affine_matrices), frame_size, window)
+    masks = blend_masks_from_coverage(coverage)
+    # The reference's arithmetic, in place: fill outside the crop, [-1, 1] -> [0, 255], mask, blend.
+    warped.add_((1 - coverage).mul_(FACE_FILL_VALUE)).div_(2).add_(0.5).clamp_(0, 1).mul_(255)
+    pasted = warped.mul_(masks.eroded)
+    original = output[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
+    blended = pasted.mul_(masks.soft).add_(original.mul_(1 - masks.soft))
     output[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
     return output

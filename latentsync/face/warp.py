@@ -52,6 +52,46 @@ def invert_affine(matrices: torch.Tensor) -> torch.Tensor:
     return torch.linalg.inv(_homogeneous(matrices.float()))[:, :2, :]
 
 
+def _sampling_grid(
+    matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int], window: Window | None,
+    device: torch.device,
+) -> torch.Tensor:
+    """grid_sample grid (B, rows, cols, 2) of the destination ``window`` for source -> destination ``matrices``."""
+    height, width = source_size
+    out_h, out_w = out_size
+    top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
+    source_to_destination = _pixel_to_normalized(out_h, out_w, device) @ (
+        _homogeneous(matrices.float().to(device)) @ _inverse_3x3(_pixel_to_normalized(height, width, device))
+    )
+    m = _inverse_3x3(source_to_destination)
+    base_y, base_x = torch.meshgrid(
+        _base_coordinates(out_h, device)[top:bottom], _base_coordinates(out_w, device)[left:right], indexing="ij"
+    )
+    grid_x = m[:, 0, 0, None, None] * base_x + m[:, 0, 1, None, None] * base_y + m[:, 0, 2, None, None]
+    grid_y = m[:, 1, 0, None, None] * base_x + m[:, 1, 1, None, None] * base_y + m[:, 1, 2, None, None]
+    return torch.stack([grid_x, grid_y], dim=-1)
+
+
+def _sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+
+
+def warp_affine_with_coverage(
+    images: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], window: Window | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``warp_affine`` without fill, plus the coverage: the same warp of an all-ones image, (B, 1, rows, cols).
+
+    One grid and one ``grid_sample`` call (the ones ride along as an extra channel) give both, bit-identical
+    to warping the image and the ones separately: paste-back needs the face, its fill and its mask from the
+    same grid.
+    """
+    images = images.float()
+    grid = _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device)
+    with_ones = torch.cat([images, torch.ones_like(images[:, :1])], dim=1)
+    warped = _sample(with_ones, grid)
+    return warped[:, :-1], warped[:, -1:]
+
+
 def warp_affine(
     images: torch.Tensor,
     matrices: torch.Tensor,
@@ -67,27 +107,8 @@ def warp_affine(
     output to a sub-rectangle of that (h, w) image, bit-identical to slicing the full result, so
     pasting a face back need not touch the whole frame. Returns (B, C, rows, cols) float32.
     """
-    images = images.float()
-    device = images.device
-    height, width = images.shape[-2:]
-    out_h, out_w = out_size
-    top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
-
-    source_to_destination = _pixel_to_normalized(out_h, out_w, device) @ (
-        _homogeneous(matrices.float().to(device)) @ _inverse_3x3(_pixel_to_normalized(height, width, device))
-    )
-    m = _inverse_3x3(source_to_destination)
-    base_y, base_x = torch.meshgrid(
-        _base_coordinates(out_h, device)[top:bottom], _base_coordinates(out_w, device)[left:right], indexing="ij"
-    )
-    grid_x = m[:, 0, 0, None, None] * base_x + m[:, 0, 1, None, None] * base_y + m[:, 0, 2, None, None]
-    grid_y = m[:, 1, 0, None, None] * base_x + m[:, 1, 1, None, None] * base_y + m[:, 1, 2, None, None]
-    grid = torch.stack([grid_x, grid_y], dim=-1)
-
-    warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     if fill is None:
-        return warped
-    inside_weight = F.grid_sample(
-        torch.ones_like(images[:, :1]), grid, mode="bilinear", padding_mode="zeros", align_corners=True
-    )
-    return warped + (1 - inside_weight) * fill
+        images = images.float()
+        return _sample(images, _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device))
+    warped, coverage = warp_affine_with_coverage(images, matrices, out_size, window)
+    return warped + (1 - coverage) * fill

@@ -6,15 +6,21 @@ other callers reuse one by one: ``locate_faces`` (landmarks + alignment matrices
 latent core of ``LatentInpaintingPipeline``), ``paste_back``, then the ``VideoWriter`` encodes. Memory stays
 flat with video length: the first pass keeps a 2x3 matrix per frame, the second decodes again in output order
 (forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
+
+Pipelined by default (``pipelined=True``): decoding runs ahead in a background thread in both passes, and
+the encoder runs behind in another, joined by bounded queues (memory stays flat), so the models wait
+neither for the decoder nor for the encoder; on CUDA, frame batches are staged in pinned memory. The
+frames are the same as with ``pipelined=False`` (a test checks it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +38,12 @@ from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
 from ..face.tracking import FaceTrack, locate_faces
 from ..io.audio_reader import load_audio
+from ..io.background_writer import BackgroundVideoWriter
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
 from ..io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING, VideoWriter
 from ..models.unet import UNet3DConditionModel
+from ..utils.background import Prefetcher
 from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
                                     num_output_audio_samples)
 from ..utils.seed import resolve_seed
@@ -46,6 +54,10 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]  # (stage, fraction done of that stage)
 FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
+# Decoded frames the first pass keeps ahead of the landmark detector (one detection batch).
+PREFETCH_FRAMES = 16
+# Frame windows the second pass keeps decoded ahead of generation.
+PREFETCH_WINDOWS = 2
 
 
 @dataclass
@@ -160,14 +172,15 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             self._landmark_detector = None
 
     def locate_faces(self, reader: VideoReader, num_frames: int, max_face_gap: int = 2,
-                     progress: Callable[[float], None] | None = None) -> FaceTrack:
+                     progress: Callable[[float], None] | None = None, prefetch: bool = True) -> FaceTrack:
         """First pass over source frames ``0..num_frames-1``: alignment matrices and which frames have a face.
 
         Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. Raises ``InputError`` when
-        no frame has a face.
+        no frame has a face. ``prefetch`` decodes in a background thread while the detector runs.
         """
-        track = locate_faces(reader.frames(), num_frames, self.landmark_detector, self.aligner, max_face_gap,
-                             progress)
+        frames = reader.frames()
+        with Prefetcher(frames, PREFETCH_FRAMES) if prefetch else contextlib.nullcontext(frames) as frames:
+            track = locate_faces(frames, num_frames, self.landmark_detector, self.aligner, max_face_gap, progress)
         if not track.has_face.any():
             raise InputError(f"no face was found in any frame of {reader.path}; use a video in which the speaker's "
                              "face is visible and roughly frontal")
@@ -203,9 +216,13 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         return self.inpaint(pixel_values, masked_pixel_values, masks, audio_embeds, num_inference_steps,
                             guidance_scale, generator, initial_noise, deep_cache_interval)
 
-    def paste_back(self, frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 frames with ``faces`` (float, [-1, 1]) blended in where they were cropped."""
-        return paste_faces_back(frames, faces, affine_matrices, self.aligner.crop_size)
+    def paste_back(self, frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor,
+                   in_place: bool = False) -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames with ``faces`` (float, [-1, 1]) blended in where they were cropped.
+
+        ``in_place`` writes into ``frames`` instead of a copy.
+        """
+        return paste_faces_back(frames, faces, affine_matrices, self.aligner.crop_size, in_place=in_place)
 
     # ----------------------------------------------------------------------------------------- the video call
 
@@ -215,7 +232,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
                  deepcache_interval: int = 3, max_face_gap: int = 2,
                  face_postprocessor: FacePostprocessor | None = None, high_quality: bool = False,
-                 progress: ProgressCallback | None = None, inputs_checked: bool = False) -> LipsyncReport:
+                 progress: ProgressCallback | None = None, inputs_checked: bool = False,
+                 pipelined: bool = True) -> LipsyncReport:
         """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
@@ -225,7 +243,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         ``high_quality`` encodes with a lower CRF and a slower x264 preset (larger file, fewer artefacts).
         ``progress(stage, fraction)`` follows the
         stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
-        ``check_inputs`` accepted the same paths.
+        ``check_inputs`` accepted the same paths. ``pipelined=False`` decodes and encodes in the calling thread
+        (same frames, slower; for debugging).
         """
         started = time.monotonic()
         if not inputs_checked:
@@ -248,7 +267,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                     config.video_fps, audio_path, num_output_frames)
 
         track = self.locate_faces(reader, num_aligned, max_face_gap,
-                                  None if progress is None else lambda done: progress("detecting faces", done))
+                                  None if progress is None else lambda done: progress("detecting faces", done),
+                                  prefetch=pipelined)
         matrices, has_face = track.affine_matrices.to(device), track.has_face
         generator = torch.Generator(device=device).manual_seed(seed)
         initial_noise = self.prepare_initial_noise(config.resolution, config.resolution, generator)
@@ -256,15 +276,19 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         self.set_progress_bar_config(disable=True)  # one bar over frames instead of one per window
 
         source_indices = list(iter_source_frame_indices(num_aligned, num_output_frames))
-        frames = reader.iter_frames(source_indices)
+        windows = inference_windows(num_output_frames, config.num_frames)
+        pin = pipelined and device.type == "cuda"
+        batches = self._frame_batches(reader.iter_frames(source_indices), windows, pin)
         frames_without_face = 0
         audio = waveform[:num_output_audio_samples(num_output_frames, config.video_fps, config.audio_sample_rate)]
         encoding = HIGH_QUALITY_ENCODING if high_quality else STANDARD_ENCODING
-        with VideoWriter(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
+        writer_type = BackgroundVideoWriter if pipelined else VideoWriter
+        with writer_type(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
                          crf=encoding.crf, preset=encoding.preset, inputs=[video_path, audio_path]) as writer, \
+                Prefetcher(batches, PREFETCH_WINDOWS) if pipelined else contextlib.nullcontext(batches) as batches, \
                 tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
-            for window in inference_windows(num_output_frames, config.num_frames):
-                batch = torch.from_numpy(np.stack([next(frames) for _ in window])).to(device)
+            for window, host_batch in zip(windows, batches):
+                batch = host_batch.to(device, non_blocking=pin)
                 sources = torch.tensor(source_indices[window.start:window.stop])
                 with_face = has_face[sources]
                 face_rows = with_face.to(device)
@@ -277,7 +301,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                                                      num_inference_steps, guidance_scale, deep_cache_interval)
                     if face_postprocessor is not None:
                         generated = face_postprocessor(generated)
-                    batch[face_rows] = self.paste_back(batch[face_rows], generated, window_matrices)
+                    # batch[face_rows] is a gathered copy: paste into it, no second copy
+                    batch[face_rows] = self.paste_back(batch[face_rows], generated, window_matrices, in_place=True)
                 for frame in batch.cpu().numpy():
                     writer.write(frame)
                 bar.update(len(window))
@@ -288,3 +313,11 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                            frames_without_face, num_output_frames)
         return LipsyncReport(writer.path, num_output_frames, num_video_frames, frames_without_face,
                              time.monotonic() - started, seed)
+
+    @staticmethod
+    def _frame_batches(frames: Iterator[np.ndarray], windows: list[range], pin: bool) -> Iterator[torch.Tensor]:
+        """(len(window), H, W, 3) uint8 CPU tensors, one per window; in page-locked memory when ``pin`` (CUDA:
+        the copy to the device is then asynchronous)."""
+        for window in windows:
+            batch = torch.from_numpy(np.stack([next(frames) for _ in window]))
+            yield batch.pin_memory() if pin else batch

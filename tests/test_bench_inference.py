@@ -1,0 +1,39 @@
+"""benchmarks/bench_inference.py runs on the CPU with tiny models and prints its table (no timing is asserted)."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+
+from tests.paths import shared_path
+
+BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_inference.py"
+
+
+def load_benchmark():
+    spec = importlib.util.spec_from_file_location("bench_inference", BENCHMARK)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_cpu_run_prints_the_stage_table(capsys):
+    video, audio = shared_path("media", "demo1_video.mp4"), shared_path("media", "demo1_audio.wav")
+    bench = load_benchmark()
+    assert bench.main(["--tiny", "--device", "cpu", "--video", str(video), "--audio", str(audio), "--frames", "8",
+                       "--scale", "0.5", "--steps", "1", "--no-guidance"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("stage "):]
+    for stage in bench.STAGES:
+        row = next(line for line in table.splitlines() if line.startswith(stage + " "))
+        assert float(row.split()[-3]) > 0, row  # every stage ran and was timed
+    assert "end to end" in table and "peak host memory" in table
+    assert "8 output frames" in out and "540x960" in out
+    assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []
+
+
+def test_missing_input_is_a_one_line_error(tmp_path, capsys):
+    bench = load_benchmark()
+    assert bench.main(["--tiny", "--video", str(tmp_path / "none.mp4")]) == 2
+    assert capsys.readouterr().out.startswith("error: missing input")
