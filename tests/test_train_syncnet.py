@@ -1,4 +1,4 @@
-"""SyncNet trainer: a 2-process torchrun (gloo) run, exact resume, bad input before any step."""
+"""SyncNet trainer: a 2-process torchrun (gloo) run, exact resume, overfitting 4 clips, bad input before any step."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 import torch
 from omegaconf import OmegaConf
+from torch.utils.data import default_collate
 
-from latentsync.models.stable_syncnet import load_stable_syncnet
+from latentsync.data import SyncNetDataset
+from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
+from latentsync.training.optimization import backward, clip_and_step
+from latentsync.training.syncnet_step import syncnet_training_step
 from scripts import train_syncnet
 from tests.paths import shared_path
 from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
@@ -73,6 +77,26 @@ def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_pro
     resumed, uninterrupted = checkpoint(run_b, 3), checkpoint(run_a, 3)
     assert_same_weights(resumed["state_dict"], uninterrupted["state_dict"])
     assert resumed["train_loss_list"] == uninterrupted["train_loss_list"]
+
+
+def test_syncnet_loss_on_4_clips_falls_well_below_its_start(clips, tmp_path):
+    """The trainer's step and optimizer code on one fixed sample per clip (the trainer itself draws new windows
+    every epoch, which a tiny SyncNet cannot learn in a CPU test's budget)."""
+    config = OmegaConf.create(syncnet_config(tmp_path, clips))
+    dataset = SyncNetDataset.from_config(config.data, split="train", seed=0)
+    dataset.set_epoch(0)
+    batch = default_collate([dataset[index] for index in range(4)])
+    torch.manual_seed(0)
+    syncnet = StableSyncNet(config.model).train()
+    optimizer = torch.optim.AdamW(syncnet.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(60):
+        loss = syncnet_training_step(batch, syncnet, lower_half=True).loss
+        backward(loss)
+        clip_and_step(optimizer, syncnet.parameters(), max_grad_norm=1.0)
+        losses.append(float(loss))
+    start, end = sum(losses[:3]) / 3, sum(losses[-5:]) / 5
+    assert end < 0.5 * start, (start, end)
 
 
 def _expect_bad_input(capsys, config_path: Path, *extra: str) -> str:
