@@ -3,9 +3,12 @@
 #   ./data_processing_pipeline.sh --input_dir /data/VoxCeleb2/raw
 #   ./data_processing_pipeline.sh --input_dir /data/raw --executor ray --ray_address auto
 # Any flag is passed on (see python -m data_processing.pipeline --help).
+# Relative paths are taken from the current folder.
 set -euo pipefail
-cd "$(dirname "$0")"
-exec .venv/bin/python -m data_processing.pipeline \
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$ROOT/scripts/project_python.sh"
+export PYTHONPATH="${ROOT}${PYTHONPATH:+:${PYTHONPATH}}"
+exec "$(project_python "$ROOT")" -m data_processing.pipeline \
   --resolution 256 \
   --sync_conf_threshold 3 \
   "$@"

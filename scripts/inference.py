@@ -140,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
         video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
+        enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails fast
         # A few sampled frames (seconds) rather than a faceless video discovered after the models are loaded;
         # auto checks with the offline mediapipe mesh, the pipeline then picks the release's backend.
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
         require_a_face(video, backend, resolve_device(args.device), weights_dir=Path(args.checkpoints_dir) / "auxiliary")
-        enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails fast
         pipeline = load_pipeline_from_args(args)
         enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
         report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),

@@ -32,7 +32,7 @@ def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
     assert time.monotonic() - started < 30  # no retry loop (it used to take ~25 s for the first file alone)
     assert "Retrying" not in result.stderr + result.stdout
     assert "have checkpoints/whisper/tiny.pt" in result.stdout
-    missing = [("assets/", "demo1_video.mp4"), ("assets/", "demo1_audio.wav"),
+    missing = [*[("assets/", name) for name in download_checkpoints.DEMO_ASSETS],
                ("ByteDance/LatentSync-1.6/resolve/main/", "latentsync_unet.pt"),
                *[("ByteDance/LatentSync-1.6/resolve/main/", name) for name in download_checkpoints.AUXILIARY[1]]]
     for url_part, name in missing:
@@ -41,13 +41,17 @@ def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
     for name in download_checkpoints.VAE_FILES:
         assert f"{UNREACHABLE}/stabilityai/sd-vae-ft-mse/resolve/main/{name} -> Hugging Face cache" in result.stderr
     assert "tiny.pt ->" not in result.stderr
-    assert result.stderr.startswith("error: 10 file(s) could not be downloaded; copy them by hand")
+    assert result.stderr.startswith(f"error: {len(missing) + len(download_checkpoints.VAE_FILES)} file(s) could not "
+                                    "be downloaded; copy them by hand")
     assert f"{UNREACHABLE} is unreachable" in result.stderr
     assert not list(tmp_path.rglob("*.partial"))
 
 
 def test_demo_clips_come_first(tmp_path):
     files = download_checkpoints.planned_files(["1.6", "1.5"], True, tmp_path / "checkpoints", tmp_path / "assets")
-    assert [planned.target for planned in files[:2]] == [str(tmp_path / "assets" / name)
-                                                         for name in download_checkpoints.DEMO_ASSETS]
-    assert all(planned.from_hub for planned in files[2:]) and len(files) == 2 + 2 + 2 + 5 + 2
+    demo = len(download_checkpoints.DEMO_ASSETS)
+    assert demo == 6  # the three demo pairs
+    assert [planned.target for planned in files[:demo]] == [str(tmp_path / "assets" / name)
+                                                            for name in download_checkpoints.DEMO_ASSETS]
+    assert all(planned.from_hub for planned in files[demo:])
+    assert len(files) == demo + 2 + 2 + len(download_checkpoints.AUXILIARY[1]) + 2

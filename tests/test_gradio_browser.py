@@ -198,7 +198,7 @@ def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
 
     result = page.locator("#result-video")
     expect(result).to_contain_text(re.compile(r"(Detecting faces|Generating) - \d+(\.\d)?%"), timeout=RUN_TIMEOUT_MS)
-    expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced\. "
+    expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced \(seed \d+\)\. "
                                                                r"Face enhanced with GFPGAN v1\.4 \(strength 0\.6\)"),
                                                     timeout=RUN_TIMEOUT_MS)
 

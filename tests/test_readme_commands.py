@@ -17,7 +17,11 @@ from tests.readme_commands import readme_commands
 PYTHON = ".venv/bin/python"
 # Shell entry point -> the Python module it execs (and passes "$@" to).
 SHELL_SCRIPT_MODULES = {"./inference.sh": "scripts.inference", "./eval/eval_sync_conf.sh": "eval.eval_sync_conf",
-                        "./eval/eval_syncnet_acc.sh": "eval.eval_syncnet_acc"}
+                        "./eval/eval_syncnet_acc.sh": "eval.eval_syncnet_acc", "./train_unet.sh": "scripts.train_unet",
+                        "./train_syncnet.sh": "scripts.train_syncnet",
+                        "./data_processing_pipeline.sh": "data_processing.pipeline"}
+# Scripts the README runs without arguments, each a list of benchmark commands.
+ARGUMENTLESS_SCRIPTS = {"./benchmarks/gpu_bench.sh"}
 
 
 class Parsed(Exception):
@@ -53,7 +57,7 @@ COMMANDS = readme_commands()
 
 def test_readme_has_the_commands_this_test_knows():
     programs = {command[0] for command in COMMANDS}
-    assert programs <= {PYTHON, "./setup_env.sh", "./run_tests.sh", *SHELL_SCRIPT_MODULES}, programs
+    assert programs <= {PYTHON, "./setup_env.sh", "./run_tests.sh", *SHELL_SCRIPT_MODULES, *ARGUMENTLESS_SCRIPTS}, programs
     assert {"./inference.sh", "./eval/eval_syncnet_acc.sh", "./setup_env.sh"} <= programs
 
 
@@ -63,6 +67,9 @@ def test_readme_command_parses(command, monkeypatch, capsys):
     if name == "./setup_env.sh":
         unknown = set(arguments) - _setup_env_options()
         assert not unknown, f"setup_env.sh has no option {unknown}"
+        return
+    if name in ARGUMENTLESS_SCRIPTS:
+        assert arguments == [] and (REPO_ROOT / name).stat().st_mode & 0o111, f"{name} is not executable"
         return
     if name == "./run_tests.sh":
         assert arguments == [], "run_tests.sh passes its arguments to pytest; the README shows none"

@@ -20,6 +20,7 @@ from omegaconf import DictConfig
 
 from ..errors import InputError
 from ..evaluation.video_sync import VideoSyncScorer, scorer_from_args
+from ..models.s3fd import DEFAULT_S3FD_PATH
 from ..models.unet import UNet3DConditionModel
 from ..pipelines.lipsync_pipeline import LipsyncPipeline
 from ..pipelines.loading import SCHEDULER_CONFIG_DIR
@@ -67,10 +68,10 @@ class UNetValidator:
         self.config = config
         self.device = device
         self.face_backend = face_backend
-        args = argparse.Namespace(initial_model=str(sync_model_path), face_detector=face_backend, min_track=50,
-                                  min_face_size=min_face_size, batch_size=20, device=str(device))
-        self.scorer: VideoSyncScorer
-        self.scorer, self.detector = scorer_from_args(args)
+        args = argparse.Namespace(initial_model=str(sync_model_path), detector=face_backend,
+                                  s3fd_path=str(DEFAULT_S3FD_PATH), min_track=50, min_face_size=min_face_size,
+                                  batch_size=20, device=str(device))
+        self.scorer: VideoSyncScorer = scorer_from_args(args)
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,
                  output_path: str | os.PathLike) -> float:
@@ -94,7 +95,7 @@ class UNetValidator:
             unet.train(was_training)
 
     def close(self) -> None:
-        self.detector.close()
+        self.scorer.close()
 
 
 @torch.no_grad()
