@@ -1,4 +1,5 @@
-"""SyncNet trainer: a 2-process torchrun (gloo) run, exact resume, overfitting 4 clips, bad input before any step."""
+"""SyncNet trainer: a 2-process torchrun (gloo) run with gradient accumulation, exact resume, overfitting 4 clips,
+bad input before any step."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def syncnet_config(root: Path, fileslist: Path, **run) -> dict:
         "model": OmegaConf.to_container(OmegaConf.load(shared_path("parity", "syncnet", "tiny_syncnet.yaml")).model),
         "ckpt": {"resume_ckpt_path": "", "inference_ckpt_path": "", "save_ckpt_steps": 1},
         "data": {"train_output_dir": str(root / "runs"), "num_val_samples": 4, "batch_size": 2,
-                 "gradient_accumulation_steps": 1, "num_workers": 0, "latent_space": False, "num_frames": 16,
+                 "gradient_accumulation_steps": 2, "num_workers": 0, "latent_space": False, "num_frames": 16,
                  "resolution": RESOLUTION, "train_fileslist": str(fileslist), "train_data_dir": "",
                  "val_fileslist": str(fileslist), "val_data_dir": "", "audio_mel_cache_dir": str(root / "mel"),
                  "lower_half": True, "audio_sample_rate": 16000, "video_fps": 25},
