@@ -86,9 +86,10 @@ class LatentInpaintingPipeline(DiffusionPipeline):
                 ref_latents: torch.Tensor, audio_embeds: torch.Tensor, num_inference_steps: int = 20,
                 guidance_scale: float = 1.5, generator: torch.Generator | None = None,
                 step_callback: StepCallback | None = None, deep_cache_interval: int | None = None) -> torch.Tensor:
-        """DDIM loop on one frame window. Tensors are ``(1, C, F, h, w)``; ``audio_embeds`` is ``(F, tokens, dim)``.
+        """DDIM loop on frame windows. Tensors are ``(B, C, F, h, w)``; ``audio_embeds`` is ``(B F, tokens, dim)``.
 
-        Guidance is on when ``guidance_scale > 1``; then the batch is ``[null audio, audio]``.
+        ``B`` windows are denoised side by side (``B = 1`` is the reference). Guidance is on when
+        ``guidance_scale > 1``; then the batch is ``[null audio x B, audio x B]``.
         ``step_callback(step_index, timestep, latents)`` sees the latents after each step.
         ``deep_cache_interval`` turns on DeepCache (full U-Net every N steps, shallow branch in between).
         """
@@ -115,7 +116,7 @@ class LatentInpaintingPipeline(DiffusionPipeline):
     def inpaint(self, pixel_values: torch.Tensor, masked_pixel_values: torch.Tensor, mask: torch.Tensor,
                 audio_embeds: torch.Tensor, num_inference_steps: int = 20, guidance_scale: float = 1.5,
                 generator: torch.Generator | None = None, initial_noise: torch.Tensor | None = None,
-                deep_cache_interval: int | None = None) -> torch.Tensor:
+                deep_cache_interval: int | None = None, windows_per_call: int = 1) -> torch.Tensor:
         """Generate the masked region of aligned faces.
 
         Args:
@@ -125,6 +126,9 @@ class LatentInpaintingPipeline(DiffusionPipeline):
             audio_embeds: ``(F, tokens, dim)`` Whisper chunks, one per frame.
             initial_noise: the video's ``(1, C, 1, h, w)`` draw (``prepare_initial_noise``); reuse it for every
                 window of a video so all frames start from identical noise, as the reference does.
+            windows_per_call: up to this many consecutive full windows share one ``denoise`` call, stacked along
+                the batch (fewer, larger U-Net calls: faster on a GPU with memory to spare); a shorter last
+                window runs alone. Each window's result equals the one-window result within float noise.
 
         Returns ``(F, 3, H, W)`` faces in [-1, 1]: generated where the mask is 0, the input where it is 1.
         Frames are processed ``config.num_frames`` at a time.
@@ -132,24 +136,39 @@ class LatentInpaintingPipeline(DiffusionPipeline):
         num_frames, _, height, width = pixel_values.shape
         if audio_embeds.shape[0] != num_frames:
             raise ValueError(f"{num_frames} faces but {audio_embeds.shape[0]} audio embeddings; need one per frame")
+        if windows_per_call < 1:
+            raise ValueError(f"windows_per_call must be at least 1, got {windows_per_call}")
         if initial_noise is None:
             initial_noise = self.prepare_initial_noise(height, width, generator)
         mask = mask.expand(num_frames, -1, -1, -1)
         device, dtype = self.unet.device, self.unet.dtype
-        window_length = self.config.num_frames
         outputs = []
-        for start in range(0, num_frames, window_length):
-            window = slice(start, start + window_length)
-            frames = pixel_values[window].to(device=device, dtype=dtype)
-            window_mask = mask[window].to(device=device, dtype=dtype)
-            latent_mask = rearrange(mask_to_latent_size(window_mask, self.vae_scale_factor), "f c h w -> 1 c f h w")
-            masked_latents = self.encode_images(masked_pixel_values[window], generator).to(dtype)
-            ref_latents = self.encode_images(frames, generator).to(dtype)
-            latents = initial_noise.to(device=device, dtype=dtype).repeat(1, 1, frames.shape[0], 1, 1)
-            latents = self.denoise(latents, latent_mask, masked_latents, ref_latents,
-                                   audio_embeds[window].to(device=device, dtype=dtype),
+        for group, window_length in self._window_groups(num_frames, windows_per_call):
+            frames = pixel_values[group].to(device=device, dtype=dtype)
+            group_mask = mask[group].to(device=device, dtype=dtype)
+            latent_mask = rearrange(mask_to_latent_size(group_mask, self.vae_scale_factor),
+                                    "(b f) c h w -> b c f h w", f=window_length)
+            num_windows = latent_mask.shape[0]
+            masked_latents, ref_latents = [], []
+            for start in range(0, frames.shape[0], window_length):  # one window at a time: the generator's order
+                window = slice(start, start + window_length)
+                masked_latents.append(self.encode_images(masked_pixel_values[group][window], generator).to(dtype))
+                ref_latents.append(self.encode_images(frames[window], generator).to(dtype))
+            latents = initial_noise.to(device=device, dtype=dtype).repeat(num_windows, 1, window_length, 1, 1)
+            latents = self.denoise(latents, latent_mask, torch.cat(masked_latents), torch.cat(ref_latents),
+                                   audio_embeds[group].to(device=device, dtype=dtype),
                                    num_inference_steps, guidance_scale, generator,
                                    deep_cache_interval=deep_cache_interval)
             decoded = self.decode_latents(latents).to(dtype)
-            outputs.append(keep_unmasked_pixels(decoded, frames, window_mask))
+            outputs.append(keep_unmasked_pixels(decoded, frames, group_mask))
         return torch.cat(outputs)
+
+    def _window_groups(self, num_frames: int, windows_per_call: int) -> list[tuple[slice, int]]:
+        """``(frames of one denoise call, window length)``: full windows ``windows_per_call`` at a time, the rest alone."""
+        window_length = self.config.num_frames
+        full_frames = num_frames - num_frames % window_length
+        step = window_length * windows_per_call
+        groups = [(slice(start, min(start + step, full_frames)), window_length) for start in range(0, full_frames, step)]
+        if full_frames < num_frames:
+            groups.append((slice(full_frames, num_frames), num_frames - full_frames))
+        return groups
