@@ -11,27 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import torch
-
 from latentsync.data_processing.media import FPS, copy_file
 from latentsync.data_processing.records import ClipResult, kept, rejected
-from latentsync.data_processing.stage import Stage, output_name
+from latentsync.data_processing.s3fd_stage import S3FDStage
+from latentsync.data_processing.stage import output_name
 from latentsync.io.video_reader import VideoReader
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH, S3FD
 
 
 @dataclass(frozen=True)
-class AlignmentCheck(Stage):
+class AlignmentCheck(S3FDStage):
     folder: ClassVar[str] = "correctly_aligned"
-    uses_gpu: ClassVar[bool] = True
-    s3fd_weights: str = str(DEFAULT_S3FD_PATH)
-    conf_th: float = 0.9
-
-    def check(self) -> None:
-        S3FD.check_weights(self.s3fd_weights)
-
-    def load(self, device: torch.device) -> S3FD:
-        return S3FD.from_checkpoint(self.s3fd_weights, device)
 
     def process(self, source: Path, output_dir: Path, clip: str) -> ClipResult:
         detector = self.models()

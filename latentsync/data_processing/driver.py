@@ -54,10 +54,10 @@ def build_stages(resolution: int = 256, sync_conf_threshold: float = 3.0, qualit
     """The original's chain with its defaults; the two optional filters are off unless asked for."""
     stages: list[Stage] = [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter()]
     if filter_high_resolution:
-        stages.append(HighResolutionFilter(resolution, str(s3fd_weights)))
+        stages.append(HighResolutionFilter(resolution=resolution, s3fd_weights=str(s3fd_weights)))
     stages.append(AffineTransform(resolution, landmark_detector, str(landmark_weights_dir)))
     if filter_incorrect_alignment:
-        stages.append(AlignmentCheck(str(s3fd_weights)))
+        stages.append(AlignmentCheck(s3fd_weights=str(s3fd_weights)))
     stages.append(AudioVisualSync(sync_conf_threshold, sync_measure=SyncNetMeasure(str(syncnet_weights),
                                                                                    str(s3fd_weights))))
     stages.append(VisualQualityFilter(quality_threshold, str(hyperiqa_weights)))
