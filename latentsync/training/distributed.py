@@ -7,9 +7,10 @@ Multi-node: ``torchrun --nnodes N --nproc_per_node G --rdzv_backend c10d --rdzv_
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -56,9 +57,14 @@ def init_distributed(device: str | None = None) -> DistributedContext:
     return DistributedContext(rank=rank, local_rank=local_rank, world_size=world_size, device=torch_device)
 
 
-def shutdown_distributed() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+@contextlib.contextmanager
+def distributed(device: str | None = None) -> Iterator[DistributedContext]:
+    """``init_distributed`` for the body of a ``with``; the process group is destroyed after it, error or not."""
+    try:
+        yield init_distributed(device)
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def barrier() -> None:

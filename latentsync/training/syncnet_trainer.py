@@ -24,7 +24,7 @@ from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from ..models.stable_syncnet import StableSyncNet
 from ..pipelines.loading import DEFAULT_VAE, load_vae
 from .config import load_syncnet_training_config
-from .distributed import init_distributed, mean_over_ranks, shutdown_distributed
+from .distributed import distributed, mean_over_ranks
 from .optimization import backward, clip_and_step
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from .syncnet_step import syncnet_training_step
@@ -45,11 +45,8 @@ class SyncNetTrainOptions:
 
 def train_syncnet(options: SyncNetTrainOptions) -> Path:
     """Train until ``run.max_train_steps``; return the run folder."""
-    ctx = init_distributed(options.device)
-    try:
+    with distributed(options.device) as ctx:
         return _train(options, ctx)
-    finally:
-        shutdown_distributed()
 
 
 def _train(options: SyncNetTrainOptions, ctx) -> Path:

@@ -33,7 +33,7 @@ from ..models.videomae import VIT_G_CHECKPOINT
 from ..pipelines.loading import DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path, load_vae
 from ..whisper import Audio2Feature
 from .config import load_unet_training_config
-from .distributed import barrier, init_distributed, mean_over_ranks, shutdown_distributed
+from .distributed import barrier, distributed, mean_over_ranks
 from .optimization import backward, clip_and_step
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from .unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
@@ -62,11 +62,8 @@ class UNetTrainOptions:
 
 def train_unet(options: UNetTrainOptions) -> Path:
     """Train until ``run.max_train_steps`` (or ``run.max_train_epochs``); return the run folder."""
-    ctx = init_distributed(options.device)
-    try:
+    with distributed(options.device) as ctx:
         return _train(options, ctx)
-    finally:
-        shutdown_distributed()
 
 
 def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike) -> int:
