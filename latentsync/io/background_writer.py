@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
 
 import numpy as np
 
 from ..utils.background import BackgroundConsumer
-from .video_writer import VideoWriter
+from .video_writer import KeptUnlessFailed, VideoWriter
 
 # Frames queued for the encoder: one 16-frame window, so at most one window waits (about 100 MB at 1080x1920).
 DEFAULT_QUEUED_FRAMES = 16
 
 
-class BackgroundVideoWriter:
+class BackgroundVideoWriter(KeptUnlessFailed):
     """Same use as ``VideoWriter`` (context manager, ``write``, ``close``, ``discard``), encoding in a thread.
 
     ``write`` returns as soon as the frame is queued (it blocks while ``max_queued_frames`` wait, so memory
@@ -58,13 +57,3 @@ class BackgroundVideoWriter:
     def discard(self) -> None:
         self._encoder.abort()
         self._writer.discard()
-
-    def __enter__(self) -> BackgroundVideoWriter:
-        return self
-
-    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        if error_type is None:
-            self.close()
-        else:
-            self.discard()

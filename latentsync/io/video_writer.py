@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -46,7 +47,25 @@ HIGH_QUALITY_ENCODING = EncoderSettings(crf=13, preset="slow")
 _MUXER_OPTIONS = {"movflags": "+faststart"}
 
 
-class VideoWriter:
+_Output = TypeVar("_Output", bound="KeptUnlessFailed")
+
+
+class KeptUnlessFailed:
+    """``with`` support for an output file: kept (``close()``) when the block ends normally, removed
+    (``discard()``) when an exception ends it, Ctrl-C and SIGTERM included."""
+
+    def __enter__(self: _Output) -> _Output:
+        return self
+
+    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if error_type is None:
+            self.close()
+        else:
+            self.discard()
+
+
+class VideoWriter(KeptUnlessFailed):
     """Context manager that encodes frames to libx264/yuv420p at a constant rate, with optional AAC audio.
 
     With ``audio``, the number of frames written must cover the audio to within one frame
@@ -85,16 +104,6 @@ class VideoWriter:
         if self._audio is None:
             return None
         return math.floor(self._audio_frames + Fraction(1, 2))
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        if error_type is None:
-            self.close()
-        else:
-            self.discard()
 
     def write(self, frame: np.ndarray) -> None:
         """Encode one (H, W, 3) uint8 RGB frame; every frame must have the first frame's size."""
