@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
-from latentsync.io.video_writer import VideoWriter  # noqa: E402
+from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR, load_lipsync_pipeline  # noqa: E402
 from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
@@ -72,6 +72,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-guidance", action="store_true", help="guidance 1.0 (one U-Net branch)")
     parser.add_argument("--deepcache", action="store_true", help="DeepCache, full U-Net every 3rd step")
     parser.add_argument("--compile", action="store_true", help="torch.compile the U-Net and the VAE")
+    parser.add_argument("--windows-per-call", type=int, default=1, help="16-frame windows per U-Net call")
+    parser.add_argument("--encoding", choices=list(ENCODINGS), default="standard", help="x264 settings")
     parser.add_argument("--face-backend", default="auto")
     return parser.parse_args(argv)
 
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         reader = VideoReader(video)
         call = functools.partial(pipe, video_path=video, audio_path=audio, num_inference_steps=args.steps,
                                  guidance_scale=1.0 if args.no_guidance else pipe.config.guidance_scale,
-                                 enable_deepcache=args.deepcache)
+                                 enable_deepcache=args.deepcache, windows_per_call=args.windows_per_call,
+                                 encoding=args.encoding)
         warm_up(pipe, args, device)
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
@@ -115,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmodels: {'tiny random' if args.tiny else f'LatentSync {args.release} ({weights})'}, "
           f"{pipe.config.resolution} px, {device} {str(dtype).removeprefix('torch.')}, {args.steps} steps, "
           f"guidance {guidance}, DeepCache {'on' if args.deepcache else 'off'}, "
-          f"torch.compile {'on' if args.compile else 'off'}")
+          f"torch.compile {'on' if args.compile else 'off'}, {args.windows_per_call} window(s) per U-Net call, "
+          f"{args.encoding} encoding")
     print(f"clip: {args.video.name} at {reader.width}x{reader.height}, {report.num_output_frames} output frames\n")
     print_table(seconds, report.num_output_frames, end_to_end, sequential, device)
     return 0
@@ -191,18 +195,21 @@ def prepare_clip(video: Path, audio: Path, num_frames: int, scale: float, sample
 
 
 def warm_up(pipe: LipsyncPipeline, args: argparse.Namespace, device: torch.device) -> None:
-    """One window of generation on random faces (CUDA kernels chosen, compiled graphs built); the detector loaded."""
+    """One call of generation on random faces (CUDA kernels chosen, compiled graphs built); the detector loaded."""
     pipe.landmark_detector  # noqa: B018 - created on first use
-    resolution, length = pipe.config.resolution, pipe.config.num_frames
+    resolution, length = pipe.config.resolution, pipe.config.num_frames * args.windows_per_call
     generator = torch.Generator(device=device).manual_seed(0)
     faces = torch.randint(0, 256, (length, 3, resolution, resolution), dtype=torch.uint8)
-    features = pipe.audio_features(np.zeros(pipe.config.audio_sample_rate, dtype=np.float32))
+    seconds = length / pipe.config.video_fps + 1  # a second more: the last frames' audio windows reach past them
+    features = pipe.audio_features(np.zeros(round(seconds * pipe.config.audio_sample_rate), dtype=np.float32))
     noise = pipe.prepare_initial_noise(resolution, resolution, generator)
     pipe.set_progress_bar_config(disable=True)
     with torch.no_grad():
-        pipe.generate_window(faces, pipe.audio_embeds(features, 0, length), noise, generator, args.steps,
+        window = pipe.config.num_frames
+        audio_embeds = torch.cat([pipe.audio_embeds(features, start, window) for start in range(0, length, window)])
+        pipe.generate_window(faces, audio_embeds, noise, generator, args.steps,
                              1.0 if args.no_guidance else pipe.config.guidance_scale,
-                             3 if args.deepcache else None)
+                             3 if args.deepcache else None, args.windows_per_call)
     synchronize(device)
 
 

@@ -16,7 +16,8 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
-from scripts.inference import add_pipeline_arguments, generation_kwargs, load_pipeline_from_args
+from scripts.inference import (add_pipeline_arguments, face_enhancement, generation_kwargs, load_enhancer,
+                               load_pipeline_from_args)
 
 ORIGINAL_BATCH_SEED = 42
 
@@ -39,7 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The lists are read and paired before minutes of model loading.
         jobs = plan_jobs(read_path_list(args.video_fileslist), read_path_list(args.audio_fileslist), args.output_dir)
-        report = lipsync_batch(load_pipeline_from_args(args), jobs, skip_existing=args.skip_existing,
+        enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails before the batch
+        pipeline = load_pipeline_from_args(args)
+        enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
+        report = lipsync_batch(pipeline, jobs, skip_existing=args.skip_existing, face_postprocessor=enhancement,
                                **generation_kwargs(args))
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)

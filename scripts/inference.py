@@ -2,7 +2,7 @@
 
 Example:
   latentsync-inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
-  ... --face_enhance --face_enhance_method gfpgan --face_enhance_strength 0.8 --high_quality
+  ... --face_enhance --face_enhance_method gfpgan --face_enhance_strength 0.8 --encoding high_quality
 
 The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
 is cut, a shorter one is played forward and backward in turn. Frames without a face pass through unchanged.
@@ -21,6 +21,7 @@ from latentsync.face.enhancement import (DEFAULT_MOUTH_PROTECTION, DEFAULT_STREN
 from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
+from latentsync.io.video_writer import ENCODINGS
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
 from latentsync.utils.device import resolve_device
@@ -34,6 +35,14 @@ def unit_interval(text: str) -> float:
     value = float(text)
     if not 0.0 <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number from 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
 
 
@@ -73,6 +82,9 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                                  "(default: the config's run.seed, 1247)")
     generation.add_argument("--enable_deepcache", action="store_true",
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
+    generation.add_argument("--windows_per_call", type=positive_int, default=1,
+                            help="16-frame windows per U-Net call: more is faster on a GPU with memory to spare "
+                                 "(same output to float noise; default 1)")
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
     enhance = parser.add_argument_group("face enhancement (optional restoration of the generated face)")
@@ -90,8 +102,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                          help="folder of the ONNX restoration models, fetched by scripts.download_checkpoints "
                               "(default: CHECKPOINTS_DIR/enhancers)")
     output = parser.add_argument_group("output")
-    output.add_argument("--high_quality", action="store_true",
-                        help="encode with a lower CRF and a slower preset (bigger file, finer detail)")
+    output.add_argument("--encoding", default="standard", choices=list(ENCODINGS),
+                        help="x264 settings: standard = the original's (CRF 18, medium); high_quality = CRF 13, "
+                             "slow (bigger file, finer detail); fast = CRF 16, veryfast (about standard's fidelity, "
+                             "2-3x faster to encode, ~15%% bigger)")
+    output.add_argument("--high_quality", dest="encoding", action="store_const", const="high_quality",
+                        help="same as --encoding high_quality")
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
@@ -113,9 +129,10 @@ def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
 
 
 def generation_kwargs(args: argparse.Namespace) -> dict:
-    """The ``pipe(...)`` settings given on the command line (None: the config's)."""
+    """The ``pipe(...)`` settings given on the command line (None: the config's), the encoding included."""
     return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
-                enable_deepcache=args.enable_deepcache)
+                enable_deepcache=args.enable_deepcache, windows_per_call=args.windows_per_call,
+                encoding=args.encoding)
 
 
 def load_enhancer(args: argparse.Namespace) -> FaceEnhancer:
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = load_pipeline_from_args(args)
         enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
         report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),
-                          face_postprocessor=enhancement, high_quality=args.high_quality, inputs_checked=True)
+                          face_postprocessor=enhancement, inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -96,7 +96,7 @@ def test_consumer_error_reaches_the_producer():
         for index in range(100):
             consumer.put(index)
             time.sleep(0.01)
-    consumer.abort()
+    consumer.discard()
 
 
 def test_consumer_close_raises_a_late_error():
@@ -121,7 +121,7 @@ def test_consumer_abort_drops_queued_items():
     for index in range(4):
         consumer.put(index)
     release.set()
-    consumer.abort()
+    consumer.discard()
     assert len(seen) <= 1
 
 

@@ -6,6 +6,8 @@ import importlib.util
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.paths import shared_path
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_inference.py"
@@ -18,18 +20,23 @@ def load_benchmark():
     return module
 
 
-def test_tiny_cpu_run_prints_the_stage_table(capsys):
+@pytest.mark.parametrize("frames, switches, header", [
+    (8, [], "1 window(s) per U-Net call, standard encoding"),
+    (32, ["--windows-per-call", "2", "--encoding", "fast"], "2 window(s) per U-Net call, fast encoding"),
+])
+def test_tiny_cpu_run_prints_the_stage_table(capsys, frames, switches, header):
     video, audio = shared_path("media", "demo1_video.mp4"), shared_path("media", "demo1_audio.wav")
     bench = load_benchmark()
-    assert bench.main(["--tiny", "--device", "cpu", "--video", str(video), "--audio", str(audio), "--frames", "8",
-                       "--scale", "0.5", "--steps", "1", "--no-guidance"]) == 0
+    assert bench.main(["--tiny", "--device", "cpu", "--video", str(video), "--audio", str(audio), "--frames",
+                       str(frames), "--scale", "0.5", "--steps", "1", "--no-guidance", *switches]) == 0
     out = capsys.readouterr().out
+    assert header in out
     table = out[out.index("stage "):]
     for stage in bench.STAGES:
         row = next(line for line in table.splitlines() if line.startswith(stage + " "))
         assert float(row.split()[-3]) > 0, row  # every stage ran and was timed
     assert "end to end" in table and "peak host memory" in table
-    assert "8 output frames" in out and "540x960" in out
+    assert f"{frames} output frames" in out and "540x960" in out
     assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []
 
 

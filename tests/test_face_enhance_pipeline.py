@@ -49,7 +49,7 @@ def test_post_processor_gets_each_windows_faces_before_paste_back(tmp_path):
 
     output = tmp_path / "out.mp4"
     report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
-                      guidance_scale=1.0, face_postprocessor=white_faces, high_quality=True)
+                      guidance_scale=1.0, face_postprocessor=white_faces, encoding="high_quality")
     assert report.num_output_frames == NUM_FRAMES
     assert [shape for shape, _, _ in seen] == [(NUM_FRAMES, 3, TINY_RESOLUTION, TINY_RESOLUTION)]
     assert all(np.isfinite([low, high]).all() and low < high for _, low, high in seen)  # the random VAE overshoots

@@ -115,12 +115,25 @@ def test_face_enhance_options_are_parsed(media):
 
     common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
     args = parse_args(common)
-    assert (args.face_enhance, args.high_quality, args.face_enhance_method) == (False, False, "gfpgan")
+    assert (args.face_enhance, args.encoding, args.face_enhance_method) == (False, "standard", "gfpgan")
     args = parse_args([*common, "--face_enhance", "--face_enhance_method", "codeformer", "--face_enhance_strength",
                        "0.3", "--face_enhance_mouth_protection", "1", "--codeformer_fidelity", "0.7", "--high_quality"])
-    assert (args.face_enhance, args.face_enhance_method, args.face_enhance_strength, args.high_quality) == \
-        (True, "codeformer", 0.3, True)
+    assert (args.face_enhance, args.face_enhance_method, args.face_enhance_strength, args.encoding) == \
+        (True, "codeformer", 0.3, "high_quality")
     assert (args.face_enhance_mouth_protection, args.codeformer_fidelity) == (1.0, 0.7)
+
+
+def test_speed_options_are_parsed_and_checked(capsys):
+    from scripts.inference import generation_kwargs, parse_args
+
+    common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
+    args = parse_args([*common, "--encoding", "fast", "--windows_per_call", "4"])
+    assert args.encoding == "fast" and generation_kwargs(args)["windows_per_call"] == 4
+    assert generation_kwargs(parse_args(common))["windows_per_call"] == 1
+    for bad in (["--windows_per_call", "0"], ["--encoding", "lossless"]):
+        with pytest.raises(SystemExit):
+            parse_args([*common, *bad])
+        assert bad[0] in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -18,6 +18,7 @@ from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_pa
 from scripts import inference
 from tests.paths import shared_path
 from tests.synthetic_video import write_audio, write_constant_rate_video
+from tests.test_video_writer import x264_settings
 from tests.tiny_models import write_tiny_release
 
 
@@ -63,7 +64,8 @@ def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, 
                  "--inference_ckpt_path", str(models["inference_ckpt_path"]),
                  "--whisper_model_path", str(models["whisper_model_path"]),
                  "--vae_model_path", str(models["vae_model_path"]), "--device", "cpu", "--dtype", "float32",
-                 "--face_backend", "mediapipe", "--inference_steps", "1", "--guidance_scale", "1.0"]
+                 "--face_backend", "mediapipe", "--inference_steps", "1", "--guidance_scale", "1.0",
+                 "--encoding", "fast"]
     assert inference_videos.main(arguments) == 0
     out = capsys.readouterr().out
     assert loads == [1]
@@ -71,6 +73,17 @@ def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, 
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["face two_out.mp4", "face_out.mp4"]
     with av.open(str(tmp_path / "out" / "face two_out.mp4")) as container:  # lasts as long as its audio
         assert sum(1 for _ in container.decode(video=0)) == round(len(load_audio(speech)) / 640)
+    assert "subme=2" in x264_settings(tmp_path / "out" / "face_out.mp4")  # --encoding fast reached every pair
+
+
+def test_face_enhance_without_its_model_fails_before_the_batch(tmp_path, capsys):
+    (tmp_path / "videos.txt").write_text("a.mp4\n")
+    (tmp_path / "audios.txt").write_text("a.wav\n")
+    assert inference_videos.main(["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist",
+                                  str(tmp_path / "audios.txt"), "--output_dir", str(tmp_path / "out"),
+                                  "--checkpoints_dir", str(tmp_path / "nothing"), "--face_enhance"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and str(tmp_path / "nothing" / "enhancers") in error
 
 
 def test_skip_existing_resumes_a_batch(tmp_path):

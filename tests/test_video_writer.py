@@ -186,3 +186,28 @@ def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
     # x264's presets differ in these: medium = subme 7, rc_lookahead 40; slow = subme 8, rc_lookahead 50.
     assert "subme=7" in standard and "rc_lookahead=40" in standard
     assert "subme=8" in high and "rc_lookahead=50" in high
+
+
+def test_fast_encoding_keeps_the_standard_fidelity_on_real_frames(tmp_path):
+    """``--encoding fast`` trades x264 analysis for speed and buys the fidelity back with a lower CRF."""
+    from latentsync.io.video_writer import FAST_ENCODING, STANDARD_ENCODING
+    from tests.paths import shared_path
+
+    with av.open(str(shared_path("media", "demo1_video.mp4"))) as container:
+        frames = [np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::4, ::4])
+                  for _, frame in zip(range(25), container.decode(video=0))]
+
+    def encode(name, settings):
+        path = tmp_path / name
+        with VideoWriter(path, crf=settings.crf, preset=settings.preset) as writer:
+            for frame in frames:
+                writer.write(frame)
+        with av.open(str(path)) as container:
+            decoded = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+        psnr = 10 * np.log10(255**2 / np.mean((decoded.astype(float) - np.stack(frames)) ** 2))
+        return psnr, x264_settings(path)
+
+    standard_psnr, _ = encode("standard.mp4", STANDARD_ENCODING)
+    fast_psnr, fast = encode("fast.mp4", FAST_ENCODING)
+    assert "subme=2" in fast and f"crf={FAST_ENCODING.crf}.0" in fast  # x264's veryfast: subme 2
+    assert fast_psnr > standard_psnr - 0.5, (fast_psnr, standard_psnr)

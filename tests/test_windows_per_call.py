@@ -7,13 +7,23 @@ outputs agree to float32 rounding, amplified a little by the DDIM steps: 1e-4 on
 the observed difference and far below any real change (a different seed or audio moves pixels by > 1e-2).
 """
 
+import wave
+
+import av
+import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler
 
+from latentsync.io.audio_reader import load_audio
+from latentsync.io.video_writer import VideoWriter
+
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from tests.tiny_models import tiny_unet_model_config, tiny_vae
+from latentsync.pipelines.loading import load_lipsync_pipeline
+from latentsync.utils.frame_schedule import group_windows
+from tests.paths import shared_path
+from tests.tiny_models import tiny_unet_model_config, tiny_vae, write_tiny_release
 
 RESOLUTION, FRAMES, AUDIO_DIM = 64, 10, 32
 WINDOW = 4  # 10 frames = two full 4-frame windows + a 2-frame one (16-frame windows behave alike, slower)
@@ -76,3 +86,71 @@ def test_more_windows_per_call_than_windows(pipeline, inputs):
 def test_rejects_zero_windows_per_call(pipeline, inputs):
     with pytest.raises(ValueError, match="windows_per_call"):
         _run(pipeline, inputs, 0, 1.5)
+
+
+@pytest.mark.parametrize("flags, windows_per_call, expected", [
+    ([True, True, False, True, True, True], 2, [[0, 1], [2], [3, 4], [5]]),
+    ([True, True, True, False], 4, [[0, 1, 2], [3]]),
+    ([False, True, True], 2, [[0], [1, 2]]),
+    ([True, True, True], 1, [[0], [1], [2]]),
+    ([], 3, []),
+])
+def test_group_windows(flags, windows_per_call, expected):
+    assert group_windows(flags, windows_per_call) == expected
+
+
+# The video call: 48 source frames (four black ones in the second window), 72 output frames, so windows
+# 0-15 | 16-31 (4 faceless) | 32-47 | 48-63 | 64-71: with 2 windows per call, windows 3 and 4 share a call.
+SOURCE_FRAMES, OUTPUT_FRAMES, BLACK_FRAMES = 48, 72, range(20, 24)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    work = tmp_path_factory.mktemp("windows_per_call")
+    video, audio = work / "clip.mp4", work / "speech.wav"
+    with av.open(str(shared_path("media", "demo1_video.mp4"))) as source, \
+            VideoWriter(video, crf=10, preset="ultrafast") as writer:
+        for index, frame in enumerate(source.decode(video=0)):
+            if index == SOURCE_FRAMES:
+                break
+            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::2, ::2])
+            writer.write(np.zeros_like(image) if index in BLACK_FRAMES else image)
+    speech = load_audio(shared_path("media", "demo2_audio.wav"), 16000)[:OUTPUT_FRAMES * 640]
+    with wave.open(str(audio), "wb") as file:
+        file.setnchannels(1), file.setsampwidth(2), file.setframerate(16000)
+        file.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
+                                     face_backend="mediapipe")
+    yield pipeline, video, audio, work
+    pipeline.close()
+
+
+def _lipsync(clip, windows_per_call):
+    pipeline, video, audio, work = clip
+    generated = []
+
+    def keep_faces(faces):  # called once per U-Net call, right before paste-back
+        generated.append(faces.clone())
+        return faces
+
+    output = work / f"out_{windows_per_call}.mp4"
+    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=2,
+                      guidance_scale=1.5, face_postprocessor=keep_faces, windows_per_call=windows_per_call)
+    with av.open(str(output)) as container:
+        frames = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    return report, generated, frames
+
+
+def test_video_call_batches_complete_windows_with_the_same_result(clip):
+    report, one_per_call, frames = _lipsync(clip, 1)
+    batched_report, two_per_call, batched_frames = _lipsync(clip, 2)
+    assert report.num_output_frames == batched_report.num_output_frames == OUTPUT_FRAMES
+    assert report.frames_without_face == batched_report.frames_without_face == len(BLACK_FRAMES)
+    assert [len(faces) for faces in one_per_call] == [16, 12, 16, 16, 8]
+    assert [len(faces) for faces in two_per_call] == [16, 12, 32, 8]  # faceless and short windows run alone
+    difference = (torch.cat(two_per_call) - torch.cat(one_per_call)).abs().max()
+    assert difference < TOLERANCE, difference
+    # Faces equal to float noise paste to frames that differ by a rounding level at most, which the encoder
+    # may spread over a few blocks; a real change (another seed) moves the mouths by tens of levels.
+    frame_difference = np.abs(batched_frames.astype(int) - frames).mean()
+    assert frame_difference < 0.5, frame_difference

@@ -7,7 +7,8 @@ import os
 import numpy as np
 
 from ..utils.background import BackgroundConsumer
-from .video_writer import KeptUnlessFailed, VideoWriter
+from ..utils.kept_unless_failed import KeptUnlessFailed
+from .video_writer import VideoWriter
 
 # Frames queued for the encoder: one 16-frame window, so at most one window waits (about 100 MB at 1080x1920).
 DEFAULT_QUEUED_FRAMES = 16
@@ -55,5 +56,5 @@ class BackgroundVideoWriter(KeptUnlessFailed):
         self._writer.close()
 
     def discard(self) -> None:
-        self._encoder.abort()
+        self._encoder.discard()
         self._writer.discard()

@@ -41,11 +41,11 @@ from ..io.audio_reader import load_audio
 from ..io.background_writer import BackgroundVideoWriter
 from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
-from ..io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING, VideoWriter
+from ..io.video_writer import ENCODINGS, VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.background import Prefetcher
-from ..utils.frame_schedule import (inference_windows, iter_source_frame_indices, num_frames_to_align,
-                                    num_output_audio_samples)
+from ..utils.frame_schedule import (group_windows, inference_windows, iter_source_frame_indices,
+                                    num_frames_to_align, num_output_audio_samples)
 from ..utils.seed import resolve_seed
 from ..whisper.audio2feature import Audio2Feature, num_chunks
 from .latent_inpainting import LatentInpaintingPipeline
@@ -210,11 +210,15 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     def generate_window(self, faces: torch.Tensor, audio_embeds: torch.Tensor, initial_noise: torch.Tensor,
                         generator: torch.Generator | None, num_inference_steps: int, guidance_scale: float,
-                        deep_cache_interval: int | None = None) -> torch.Tensor:
-        """(B, 3, res, res) uint8 aligned faces -> (B, 3, res, res) float faces in [-1, 1] with a new mouth."""
+                        deep_cache_interval: int | None = None, windows_per_call: int = 1) -> torch.Tensor:
+        """(B, 3, res, res) uint8 aligned faces -> (B, 3, res, res) float faces in [-1, 1] with a new mouth.
+
+        ``B`` may span several windows: full ``config.num_frames`` windows are then denoised
+        ``windows_per_call`` at a time (see ``LatentInpaintingPipeline.inpaint``).
+        """
         pixel_values, masked_pixel_values, masks = prepare_masks_and_masked_images(faces, self.mask)
         return self.inpaint(pixel_values, masked_pixel_values, masks, audio_embeds, num_inference_steps,
-                            guidance_scale, generator, initial_noise, deep_cache_interval)
+                            guidance_scale, generator, initial_noise, deep_cache_interval, windows_per_call)
 
     def paste_back(self, frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor,
                    in_place: bool = False) -> torch.Tensor:
@@ -231,22 +235,28 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  video_out_path: str | os.PathLike, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
                  deepcache_interval: int = 3, max_face_gap: int = 2,
-                 face_postprocessor: FacePostprocessor | None = None, high_quality: bool = False,
+                 face_postprocessor: FacePostprocessor | None = None, encoding: str = "standard",
                  progress: ProgressCallback | None = None, inputs_checked: bool = False,
-                 pipelined: bool = True) -> LipsyncReport:
+                 pipelined: bool = True, windows_per_call: int = 1) -> LipsyncReport:
         """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
         complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report).
         ``face_postprocessor`` (e.g. face enhancement) gets each window's generated faces right before paste-back.
-        ``high_quality`` encodes with a lower CRF and a slower x264 preset (larger file, fewer artefacts).
+        ``encoding`` names the x264 settings (``ENCODINGS``): ``standard`` (the original's CRF 18 ``medium``),
+        ``high_quality`` (CRF 13 ``slow``: larger file, fewer artefacts) or ``fast`` (CRF 16 ``veryfast``: about the
+        standard's fidelity, 2-3x faster to encode, ~15% larger).
         ``progress(stage, fraction)`` follows the
         stages. Bad inputs raise ``InputError`` before any model work; pass ``inputs_checked=True`` only after
         ``check_inputs`` accepted the same paths. ``pipelined=False`` decodes and encodes in the calling thread
-        (same frames, slower; for debugging).
+        (same frames, slower; for debugging). ``windows_per_call`` > 1 denoises up to that many consecutive
+        16-frame windows in one U-Net batch (faster on a GPU with memory to spare; equal per window to the default
+        within float noise); a window with a faceless frame, or the shorter last one, still runs alone.
         """
         started = time.monotonic()
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
         if not inputs_checked:
             video_path, audio_path, video_out_path = self.check_inputs(video_path, audio_path, video_out_path)
         config = self.config
@@ -277,37 +287,47 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
         source_indices = list(iter_source_frame_indices(num_aligned, num_output_frames))
         windows = inference_windows(num_output_frames, config.num_frames)
+        window_sources = [torch.tensor(source_indices[window.start:window.stop]) for window in windows]
+        groups = group_windows([len(window) == config.num_frames and bool(has_face[sources].all())
+                                for window, sources in zip(windows, window_sources)], windows_per_call)
         pin = pipelined and device.type == "cuda"
-        batches = self._frame_batches(reader.iter_frames(source_indices), windows, pin)
+        batches = self._frame_batches(reader.iter_frames(source_indices), windows, pin)  # one per window
         frames_without_face = 0
         audio = waveform[:num_output_audio_samples(num_output_frames, config.video_fps, config.audio_sample_rate)]
-        encoding = HIGH_QUALITY_ENCODING if high_quality else STANDARD_ENCODING
+        encoder = ENCODINGS[encoding]
         writer_type = BackgroundVideoWriter if pipelined else VideoWriter
         with writer_type(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
-                         crf=encoding.crf, preset=encoding.preset, inputs=[video_path, audio_path]) as writer, \
-                Prefetcher(batches, PREFETCH_WINDOWS) if pipelined else contextlib.nullcontext(batches) as batches, \
+                         crf=encoder.crf, preset=encoder.preset, inputs=[video_path, audio_path]) as writer, \
+                Prefetcher(batches, max(PREFETCH_WINDOWS, windows_per_call)) if pipelined \
+                else contextlib.nullcontext(batches) as batches, \
                 tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
-            for window, host_batch in zip(windows, batches):
-                batch = host_batch.to(device, non_blocking=pin)
-                sources = torch.tensor(source_indices[window.start:window.stop])
-                with_face = has_face[sources]
-                face_rows = with_face.to(device)
-                frames_without_face += int((~with_face).sum())
-                if with_face.any():
-                    window_matrices = matrices[sources[with_face]]
-                    faces = self.align_faces(batch[face_rows], window_matrices)
-                    audio_embeds = self.audio_embeds(features, window.start, len(window))[with_face]
+            for group in groups:
+                group_batches = [next(batches).to(device, non_blocking=pin) for _ in group]
+                with_face = [has_face[window_sources[index]] for index in group]
+                frames_without_face += sum(int((~rows).sum()) for rows in with_face)
+                # (window, its frames, which have a face, their matrices) of the windows with any face
+                work = [(windows[index], batch, rows, matrices[window_sources[index][rows]])
+                        for index, batch, rows in zip(group, group_batches, with_face) if rows.any()]
+                if work:
+                    faces = torch.cat([self.align_faces(batch[rows.to(device)], window_matrices)
+                                       for _, batch, rows, window_matrices in work])
+                    audio_embeds = torch.cat([self.audio_embeds(features, window.start, len(window))[rows]
+                                              for window, _, rows, _ in work])
                     generated = self.generate_window(faces, audio_embeds, initial_noise, generator,
-                                                     num_inference_steps, guidance_scale, deep_cache_interval)
+                                                     num_inference_steps, guidance_scale, deep_cache_interval,
+                                                     windows_per_call=len(work))
                     if face_postprocessor is not None:
                         generated = face_postprocessor(generated)
-                    # batch[face_rows] is a gathered copy: paste into it, no second copy
-                    batch[face_rows] = self.paste_back(batch[face_rows], generated, window_matrices, in_place=True)
-                for frame in batch.cpu().numpy():
-                    writer.write(frame)
-                bar.update(len(window))
-                if progress is not None:
-                    progress("generating", window.stop / num_output_frames)
+                    window_faces = generated.split([len(window_matrices) for *_, window_matrices in work])
+                    for (_, batch, rows, window_matrices), faces in zip(work, window_faces):
+                        face_rows = rows.to(device)  # batch[face_rows] is a gathered copy: paste into it
+                        batch[face_rows] = self.paste_back(batch[face_rows], faces, window_matrices, in_place=True)
+                for index, batch in zip(group, group_batches):
+                    for frame in batch.cpu().numpy():
+                        writer.write(frame)
+                    bar.update(len(windows[index]))
+                    if progress is not None:
+                        progress("generating", windows[index].stop / num_output_frames)
         if frames_without_face:
             logger.warning("%d of %d output frames had no face and were passed through unchanged",
                            frames_without_face, num_output_frames)

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
+from .kept_unless_failed import KeptUnlessFailed
+
 T = TypeVar("T")
 
 # How often a blocked put/get looks at the stop flag (seconds): the latency of ``close`` on a stuck queue.
@@ -129,12 +131,12 @@ class Prefetcher(_Worker, Iterator[T]):
         self.close()
 
 
-class BackgroundConsumer(_Worker, Generic[T]):
+class BackgroundConsumer(_Worker, KeptUnlessFailed, Generic[T]):
     """Call ``consume(item)`` on each ``put`` item in a background thread, in order, ``max_items`` queued at most.
 
     ``put`` blocks while the queue is full (the producer cannot run away) and raises the thread's error
     (the original exception, not a wrapper) once ``consume`` has failed. ``close`` waits for every queued
-    item and raises that error too; ``abort`` drops what is queued. Both join the thread.
+    item and raises that error too; ``discard`` drops what is queued. Both join the thread.
     """
 
     def __init__(self, consume: Callable[[T], None], max_items: int = 2, name: str = "consume") -> None:
@@ -179,21 +181,12 @@ class BackgroundConsumer(_Worker, Generic[T]):
         if self._error is not None:
             self._raise_error()
 
-    def abort(self) -> None:
+    def discard(self) -> None:
         """Drop the queued items and join the thread (idempotent; never raises the thread's error)."""
         self._closed = True
         self._join()
 
     def _raise_error(self) -> None:
-        self.abort()
+        self.discard()
         raise self._error  # the original exception: callers handle an InputError from the thread as their own
 
-    def __enter__(self) -> BackgroundConsumer[T]:
-        return self
-
-    def __exit__(self, error_type: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        if error_type is None:
-            self.close()
-        else:
-            self.abort()
