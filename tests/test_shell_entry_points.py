@@ -10,6 +10,7 @@ import stat
 import subprocess
 import time
 import wave
+from pathlib import Path
 
 import av
 import numpy as np
@@ -111,3 +112,35 @@ def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
     (tmp_path / ".venv" / "bin" / "python").symlink_to(shutil.which("python3"))
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == f"{tmp_path}/.venv/bin/python" and result.stderr == ""
+
+
+@pytest.mark.parametrize("script, module, config_flags", [
+    ("train_syncnet.sh", "scripts.train_syncnet", ["--config_path", "configs/syncnet/syncnet_16_pixel_attn.yaml"]),
+    ("train_unet.sh", "scripts.train_unet", ["--unet_config_path", "configs/unet/stage2_512.yaml"]),
+])
+def test_training_scripts_exec_torchrun_in_the_checkout(tmp_path, script, module, config_flags):
+    """Run from another folder, a training script execs the venv's torchrun from the checkout: one process per GPU
+    (as torch counts them), one node unless NNODES / RDZV_ENDPOINT say otherwise, its default config first."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in (script, "scripts/project_python.sh", "scripts/torchrun.sh"):
+        shutil.copy(REPO_ROOT / name, checkout / name)
+    python = checkout / ".venv" / "bin" / "python"  # says 3 GPUs, then prints its folder and arguments
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nif [ "$1" = -c ]; then echo 3; else pwd; printf "%s\\n" "$@"; fi\n')
+    python.chmod(0o755)
+
+    def launch(**variables):
+        result = subprocess.run([str(checkout / script), "--resume", "latest"], cwd=tmp_path, capture_output=True,
+                                env={**environment_without_python(), **variables}, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        folder, *arguments = result.stdout.splitlines()
+        assert Path(folder).resolve() == checkout.resolve()
+        return arguments
+
+    user_part = ["-m", module, *config_flags, "--resume", "latest"]
+    assert launch() == ["-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "3",
+                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "localhost:0", *user_part]
+    assert launch(NPROC_PER_NODE="2", NNODES="2", RDZV_ENDPOINT="node0:29400") == [
+        "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "2",
+        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400", *user_part]
