@@ -12,12 +12,12 @@ import time
 import wave
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
+from tests.demo_clips import write_h264
 from tests.paths import REPO_ROOT, shared_path
 from tests.readme_commands import readme_command
 from tests.shell_env import environment_without_python, require_project_venv
@@ -31,13 +31,8 @@ NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_m
 def workdir(tmp_path_factory):
     """A folder with talk.mp4 (1 s of demo1 at quarter size), speech.wav (1 s), long.wav (8 s) and tiny models."""
     folder = tmp_path_factory.mktemp("shell")
-    with av.open(str(folder / "talk.mp4"), "w") as container:
-        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "12"})
-        stream.width, stream.height, stream.pix_fmt = 270, 480, "yuv420p"
-        for frame in itertools.islice(VideoReader(shared_path("media", "demo1_video.mp4")).frames(), 25):
-            image = np.ascontiguousarray(frame[::4, ::4])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode(None))
+    frames = itertools.islice(VideoReader(shared_path("media", "demo1_video.mp4")).frames(), 25)
+    write_h264(folder / "talk.mp4", [frame[::4, ::4] for frame in frames], crf=12)
     speech = load_audio(shared_path("media", "demo1_audio.wav"))
     for name, seconds in (("speech.wav", 1), ("long.wav", 8)):
         with wave.open(str(folder / name), "wb") as handle:
