@@ -8,11 +8,7 @@
 # Run from the checkout: the configs' data and checkpoint paths are relative to it, as in the original.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-source scripts/project_python.sh
-PYTHON="$(project_python "$PWD")"
-NPROC_PER_NODE="${NPROC_PER_NODE:-$("$PYTHON" -c 'import torch; print(max(torch.cuda.device_count(), 1))')}"
-NNODES="${NNODES:-1}"
-RDZV_ENDPOINT="${RDZV_ENDPOINT:-localhost:0}"
-exec "$PYTHON" -m torch.distributed.run --nnodes "$NNODES" --nproc_per_node "$NPROC_PER_NODE" \
-  --rdzv_backend c10d --rdzv_endpoint "$RDZV_ENDPOINT" \
-  -m scripts.train_unet --unet_config_path configs/unet/stage2_512.yaml "$@"
+source scripts/torchrun.sh
+exec_torchrun scripts.train_unet \
+  --unet_config_path configs/unet/stage2_512.yaml \
+  "$@"

@@ -12,8 +12,7 @@ import sys
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.models.videomae import VIT_G_CHECKPOINT
 from latentsync.pipelines.loading import DEFAULT_VAE
-from latentsync.training.charts import REPORT_TO
-from latentsync.training.session import MIXED_PRECISION, run_cli
+from latentsync.training.session import add_session_arguments, run_cli
 from latentsync.training.unet_trainer import SYNC_MODEL_PATH, UNetTrainOptions, train_unet
 
 
@@ -21,8 +20,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scripts.train_unet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml")
-    parser.add_argument("--resume", default=None,
-                        help="'latest' (newest bundle under data.train_output_dir), a run folder or a checkpoint-STEP.pt")
     models = parser.add_argument_group("frozen models")
     models.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE: Hugging Face id or local folder")
     models.add_argument("--whisper_model_path", default=None,
@@ -35,11 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help="skip lip-syncing and scoring data.val_video_path")
     validation.add_argument("--sync_model_path", default=SYNC_MODEL_PATH, help="classic SyncNet that scores it")
     validation.add_argument("--face_backend", default="mediapipe", choices=LANDMARK_DETECTORS)
-    runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--report_to", default="none", choices=REPORT_TO, help="also log to TensorBoard")
-    runtime.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION,
-                         help="with run.mixed_precision_training: auto = fp16 on CUDA (as the original), fp32 on CPU")
-    runtime.add_argument("--device", default=None, help="cpu to train on the CPU of a GPU machine (default: auto)")
+    add_session_arguments(parser)
     return parser.parse_args(argv)
 
 

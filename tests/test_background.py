@@ -5,13 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
-import av
 import numpy as np
 import pytest
 
 from latentsync.io.background_writer import BackgroundVideoWriter
 from latentsync.io.video_writer import VideoWriter
 from latentsync.utils.background import BackgroundConsumer, Prefetcher
+from tests.demo_clips import decode_rgb
 from tests.synthetic_video import frame_for_index, index_of_frame
 
 
@@ -134,12 +134,7 @@ def test_background_writer_matches_the_plain_writer(tmp_path):
         for frame in frames:
             writer.write(frame)
         assert writer.frames_written == 30
-
-    def decode(path):
-        with av.open(str(path)) as container:
-            return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-    plain, background = decode(tmp_path / "plain.mp4"), decode(tmp_path / "background.mp4")
+    plain, background = decode_rgb(tmp_path / "plain.mp4"), decode_rgb(tmp_path / "background.mp4")
     assert [index_of_frame(frame) for frame in background] == list(range(30))
     for expected, actual in zip(plain, background):
         np.testing.assert_array_equal(actual, expected)  # same encoder, same frames: same bits

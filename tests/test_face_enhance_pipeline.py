@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import wave
 
-import av
 import numpy as np
 import torch
 
 from latentsync.face.landmarks import create_landmark_detector
 from latentsync.pipelines.loading import load_lipsync_pipeline
+from tests.demo_clips import decode_rgb, demo_frames, write_h264
 from tests.paths import shared_path
 from tests.test_video_writer import x264_settings
 from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
@@ -20,17 +20,8 @@ NUM_FRAMES = 15  # 0.6 s: one 16-frame window
 def short_clips(folder):
     """The demo's first 15 frames at quarter size and its first 0.6 s of speech."""
     video, audio = folder / "clip.mp4", folder / "speech.wav"
-    frames = []
-    with av.open(str(shared_path("media", "demo1_video.mp4"))) as source, av.open(str(video), "w") as target:
-        stream = target.add_stream("libx264", rate=25, options={"crf": "10", "preset": "ultrafast"})
-        stream.width, stream.height, stream.pix_fmt = 270, 480, "yuv420p"
-        for frame in source.decode(video=0):
-            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::4, ::4])
-            frames.append(image)
-            target.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-            if len(frames) == NUM_FRAMES:
-                break
-        target.mux(stream.encode(None))
+    frames = demo_frames(NUM_FRAMES, step=4)
+    write_h264(video, frames)
     with wave.open(str(shared_path("media", "demo1_audio.wav"))) as source, wave.open(str(audio), "wb") as target:
         target.setparams(source.getparams())
         target.writeframes(source.readframes(round(source.getframerate() * NUM_FRAMES / 25)))
@@ -55,8 +46,7 @@ def test_post_processor_gets_each_windows_faces_before_paste_back(tmp_path):
     assert all(np.isfinite([low, high]).all() and low < high for _, low, high in seen)  # the random VAE overshoots
     assert "crf=13.0" in x264_settings(output)
 
-    with av.open(str(output)) as container:
-        outputs = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    outputs = decode_rgb(output)
     detector = create_landmark_detector("mediapipe")
     try:
         box = detector.detect_frame(frames[0]).box.astype(int)

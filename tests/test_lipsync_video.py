@@ -1,7 +1,6 @@
 """``pipe(video_path=...)`` end to end on the real demo clip: demo1 video (with black frames) + demo2 audio, tiny models."""
 
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
@@ -11,6 +10,7 @@ from latentsync.face.landmarks import create_landmark_detector
 from latentsync.face.tracking import fill_face_gaps
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.frame_schedule import source_frame_index
+from tests.demo_clips import decode_rgb, demo_frames, write_h264
 from tests.paths import shared_path
 from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
 
@@ -19,31 +19,17 @@ BLACK_FRAMES = range(30, 34)  # four in a row: longer than the gap that may borr
 AUDIO_SECONDS = 19.84  # demo2_audio.wav: 317,440 samples at 16 kHz
 
 
-def _decode(path: Path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """Returns (input frames, output path, report, input path) for one lip-sync run shared by the tests."""
+    """One lip-sync run shared by the tests: (input frames as decoded, output path, report, progress calls,
+    shapes the face post-processor saw)."""
     work = tmp_path_factory.mktemp("e2e")
-    source = shared_path("media", "demo1_video.mp4")
     audio = shared_path("media", "demo2_audio.wav")
     video = work / "demo1 half; 'quoted'.mp4"  # a path a shell would mangle
-    frames = []
-    with av.open(str(source)) as src, av.open(str(video), "w") as dst:
-        stream = dst.add_stream("libx264", rate=25, options={"crf": "10", "preset": "ultrafast"})
-        stream.width, stream.height, stream.pix_fmt = 540, 960, "yuv420p"
-        for index, frame in enumerate(src.decode(video=0)):
-            if index == NUM_SOURCE_FRAMES:
-                break
-            image = frame.to_ndarray(format="rgb24")[::2, ::2]
-            if index in BLACK_FRAMES:
-                image = np.zeros_like(image)
-            frames.append(image)
-            dst.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
-        dst.mux(stream.encode(None))
+    frames = demo_frames(NUM_SOURCE_FRAMES, step=2)
+    for index in BLACK_FRAMES:
+        frames[index] = np.zeros_like(frames[index])
+    write_h264(video, frames)
     pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
                                      face_backend="mediapipe")
     output = work / "out put.mp4"
@@ -56,7 +42,7 @@ def run(tmp_path_factory):
     report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
                       guidance_scale=1.0, seed=-1, face_postprocessor=face_postprocessor,
                       progress=lambda stage, fraction: stages.append((stage, fraction)))
-    return _decode(video), output, report, stages, postprocessed
+    return decode_rgb(video), output, report, stages, postprocessed
 
 
 def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
@@ -78,7 +64,7 @@ def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
 
 def test_only_the_face_changes_and_faceless_frames_pass_through(run):
     frames, output, report, _, _ = run
-    outputs = _decode(output)
+    outputs = decode_rgb(output)
     # The audio is longer than the 60-frame video: it plays forward, backward, forward...
     sources = [source_frame_index(k, NUM_SOURCE_FRAMES) for k in range(len(outputs))]
     black_outputs = [k for k, s in enumerate(sources) if s in BLACK_FRAMES]

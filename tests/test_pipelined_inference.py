@@ -10,6 +10,7 @@ import pytest
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.loading import load_lipsync_pipeline
+from tests.demo_clips import decode_rgb, demo_frames, write_h264
 from tests.paths import shared_path
 from tests.tiny_models import write_tiny_release
 
@@ -17,25 +18,12 @@ NUM_SOURCE_FRAMES = 8
 NUM_OUTPUT_FRAMES = 20  # longer than the video: plays it forward, backward, forward; two 16-frame windows
 
 
-def decode(path) -> np.ndarray:
-    with av.open(str(path)) as container:
-        return np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
-
-
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     work = tmp_path_factory.mktemp("pipelined")
-    source, speech = shared_path("media", "demo1_video.mp4"), shared_path("media", "demo2_audio.wav")
-    video, audio = work / "clip.mp4", work / "speech.wav"
-    with av.open(str(source)) as src, av.open(str(video), "w") as dst:
-        stream = dst.add_stream("libx264", rate=25, options={"crf": "10", "preset": "ultrafast"})
-        stream.width, stream.height, stream.pix_fmt = 540, 960, "yuv420p"
-        for index, frame in enumerate(src.decode(video=0)):
-            if index == NUM_SOURCE_FRAMES:
-                break
-            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::2, ::2])
-            dst.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        dst.mux(stream.encode(None))
+    speech = shared_path("media", "demo2_audio.wav")
+    video = write_h264(work / "clip.mp4", demo_frames(NUM_SOURCE_FRAMES, step=2))
+    audio = work / "speech.wav"
     samples = load_audio(speech, 16000)[:NUM_OUTPUT_FRAMES * 640]
     with av.open(str(audio), "w") as dst:
         stream = dst.add_stream("pcm_s16le", rate=16000, layout="mono")
@@ -57,7 +45,7 @@ def test_pipelined_frames_equal_sequential_frames(inputs):
         report = pipeline(video_path=video, audio_path=audio, video_out_path=path, num_inference_steps=1,
                           guidance_scale=1.0, pipelined=pipelined)
         assert report.num_output_frames == NUM_OUTPUT_FRAMES
-        outputs[pipelined] = decode(path)
+        outputs[pipelined] = np.stack(decode_rgb(path))
     assert outputs[True].shape == (NUM_OUTPUT_FRAMES, 960, 540, 3)
     np.testing.assert_array_equal(outputs[True], outputs[False])
     assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []

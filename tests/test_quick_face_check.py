@@ -4,27 +4,17 @@ from __future__ import annotations
 
 import itertools
 
-import av
 import numpy as np
 import pytest
 
 from latentsync.errors import InputError
 from latentsync.face.quick_check import require_a_face, sampled_frame_indices
 from latentsync.io.video_reader import VideoReader
+from tests.demo_clips import write_h264
 from tests.paths import shared_path
 from tests.synthetic_video import write_constant_rate_video
 
 NUM_FRAMES = 40
-
-
-def _write(path, frames):
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "12"})
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
-        for frame in frames:
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +39,11 @@ def test_face_in_one_unsampled_frame_is_found_by_the_scan(tmp_path, face_frames)
     """Frame 5 is in none of the 8 samples; the scan after them must find it rather than refuse the video."""
     black = np.zeros_like(face_frames[0])
     assert 5 not in sampled_frame_indices(NUM_FRAMES)
-    video = _write(tmp_path / "one face.mp4", [face_frames[0] if index == 5 else black for index in range(NUM_FRAMES)])
+    video = write_h264(tmp_path / "one face.mp4", [face_frames[0] if index == 5 else black for index in range(NUM_FRAMES)],
+                       crf=12)
     require_a_face(video)
 
 
 def test_face_in_the_sampled_frames_is_enough(tmp_path, face_frames):
-    video = _write(tmp_path / "face.mp4", [face_frames[index % 2] for index in range(NUM_FRAMES)])
+    video = write_h264(tmp_path / "face.mp4", [face_frames[index % 2] for index in range(NUM_FRAMES)], crf=12)
     require_a_face(video)

@@ -10,13 +10,14 @@ import stat
 import subprocess
 import time
 import wave
+from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
+from tests.demo_clips import write_h264
 from tests.paths import REPO_ROOT, shared_path
 from tests.readme_commands import readme_command
 from tests.shell_env import environment_without_python, require_project_venv
@@ -30,13 +31,8 @@ NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_m
 def workdir(tmp_path_factory):
     """A folder with talk.mp4 (1 s of demo1 at quarter size), speech.wav (1 s), long.wav (8 s) and tiny models."""
     folder = tmp_path_factory.mktemp("shell")
-    with av.open(str(folder / "talk.mp4"), "w") as container:
-        stream = container.add_stream("libx264", rate=25, options={"preset": "ultrafast", "crf": "12"})
-        stream.width, stream.height, stream.pix_fmt = 270, 480, "yuv420p"
-        for frame in itertools.islice(VideoReader(shared_path("media", "demo1_video.mp4")).frames(), 25):
-            image = np.ascontiguousarray(frame[::4, ::4])
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-        container.mux(stream.encode(None))
+    frames = itertools.islice(VideoReader(shared_path("media", "demo1_video.mp4")).frames(), 25)
+    write_h264(folder / "talk.mp4", [frame[::4, ::4] for frame in frames], crf=12)
     speech = load_audio(shared_path("media", "demo1_audio.wav"))
     for name, seconds in (("speech.wav", 1), ("long.wav", 8)):
         with wave.open(str(folder / name), "wb") as handle:
@@ -111,3 +107,35 @@ def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
     (tmp_path / ".venv" / "bin" / "python").symlink_to(shutil.which("python3"))
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == f"{tmp_path}/.venv/bin/python" and result.stderr == ""
+
+
+@pytest.mark.parametrize("script, module, config_flags", [
+    ("train_syncnet.sh", "scripts.train_syncnet", ["--config_path", "configs/syncnet/syncnet_16_pixel_attn.yaml"]),
+    ("train_unet.sh", "scripts.train_unet", ["--unet_config_path", "configs/unet/stage2_512.yaml"]),
+])
+def test_training_scripts_exec_torchrun_in_the_checkout(tmp_path, script, module, config_flags):
+    """Run from another folder, a training script execs the venv's torchrun from the checkout: one process per GPU
+    (as torch counts them), one node unless NNODES / RDZV_ENDPOINT say otherwise, its default config first."""
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    for name in (script, "scripts/project_python.sh", "scripts/torchrun.sh"):
+        shutil.copy(REPO_ROOT / name, checkout / name)
+    python = checkout / ".venv" / "bin" / "python"  # says 3 GPUs, then prints its folder and arguments
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nif [ "$1" = -c ]; then echo 3; else pwd; printf "%s\\n" "$@"; fi\n')
+    python.chmod(0o755)
+
+    def launch(**variables):
+        result = subprocess.run([str(checkout / script), "--resume", "latest"], cwd=tmp_path, capture_output=True,
+                                env={**environment_without_python(), **variables}, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        folder, *arguments = result.stdout.splitlines()
+        assert Path(folder).resolve() == checkout.resolve()
+        return arguments
+
+    user_part = ["-m", module, *config_flags, "--resume", "latest"]
+    assert launch() == ["-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "3",
+                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "localhost:0", *user_part]
+    assert launch(NPROC_PER_NODE="2", NNODES="2", RDZV_ENDPOINT="node0:29400") == [
+        "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "2",
+        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400", *user_part]

@@ -6,6 +6,7 @@ A ``TrainingSession`` is created on every rank; only rank 0 writes files. Saving
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import random
@@ -21,7 +22,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from ..errors import CheckpointError, InputError
-from .charts import MetricsLogger
+from .charts import REPORT_TO, MetricsLogger
 from .checkpointing import create_run_dir, save_training_checkpoint
 from .distributed import DistributedContext, barrier, gather_to_main, run_on_main
 from .resume import capture_rng_state, find_resume_bundle, load_resume_bundle, restore_rng_state, save_resume_bundle
@@ -156,6 +157,17 @@ def training_loader(dataset, sampler, data, device: torch.device, seed: int) -> 
 
 def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+def add_session_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every trainer's CLI takes for its session (resume, metrics, precision, device), in a group."""
+    group = parser.add_argument_group("runtime")
+    group.add_argument("--resume", default=None,
+                       help="'latest' (newest bundle under data.train_output_dir), a run folder or a checkpoint-STEP.pt")
+    group.add_argument("--report_to", default="none", choices=REPORT_TO, help="also log to TensorBoard")
+    group.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION,
+                       help="with run.mixed_precision_training: auto = fp16 on CUDA (as the original), fp32 on CPU")
+    group.add_argument("--device", default=None, help="cpu to train on the CPU of a GPU machine (default: auto)")
 
 
 def run_cli(train: Callable[[], Any]) -> int:

@@ -24,6 +24,7 @@ from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from ..models.stable_syncnet import StableSyncNet
 from ..pipelines.loading import DEFAULT_VAE, load_vae
 from .config import load_syncnet_training_config
+from .data_position import DataPosition
 from .distributed import distributed, mean_over_ranks
 from .optimization import backward, clip_and_step
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
@@ -93,12 +94,10 @@ def _train(options: SyncNetTrainOptions, ctx) -> Path:
     max_steps = config.run.max_train_steps
     progress = tqdm(total=max_steps, initial=global_step, desc="training SyncNet", disable=not ctx.is_main)
     last_saved = global_step
-    epoch, batches_in_epoch = sampler.epoch, sampler.start // data.batch_size
+    position = DataPosition(loader, sampler, train_set)
     micro_step, accumulated = 0, torch.zeros((), device=device)
     while global_step < max_steps:
-        train_set.set_epoch(epoch)
-        for batch in loader:
-            batches_in_epoch += 1
+        for batch in position.batches():
             micro_step += 1
             sync_now = micro_step % accumulation == 0
             with contextlib.nullcontext() if sync_now or not ctx.is_distributed else model.no_sync():
@@ -118,17 +117,12 @@ def _train(options: SyncNetTrainOptions, ctx) -> Path:
             if val_set is not None and global_step % config.run.validation_steps == 0:
                 _validate(session, syncnet, val_set, data, global_step, lambda batch: loss_of(syncnet, batch))
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
-                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
                 session.save(global_step, syncnet.state_dict(), optimizer=optimizer, lr_scheduler=None,
-                             grad_scaler=scaler, sampler_state=sampler.state_dict(),
+                             grad_scaler=scaler, sampler_state=position.sampler_state(),
                              checkpoint_extras=_loss_lists(session))
                 last_saved = global_step
             if global_step >= max_steps:
                 break
-        else:
-            epoch += 1
-            batches_in_epoch = 0
-            sampler.set_epoch(epoch)
     progress.close()
     if session.metrics is not None:
         session.metrics.save_chart(last_saved)

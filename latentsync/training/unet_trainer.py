@@ -33,6 +33,7 @@ from ..models.videomae import VIT_G_CHECKPOINT
 from ..pipelines.loading import DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path, load_vae
 from ..whisper import Audio2Feature
 from .config import load_unet_training_config
+from .data_position import DataPosition
 from .distributed import barrier, distributed, mean_over_ranks
 from .optimization import backward, clip_and_step
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
@@ -177,13 +178,11 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
         session.restore(optimizer, lr_scheduler, scaler, sampler)
 
     max_steps = run.max_train_steps
-    epoch, batches_in_epoch = sampler.epoch, sampler.start // data.batch_size
+    position = DataPosition(loader, sampler, train_set)
     progress = tqdm(total=max_steps, initial=global_step, desc="training U-Net", disable=not ctx.is_main)
     last_saved = global_step  # the starting weights are a checkpoint already
-    while global_step < max_steps and (run.max_train_epochs < 0 or epoch < run.max_train_epochs):
-        train_set.set_epoch(epoch)
-        for batch in loader:
-            batches_in_epoch += 1
+    while global_step < max_steps and (run.max_train_epochs < 0 or position.epoch < run.max_train_epochs):
+        for batch in position.batches():
             batch = to_device(batch, device)
             audio_embeds = None
             if audio_encoder is not None:
@@ -201,9 +200,8 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                                                     for name, value in zip((*LOSS_NAMES, "total"), logged)
                                                     if name == "total" or settings.uses(name)})
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
-                sampler.set_position(epoch, batches_in_epoch * data.batch_size)
                 session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
-                             grad_scaler=scaler, sampler_state=sampler.state_dict())
+                             grad_scaler=scaler, sampler_state=position.sampler_state())
                 last_saved = global_step
                 if validator is not None:
                     _validate(session, validator, unet, vae, audio_encoder, global_step)
@@ -212,15 +210,10 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                 barrier()  # the other ranks wait for rank 0's validation here
             if global_step >= max_steps:
                 break
-        else:
-            epoch += 1
-            batches_in_epoch = 0
-            sampler.set_epoch(epoch)
     progress.close()
     if last_saved != global_step:  # stopped by max_train_epochs between save steps: keep the work
-        sampler.set_position(epoch, batches_in_epoch * data.batch_size)
         session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
-                     grad_scaler=scaler, sampler_state=sampler.state_dict())
+                     grad_scaler=scaler, sampler_state=position.sampler_state())
     if validator is not None:
         validator.close()
     session.close()

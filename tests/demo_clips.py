@@ -1,0 +1,36 @@
+"""Short, downscaled copies of the real demo clip (../shared/media) for end-to-end runs with tiny models."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import av
+import numpy as np
+
+from tests.paths import shared_path
+
+
+def demo_frames(num_frames: int, step: int) -> list[np.ndarray]:
+    """The first ``num_frames`` RGB frames of demo1_video.mp4 (1080x1920), keeping every ``step``-th pixel."""
+    with av.open(str(shared_path("media", "demo1_video.mp4"))) as container:
+        return [np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::step, ::step])
+                for frame in itertools.islice(container.decode(video=0), num_frames)]
+
+
+def write_h264(path: Path, frames: Sequence[np.ndarray], crf: int = 10) -> Path:
+    """25 fps H.264 of RGB ``frames``, nearly lossless so a test's input and its frames differ by a few levels."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25, options={"crf": str(crf), "preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
+        container.mux(stream.encode(None))
+    return path
+
+
+def decode_rgb(path: Path) -> list[np.ndarray]:
+    """Every frame of ``path``'s first video stream as stored (no 25 fps grid or rotation, unlike VideoReader)."""
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
