@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import wave
 from collections.abc import Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 
+from latentsync.io.audio_reader import load_audio
 from tests.paths import shared_path
 
 
@@ -27,6 +29,17 @@ def write_h264(path: Path, frames: Sequence[np.ndarray], crf: int = 10) -> Path:
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
         container.mux(stream.encode(None))
+    return path
+
+
+def write_demo_speech(path: Path, num_frames: int) -> Path:
+    """The first ``num_frames`` video frames' worth (640 samples each) of demo2_audio.wav, as a 16 kHz mono WAV."""
+    samples = load_audio(shared_path("media", "demo2_audio.wav"), 16000)[:num_frames * 640]
+    with wave.open(str(path), "wb") as file:
+        file.setnchannels(1)
+        file.setsampwidth(2)
+        file.setframerate(16000)
+        file.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     return path
 
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import threading
 
-import av
 import numpy as np
 import pytest
 
-from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_h264
-from tests.paths import shared_path
+from tests.demo_clips import decode_rgb, demo_frames, write_demo_speech, write_h264
 from tests.tiny_models import write_tiny_release
 
 NUM_SOURCE_FRAMES = 8
@@ -21,16 +18,8 @@ NUM_OUTPUT_FRAMES = 20  # longer than the video: plays it forward, backward, for
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     work = tmp_path_factory.mktemp("pipelined")
-    speech = shared_path("media", "demo2_audio.wav")
     video = write_h264(work / "clip.mp4", demo_frames(NUM_SOURCE_FRAMES, step=2))
-    audio = work / "speech.wav"
-    samples = load_audio(speech, 16000)[:NUM_OUTPUT_FRAMES * 640]
-    with av.open(str(audio), "w") as dst:
-        stream = dst.add_stream("pcm_s16le", rate=16000, layout="mono")
-        frame = av.AudioFrame.from_ndarray((samples * 32767).astype(np.int16)[None], format="s16", layout="mono")
-        frame.sample_rate = 16000
-        dst.mux(stream.encode(frame))
-        dst.mux(stream.encode(None))
+    audio = write_demo_speech(work / "speech.wav", NUM_OUTPUT_FRAMES)
     pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
                                      face_backend="mediapipe")
     yield pipeline, video, audio, work

@@ -7,22 +7,17 @@ outputs agree to float32 rounding, amplified a little by the DDIM steps: 1e-4 on
 the observed difference and far below any real change (a different seed or audio moves pixels by > 1e-2).
 """
 
-import wave
-
-import av
 import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler
 
-from latentsync.io.audio_reader import load_audio
-from latentsync.io.video_writer import VideoWriter
 
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.frame_schedule import group_windows
-from tests.paths import shared_path
+from tests.demo_clips import decode_rgb, demo_frames, write_demo_speech, write_h264
 from tests.tiny_models import tiny_unet_model_config, tiny_vae, write_tiny_release
 
 RESOLUTION, FRAMES, AUDIO_DIM = 64, 10, 32
@@ -107,18 +102,10 @@ SOURCE_FRAMES, OUTPUT_FRAMES, BLACK_FRAMES = 48, 72, range(20, 24)
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     work = tmp_path_factory.mktemp("windows_per_call")
-    video, audio = work / "clip.mp4", work / "speech.wav"
-    with av.open(str(shared_path("media", "demo1_video.mp4"))) as source, \
-            VideoWriter(video, crf=10, preset="ultrafast") as writer:
-        for index, frame in enumerate(source.decode(video=0)):
-            if index == SOURCE_FRAMES:
-                break
-            image = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::2, ::2])
-            writer.write(np.zeros_like(image) if index in BLACK_FRAMES else image)
-    speech = load_audio(shared_path("media", "demo2_audio.wav"), 16000)[:OUTPUT_FRAMES * 640]
-    with wave.open(str(audio), "wb") as file:
-        file.setnchannels(1), file.setsampwidth(2), file.setframerate(16000)
-        file.writeframes((np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes())
+    frames = [np.zeros_like(frame) if index in BLACK_FRAMES else frame
+              for index, frame in enumerate(demo_frames(SOURCE_FRAMES, step=2))]
+    video = write_h264(work / "clip.mp4", frames)
+    audio = write_demo_speech(work / "speech.wav", OUTPUT_FRAMES)
     pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
                                      face_backend="mediapipe")
     yield pipeline, video, audio, work
@@ -136,9 +123,7 @@ def _lipsync(clip, windows_per_call):
     output = work / f"out_{windows_per_call}.mp4"
     report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=2,
                       guidance_scale=1.5, face_postprocessor=keep_faces, windows_per_call=windows_per_call)
-    with av.open(str(output)) as container:
-        frames = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
-    return report, generated, frames
+    return report, generated, np.stack(decode_rgb(output))
 
 
 def test_video_call_batches_complete_windows_with_the_same_result(clip):

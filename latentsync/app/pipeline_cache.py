@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from inspect import signature
 from pathlib import Path
 
 from omegaconf import OmegaConf
