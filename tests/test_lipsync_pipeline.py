@@ -77,3 +77,14 @@ def test_deepcache_runs_through_the_pipeline_and_stays_close(pipeline, inputs):
     cached = pipeline.inpaint(*args, num_inference_steps=4, generator=torch.Generator().manual_seed(3), deep_cache_interval=2)
     assert not torch.equal(plain, cached)
     assert (plain - cached).abs().mean() < 0.5 * plain.abs().mean()
+
+
+def test_every_attention_uses_pytorch_sdpa(pipeline):
+    """Spatial, audio-cross and temporal attention (and the VAE's) all run on F.scaled_dot_product_attention,
+    the fused flash / memory-efficient kernels on a GPU, not a softmax over a materialised score matrix."""
+    from diffusers.models.attention_processor import Attention, AttnProcessor2_0
+
+    attentions = [m for model in (pipeline.unet, pipeline.vae) for m in model.modules() if isinstance(m, Attention)]
+    kinds = {type(m).__name__ for m in attentions}
+    assert {"Attention", "TemporalSelfAttention"} <= kinds
+    assert all(type(m.processor) is AttnProcessor2_0 for m in attentions)

@@ -72,6 +72,16 @@ class LipsyncReport:
     seed: int  # the noise seed used (a drawn one when -1 was asked for)
 
 
+@dataclass
+class _FrameWindow:
+    """One window of output frames on their way through generation (``frames`` are pasted into in place)."""
+
+    output_frames: range
+    frames: torch.Tensor  # (len(output_frames), H, W, 3) uint8 on the models' device
+    has_face: torch.Tensor  # (len(output_frames),) bool, on the CPU
+    affine_matrices: torch.Tensor  # (faces, 2, 3) of the frames with a face
+
+
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
 UNET_CONFIG_KEYS = {
     "resolution": "data.resolution",
@@ -302,37 +312,44 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                 else contextlib.nullcontext(batches) as batches, \
                 tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
             for group in groups:
-                group_batches = [next(batches).to(device, non_blocking=pin) for _ in group]
-                with_face = [has_face[window_sources[index]] for index in group]
-                frames_without_face += sum(int((~rows).sum()) for rows in with_face)
-                # (window, its frames, which have a face, their matrices) of the windows with any face
-                work = [(windows[index], batch, rows, matrices[window_sources[index][rows]])
-                        for index, batch, rows in zip(group, group_batches, with_face) if rows.any()]
-                if work:
-                    faces = torch.cat([self.align_faces(batch[rows.to(device)], window_matrices)
-                                       for _, batch, rows, window_matrices in work])
-                    audio_embeds = torch.cat([self.audio_embeds(features, window.start, len(window))[rows]
-                                              for window, _, rows, _ in work])
-                    generated = self.generate_window(faces, audio_embeds, initial_noise, generator,
-                                                     num_inference_steps, guidance_scale, deep_cache_interval,
-                                                     windows_per_call=len(work))
-                    if face_postprocessor is not None:
-                        generated = face_postprocessor(generated)
-                    window_faces = generated.split([len(window_matrices) for *_, window_matrices in work])
-                    for (_, batch, rows, window_matrices), faces in zip(work, window_faces):
-                        face_rows = rows.to(device)  # batch[face_rows] is a gathered copy: paste into it
-                        batch[face_rows] = self.paste_back(batch[face_rows], faces, window_matrices, in_place=True)
-                for index, batch in zip(group, group_batches):
-                    for frame in batch.cpu().numpy():
+                in_call = []
+                for index in group:
+                    rows = has_face[window_sources[index]]
+                    in_call.append(_FrameWindow(windows[index], next(batches).to(device, non_blocking=pin), rows,
+                                                matrices[window_sources[index][rows]]))
+                    frames_without_face += int((~rows).sum())
+                with_faces = [window for window in in_call if window.has_face.any()]
+                if with_faces:
+                    self._lipsync_windows(with_faces, features, initial_noise, generator, num_inference_steps,
+                                          guidance_scale, deep_cache_interval, face_postprocessor)
+                for window in in_call:
+                    for frame in window.frames.cpu().numpy():
                         writer.write(frame)
-                    bar.update(len(windows[index]))
+                    bar.update(len(window.output_frames))
                     if progress is not None:
-                        progress("generating", windows[index].stop / num_output_frames)
+                        progress("generating", window.output_frames.stop / num_output_frames)
         if frames_without_face:
             logger.warning("%d of %d output frames had no face and were passed through unchanged",
                            frames_without_face, num_output_frames)
         return LipsyncReport(writer.path, num_output_frames, num_video_frames, frames_without_face,
                              time.monotonic() - started, seed)
+
+    def _lipsync_windows(self, windows: list[_FrameWindow], features: torch.Tensor, initial_noise: torch.Tensor,
+                         generator: torch.Generator, num_inference_steps: int, guidance_scale: float,
+                         deep_cache_interval: int | None, face_postprocessor: FacePostprocessor | None) -> None:
+        """Regenerate the faces of consecutive windows in one U-Net call and paste them into their frames."""
+        faces = torch.cat([self.align_faces(window.frames[window.has_face.to(window.frames.device)],
+                                            window.affine_matrices) for window in windows])
+        audio_embeds = torch.cat([self.audio_embeds(features, window.output_frames.start,
+                                                    len(window.output_frames))[window.has_face] for window in windows])
+        generated = self.generate_window(faces, audio_embeds, initial_noise, generator, num_inference_steps,
+                                         guidance_scale, deep_cache_interval, windows_per_call=len(windows))
+        if face_postprocessor is not None:
+            generated = face_postprocessor(generated)
+        for window, window_faces in zip(windows, generated.split([len(w.affine_matrices) for w in windows])):
+            rows = window.has_face.to(window.frames.device)  # frames[rows] is a gathered copy: paste into it
+            window.frames[rows] = self.paste_back(window.frames[rows], window_faces, window.affine_matrices,
+                                                  in_place=True)
 
     @staticmethod
     def _frame_batches(frames: Iterator[np.ndarray], windows: list[range], pin: bool) -> Iterator[torch.Tensor]:
