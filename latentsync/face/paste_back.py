@@ -132,7 +132,10 @@ def _correlate_last_dim(values: torch.Tensor, taps: torch.Tensor) -> torch.Tenso
     toeplitz = torch.zeros(BLUR_BLOCK + num_taps - 1, BLUR_BLOCK, device=values.device, dtype=values.dtype)
     for tap in range(num_taps):
         toeplitz[outputs + tap, outputs] = taps[tap]
-    return (blocks @ toeplitz).flatten(-2)[..., :length]
+    # One (all blocks, block + taps - 1) GEMM: the overlapping blocks are copied out once, where a batched
+    # matmul on the strided view would copy and multiply them one small matrix at a time on a CPU.
+    blurred = blocks.reshape(-1, blocks.shape[-1]) @ toeplitz
+    return blurred.reshape(*blocks.shape[:-1], BLUR_BLOCK).flatten(-2)[..., :length]
 
 
 def _gaussian_blur(masks: torch.Tensor, radius: int) -> torch.Tensor:
