@@ -1,4 +1,4 @@
-"""benchmarks/bench_inference.py runs on the CPU with tiny models and prints its table (no timing is asserted)."""
+"""The benchmarks run on the CPU (tiny models, a few frames) and print their figures (no timing is asserted)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 
 from tests.paths import shared_path
 
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_inference.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_inference", BENCHMARK)
+def load_benchmark(name: str = "bench_inference"):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -44,3 +44,14 @@ def test_missing_input_is_a_one_line_error(tmp_path, capsys):
     bench = load_benchmark()
     assert bench.main(["--tiny", "--video", str(tmp_path / "none.mp4")]) == 2
     assert capsys.readouterr().out.startswith("error: missing input")
+
+
+def test_paste_back_benchmark_prints_each_encoding(capsys):
+    video = shared_path("media", "demo1_video.mp4")
+    bench = load_benchmark("bench_paste_back")
+    assert bench.main(["--video", str(video), "--frames", "16", "--scale", "0.25", "--encodings", "fast"]) == 0
+    out = capsys.readouterr().out
+    rates = {line[:72].strip(): float(line[72:].split()[0]) for line in out.splitlines() if line.endswith("frames/s")}
+    fast = "paste-back + encode fast (CRF 16 veryfast)"
+    assert list(rates) == ["paste-back", f"{fast}, VideoWriter", f"{fast}, BackgroundVideoWriter"]
+    assert all(rate > 0 for rate in rates.values()) and "270x480, 16 frames" in out
