@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                                  enable_deepcache=args.deepcache, windows_per_call=args.windows_per_call,
                                  encoding=args.encoding)
         warm_up(pipe, args, device)
+        if args.compile:  # the first whole call still recompiled (measured on CPU: 1.6 against 8.7 frames/s)
+            call(video_out_path=work / "compile-warm-up.mp4")
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         synchronize(device)

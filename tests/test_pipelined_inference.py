@@ -26,10 +26,21 @@ def inputs(tmp_path_factory):
     pipeline.close()
 
 
-def test_pipelined_frames_equal_sequential_frames(inputs):
+def test_pipelined_frames_equal_sequential_frames(inputs, monkeypatch):
     pipeline, video, audio, work = inputs
-    outputs = {}
+    outputs, threads = {}, {}
+    detect, generate = pipeline.landmark_detector.detect, pipeline.generate_window
+
+    def record(stage, function):
+        def call(*args, **kwargs):
+            threads[pipelined].add((stage, threading.current_thread().name))
+            return function(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(pipeline.landmark_detector, "detect", record("detect", detect))
+    monkeypatch.setattr(pipeline, "generate_window", record("generate", generate))
     for pipelined in (False, True):
+        threads[pipelined] = set()
         path = work / f"out_{pipelined}.mp4"
         report = pipeline(video_path=video, audio_path=audio, video_out_path=path, num_inference_steps=1,
                           guidance_scale=1.0, pipelined=pipelined)
@@ -37,4 +48,8 @@ def test_pipelined_frames_equal_sequential_frames(inputs):
         outputs[pipelined] = np.stack(decode_rgb(path))
     assert outputs[True].shape == (NUM_OUTPUT_FRAMES, 960, 540, 3)
     np.testing.assert_array_equal(outputs[True], outputs[False])
-    assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []
+    # Pipelined, the landmarks are found ahead in a worker thread while the models run in the caller's.
+    assert threads[True] == {("detect", "face-tracking"), ("generate", "MainThread")}
+    assert threads[False] == {("detect", "MainThread"), ("generate", "MainThread")}
+    workers = ("prefetch", "video-encode", "face-tracking")
+    assert [t.name for t in threading.enumerate() if t.name in workers] == []

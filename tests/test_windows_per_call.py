@@ -91,7 +91,7 @@ def test_rejects_zero_windows_per_call(pipeline, inputs):
     ([], 3, []),
 ])
 def test_group_windows(flags, windows_per_call, expected):
-    assert group_windows(flags, windows_per_call) == expected
+    assert list(group_windows(flags, windows_per_call)) == expected
 
 
 # The video call: 48 source frames (four black ones in the second window), 72 output frames, so windows

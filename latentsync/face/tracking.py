@@ -7,7 +7,8 @@ the aligner smooths each matrix with the previous ones.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,56 +32,108 @@ class FaceTrack:
         return len(self.has_face)
 
 
-def fill_face_gaps(points: list[np.ndarray | None], max_gap: int) -> list[np.ndarray | None]:
-    """Frames without a face inside a gap of at most ``max_gap`` frames borrow the nearest neighbour's points.
+def gap_filled_points(points: Sequence[np.ndarray | None], index: int, max_gap: int) -> np.ndarray | None:
+    """Frame ``index``'s points, or in a gap of at most ``max_gap`` frames, the nearest neighbour's.
 
     Brief detector misses (motion blur, a hand in front of the mouth) then keep being lip-synced, while longer
-    gaps (cutaways, the speaker turning away) stay untouched.
+    gaps (cutaways, the speaker turning away) stay untouched. Only ``points[: index + max_gap + 1]`` is read, so
+    a frame is decided as soon as the detector has seen ``max_gap`` frames past it. Ties go to the frame before.
     """
-    filled = list(points)
-    index = 0
-    while index < len(points):
-        if points[index] is not None:
-            index += 1
-            continue
-        end = index
-        while end < len(points) and points[end] is None:
-            end += 1
-        before = points[index - 1] if index > 0 else None
-        after = points[end] if end < len(points) else None
-        if end - index <= max_gap and (before is not None or after is not None):
-            for k in range(index, end):
-                nearest_before = before is not None and (after is None or k - (index - 1) <= end - k)
-                filled[k] = before if nearest_before else after
-        index = end
-    return filled
+    if points[index] is not None:
+        return points[index]
+    start, end = index, index + 1  # the run of misses around index, grown until it is known or too long
+    while start > 0 and points[start - 1] is None and end - start <= max_gap:
+        start -= 1
+    while end < len(points) and points[end] is None and end - start <= max_gap:
+        end += 1
+    before = points[start - 1] if start > 0 else None
+    after = points[end] if end < len(points) else None
+    if end - start > max_gap or (before is None and after is None):
+        return None
+    return before if before is not None and (after is None or index - (start - 1) <= end - index) else after
+
+
+def fill_face_gaps(points: list[np.ndarray | None], max_gap: int) -> list[np.ndarray | None]:
+    """``gap_filled_points`` of every frame."""
+    return [gap_filled_points(points, index, max_gap) for index in range(len(points))]
+
+
+def track_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector,
+                aligner: FaceAligner, max_gap: int = 2,
+                progress: Callable[[float], None] | None = None) -> Iterator[tuple[torch.Tensor, bool]]:
+    """``(frame -> crop matrix, has a face)`` of the first ``num_frames`` of ``frames``, yielded in order as each is
+    decided (``max_gap`` frames later), so generation can start while the detector is still ahead of it.
+
+    ``frames`` are (H, W, 3) uint8 RGB in video order; the detector sees them ``DETECTION_BATCH`` at a time and
+    ``progress(fraction)`` is called after each batch. The aligner's smoothing state is reset first and follows
+    only the frames that have a face; the matrix of a frame without one is zeros.
+    """
+    aligner.reset()
+    points: list[np.ndarray | None] = []
+    batch: list[np.ndarray] = []
+    decided = 0
+    with tqdm(total=num_frames, desc="detecting faces", unit="frame") as bar:
+        for frame in itertools.islice(frames, num_frames):
+            batch.append(frame)
+            if len(batch) == DETECTION_BATCH or len(points) + len(batch) == num_frames:
+                points += [None if face is None else face.points for face in detector.detect(batch)]
+                batch = []
+                bar.update(len(points) - bar.n)
+                if progress is not None:
+                    progress(len(points) / num_frames)
+                ready = len(points) if len(points) == num_frames else len(points) - max_gap
+                yield from _aligned(points, range(decided, ready), aligner, max_gap)
+                decided = max(decided, ready)
+        if batch:  # the video ended before num_frames
+            points += [None if face is None else face.points for face in detector.detect(batch)]
+        yield from _aligned(points, range(decided, len(points)), aligner, max_gap)
+
+
+def _aligned(points: list[np.ndarray | None], frames: range, aligner: FaceAligner,
+             max_gap: int) -> Iterator[tuple[torch.Tensor, bool]]:
+    filled = [gap_filled_points(points, index, max_gap) for index in frames]
+    found = [p for p in filled if p is not None]
+    matrices = iter(aligner.estimate_affine(np.stack(found)).to(torch.float32) if found else ())
+    for p in filled:
+        yield (next(matrices), True) if p is not None else (torch.zeros(2, 3), False)
 
 
 def locate_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector,
                  aligner: FaceAligner, max_gap: int = 2,
                  progress: Callable[[float], None] | None = None) -> FaceTrack:
-    """Detect and align the first ``num_frames`` of ``frames`` ((H, W, 3) uint8 RGB, in video order).
+    """The whole ``track_faces`` of the first ``num_frames`` of ``frames``. The caller decides what a track
+    without any face means."""
+    track = GrowingFaceTrack(track_faces(frames, num_frames, detector, aligner, max_gap, progress), num_frames)
+    track.extend_to(num_frames)
+    return FaceTrack(affine_matrices=track.affine_matrices[:track.num_known], has_face=track.has_face[:track.num_known])
 
-    ``progress(fraction)`` is called after each detector batch. The aligner's smoothing state is reset first
-    and follows only the frames that have a face. The caller decides what a track without any face means.
+
+class GrowingFaceTrack:
+    """A ``FaceTrack`` of ``num_frames`` filled from ``track_faces`` on demand, up to the frames asked for.
+
+    The lip-sync loop asks for each window's frames just before it generates them, so it waits for the tracker
+    (e.g. running ahead in a background thread) only when it has caught up with it. Frames the tracker never
+    reached (a video shorter than announced) keep ``has_face`` False.
     """
-    points: list[np.ndarray | None] = []
-    batch: list[np.ndarray] = []
-    with tqdm(total=num_frames, desc="detecting faces", unit="frame") as bar:
-        for index, frame in enumerate(frames):
-            if index == num_frames:
-                break
-            batch.append(frame)
-            if len(batch) == DETECTION_BATCH or index == num_frames - 1:
-                points += [None if face is None else face.points for face in detector.detect(batch)]
-                bar.update(len(batch))
-                if progress is not None:
-                    progress(len(points) / num_frames)
-                batch = []
-    points = fill_face_gaps(points, max_gap)
-    has_face = torch.tensor([p is not None for p in points], dtype=torch.bool)
-    matrices = torch.zeros(len(points), 2, 3)
-    if has_face.any():
-        aligner.reset()
-        matrices[has_face] = aligner.estimate_affine(np.stack([p for p in points if p is not None]))
-    return FaceTrack(affine_matrices=matrices, has_face=has_face)
+
+    def __init__(self, faces: Iterator[tuple[torch.Tensor, bool]], num_frames: int) -> None:
+        self._faces = faces
+        self.affine_matrices = torch.zeros(num_frames, 2, 3)
+        self.has_face = torch.zeros(num_frames, dtype=torch.bool)
+        self.num_known = 0
+
+    def extend_to(self, num_frames: int) -> None:
+        """Take frames from the tracker until ``num_frames`` are known (or it ends)."""
+        for matrix, found in itertools.islice(self._faces, max(num_frames - self.num_known, 0)):
+            self.affine_matrices[self.num_known] = matrix
+            self.has_face[self.num_known] = found
+            self.num_known += 1
+
+    def find_a_face(self) -> bool:
+        """Take frames until one has a face; False when none of them has."""
+        while not self.has_face[:self.num_known].any() and self.num_known < len(self.has_face):
+            known = self.num_known
+            self.extend_to(known + 1)
+            if self.num_known == known:
+                return False
+        return bool(self.has_face[:self.num_known].any())

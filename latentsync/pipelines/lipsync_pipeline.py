@@ -1,16 +1,17 @@
 """``LipsyncPipeline``: regenerate the mouth of a talking-head video so it follows a new audio track.
 
 ``pipe(video_path=..., audio_path=..., video_out_path=...)`` streams the video through small stages that
-other callers reuse one by one: ``locate_faces`` (landmarks + alignment matrices, first pass),
+other callers reuse one by one: ``tracking_faces`` / ``locate_faces`` (landmarks + alignment matrices),
 ``audio_features`` / ``audio_embeds`` (Whisper, once per audio), ``align_faces``, ``generate_window`` (the
 latent core of ``LatentInpaintingPipeline``), ``paste_back``, then the ``VideoWriter`` encodes. Memory stays
-flat with video length: the first pass keeps a 2x3 matrix per frame, the second decodes again in output order
-(forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
+flat with video length: face tracking keeps a 2x3 matrix per frame, generation decodes the video again in
+output order (forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
 
-Pipelined by default (``pipelined=True``): decoding runs ahead in a background thread in both passes, and
-the encoder runs behind in another, joined by bounded queues (memory stays flat), so the models wait
-neither for the decoder nor for the encoder; on CUDA, frame batches are staged in pinned memory. The
-frames are the same as with ``pipelined=False`` (a test checks it).
+Pipelined by default (``pipelined=True``): face tracking (its own decoder, then the landmark detector) runs
+ahead of generation in background threads, generation's frames are decoded ahead in another and encoded behind
+in another, all joined by bounded queues (memory stays flat), so the models wait neither for the detector nor
+for the decoder nor for the encoder; on CUDA, frame batches are staged in pinned memory. The frames are the
+same as with ``pipelined=False``, where everything runs in the calling thread (a test checks it).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
-from ..face.tracking import FaceTrack, locate_faces
+from ..face.tracking import FaceTrack, GrowingFaceTrack, track_faces
 from ..io.audio_reader import load_audio
 from ..io.background_writer import BackgroundVideoWriter
 from ..io.paths import check_audio_input, check_output_path, check_video_input
@@ -181,20 +182,36 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             self._landmark_detector.close()
             self._landmark_detector = None
 
+    @contextlib.contextmanager
+    def tracking_faces(self, reader: VideoReader, num_frames: int, max_face_gap: int = 2,
+                       progress: Callable[[float], None] | None = None,
+                       ahead: bool = True) -> Iterator[GrowingFaceTrack]:
+        """Track source frames ``0..num_frames-1`` (alignment matrices, which frames have a face) while in use.
+
+        Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. With ``ahead``, decoding and
+        the detector run in background threads as far ahead of the consumer as they can (the track's
+        ``extend_to`` waits for them only when it catches up); without, ``extend_to`` detects in the calling
+        thread. Raises ``InputError`` before yielding when no frame has a face.
+        """
+        with contextlib.ExitStack() as stack:
+            frames = reader.frames()
+            if ahead:
+                frames = stack.enter_context(Prefetcher(frames, PREFETCH_FRAMES))
+            faces = track_faces(frames, num_frames, self.landmark_detector, self.aligner, max_face_gap, progress)
+            if ahead:
+                faces = stack.enter_context(Prefetcher(faces, num_frames, name="face-tracking"))
+            track = GrowingFaceTrack(faces, num_frames)
+            if not track.find_a_face():
+                raise InputError(f"no face was found in any frame of {reader.path}; use a video in which the "
+                                 "speaker's face is visible and roughly frontal")
+            yield track
+
     def locate_faces(self, reader: VideoReader, num_frames: int, max_face_gap: int = 2,
                      progress: Callable[[float], None] | None = None, prefetch: bool = True) -> FaceTrack:
-        """First pass over source frames ``0..num_frames-1``: alignment matrices and which frames have a face.
-
-        Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. Raises ``InputError`` when
-        no frame has a face. ``prefetch`` decodes in a background thread while the detector runs.
-        """
-        frames = reader.frames()
-        with Prefetcher(frames, PREFETCH_FRAMES) if prefetch else contextlib.nullcontext(frames) as frames:
-            track = locate_faces(frames, num_frames, self.landmark_detector, self.aligner, max_face_gap, progress)
-        if not track.has_face.any():
-            raise InputError(f"no face was found in any frame of {reader.path}; use a video in which the speaker's "
-                             "face is visible and roughly frontal")
-        return track
+        """The whole track of ``tracking_faces`` at once (``prefetch``: decode in a background thread)."""
+        with self.tracking_faces(reader, num_frames, max_face_gap, progress, ahead=prefetch) as track:
+            track.extend_to(num_frames)
+            return FaceTrack(track.affine_matrices[:track.num_known], track.has_face[:track.num_known])
 
     def align_faces(self, frames: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3) uint8 frames -> (B, 3, res, res) uint8 faces in the template's crop."""
@@ -267,6 +284,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         started = time.monotonic()
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
+        if windows_per_call < 1:
+            raise ValueError(f"windows_per_call must be at least 1, got {windows_per_call}")
         if not inputs_checked:
             video_path, audio_path, video_out_path = self.check_inputs(video_path, audio_path, video_out_path)
         config = self.config
@@ -286,10 +305,6 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         logger.info("%s: %d frames at %g fps; %s: %d output frames", video_path, num_video_frames,
                     config.video_fps, audio_path, num_output_frames)
 
-        track = self.locate_faces(reader, num_aligned, max_face_gap,
-                                  None if progress is None else lambda done: progress("detecting faces", done),
-                                  prefetch=pipelined)
-        matrices, has_face = track.affine_matrices.to(device), track.has_face
         generator = torch.Generator(device=device).manual_seed(seed)
         initial_noise = self.prepare_initial_noise(config.resolution, config.resolution, generator)
         deep_cache_interval = deepcache_interval if enable_deepcache else None
@@ -298,25 +313,30 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         source_indices = list(iter_source_frame_indices(num_aligned, num_output_frames))
         windows = inference_windows(num_output_frames, config.num_frames)
         window_sources = [torch.tensor(source_indices[window.start:window.stop]) for window in windows]
-        groups = group_windows([len(window) == config.num_frames and bool(has_face[sources].all())
-                                for window, sources in zip(windows, window_sources)], windows_per_call)
         pin = pipelined and device.type == "cuda"
         batches = self._frame_batches(reader.iter_frames(source_indices), windows, pin)  # one per window
         frames_without_face = 0
         audio = waveform[:num_output_audio_samples(num_output_frames, config.video_fps, config.audio_sample_rate)]
         encoder = ENCODINGS[encoding]
         writer_type = BackgroundVideoWriter if pipelined else VideoWriter
-        with writer_type(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
+        with self.tracking_faces(reader, num_aligned, max_face_gap,
+                                 None if progress is None else lambda done: progress("detecting faces", done),
+                                 ahead=pipelined) as track, \
+                writer_type(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
                          crf=encoder.crf, preset=encoder.preset, inputs=[video_path, audio_path]) as writer, \
                 Prefetcher(batches, max(PREFETCH_WINDOWS, windows_per_call)) if pipelined \
                 else contextlib.nullcontext(batches) as batches, \
                 tqdm(total=num_output_frames, desc="lip-syncing", unit="frame") as bar:
-            for group in groups:
+            def may_share_a_call(window: range, sources: torch.Tensor) -> bool:
+                track.extend_to(int(sources.max()) + 1)  # waits for the tracker if generation caught up with it
+                return len(window) == config.num_frames and bool(track.has_face[sources].all())
+
+            for group in group_windows(map(may_share_a_call, windows, window_sources), windows_per_call):
                 in_call = []
                 for index in group:
-                    rows = has_face[window_sources[index]]
+                    rows = track.has_face[window_sources[index]]
                     in_call.append(_FrameWindow(windows[index], next(batches).to(device, non_blocking=pin), rows,
-                                                matrices[window_sources[index][rows]]))
+                                                track.affine_matrices[window_sources[index][rows]].to(device)))
                     frames_without_face += int((~rows).sum())
                 with_faces = [window for window in in_call if window.has_face.any()]
                 if with_faces:

@@ -7,7 +7,7 @@ a longer video is cut. Faces are aligned once per source frame, in video order, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 
 def source_frame_index(output_index: int, num_video_frames: int) -> int:
@@ -38,22 +38,27 @@ def inference_windows(num_output_frames: int, window: int) -> list[range]:
     return [range(start, min(start + window, num_output_frames)) for start in range(0, num_output_frames, window)]
 
 
-def group_windows(generate_together: Sequence[bool], windows_per_call: int) -> list[list[int]]:
+def group_windows(generate_together: Iterable[bool], windows_per_call: int) -> Iterator[list[int]]:
     """Window indices per U-Net call: up to ``windows_per_call`` consecutive windows that may share a call, in order.
 
     ``generate_together[i]`` says whether window ``i`` may be batched with its neighbours (a full window with a
     face in every frame); any other window gets a call of its own, so its frames are windowed as with one
-    window per call. E.g. [T, T, F, T, T, T], 2 -> [[0, 1], [2], [3, 4], [5]].
+    window per call. E.g. [T, T, F, T, T, T], 2 -> [0, 1], [2], [3, 4], [5]. Lazy: a group is yielded as soon
+    as it is complete, reading at most one flag past it.
     """
     if windows_per_call < 1:
         raise ValueError(f"windows_per_call must be at least 1, got {windows_per_call}")
-    groups: list[list[int]] = []
+    group: list[int] = []
     for index, together in enumerate(generate_together):
-        if together and groups and len(groups[-1]) < windows_per_call and generate_together[groups[-1][0]]:
-            groups[-1].append(index)
-        else:
-            groups.append([index])
-    return groups
+        if group and not together:  # a window that runs alone closes the open group
+            yield group
+            group = []
+        group.append(index)
+        if not together or len(group) == windows_per_call:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def num_output_audio_samples(num_output_frames: int, fps: float, sample_rate: int) -> int:
