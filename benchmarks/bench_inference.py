@@ -10,7 +10,7 @@ Two runs of ``LipsyncPipeline.__call__`` on the same clip:
 Models: ``--release 1.5`` (256 px) or ``1.6`` (512 px) use the real U-Net configs, with the released weights
 when ``--checkpoints-dir`` holds them and random weights of the same shapes otherwise (speed does not depend on
 the values); ``--tiny`` uses tiny random models so the whole path runs on a CPU in seconds. Before the timed
-runs, one window is generated to warm up (and to compile, with ``--compile``).
+runs, one window is generated to warm up (with ``--compile``, a whole call: compiling, CUDA graphs recorded).
 
     python benchmarks/bench_inference.py --release 1.5 --dtype float16             # a GPU, the 1.5 setting
     python benchmarks/bench_inference.py --release 1.6 --deepcache                 # 1.6 with DeepCache
@@ -71,7 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=20, help="denoising steps")
     parser.add_argument("--no-guidance", action="store_true", help="guidance 1.0 (one U-Net branch)")
     parser.add_argument("--deepcache", action="store_true", help="DeepCache, full U-Net every 3rd step")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the U-Net and the VAE")
+    parser.add_argument("--compile", nargs="?", const="default", default=None,
+                        choices=["default", "reduce-overhead", "max-autotune"],
+                        help="torch.compile the U-Net and the VAE in this mode (reduce-overhead: CUDA graphs)")
     parser.add_argument("--windows-per-call", type=int, default=1, help="16-frame windows per U-Net call")
     parser.add_argument("--encoding", choices=list(ENCODINGS), default="standard", help="x264 settings")
     parser.add_argument("--face-backend", default="auto")
@@ -90,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(folder)
         pipe, weights = build_pipeline(args, device, dtype, work)
         if args.compile:  # in place, so the pipeline's own calls use the compiled forwards
-            pipe.unet.compile()
-            pipe.vae.encoder.compile()
-            pipe.vae.decoder.compile()
+            for module in (pipe.unet, pipe.vae.encoder, pipe.vae.decoder):
+                module.compile(mode=args.compile)
         video, audio = prepare_clip(args.video, args.audio, args.frames, args.scale, pipe.config.audio_sample_rate,
                                     work)
         reader = VideoReader(video)
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nmodels: {'tiny random' if args.tiny else f'LatentSync {args.release} ({weights})'}, "
           f"{pipe.config.resolution} px, {device} {str(dtype).removeprefix('torch.')}, {args.steps} steps, "
           f"guidance {guidance}, DeepCache {'on' if args.deepcache else 'off'}, "
-          f"torch.compile {'on' if args.compile else 'off'}, {args.windows_per_call} window(s) per U-Net call, "
+          f"torch.compile {args.compile or 'off'}, {args.windows_per_call} window(s) per U-Net call, "
           f"{args.encoding} encoding")
     print(f"clip: {args.video.name} at {reader.width}x{reader.height}, {report.num_output_frames} output frames\n")
     print_table(seconds, report.num_output_frames, end_to_end, sequential, device)
