@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
 import numpy as np
 
 from latentsync.io.audio_reader import load_audio
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import load_lipsync_pipeline
 from tests.paths import shared_path
+from tests.tiny_models import write_tiny_release
 
 
 def demo_frames(num_frames: int, step: int) -> list[np.ndarray]:
@@ -41,6 +44,20 @@ def write_demo_speech(path: Path, num_frames: int) -> Path:
         file.setframerate(16000)
         file.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     return path
+
+
+def tiny_lipsync_inputs(work: Path, frames: Sequence[np.ndarray],
+                        num_output_frames: int) -> Iterator[tuple[LipsyncPipeline, Path, Path, Path]]:
+    """(tiny-model pipeline, clip of ``frames``, speech for ``num_output_frames``, ``work``) for a module fixture
+    (``yield from``); the pipeline's detector is closed afterwards."""
+    video = write_h264(work / "clip.mp4", frames)
+    audio = write_demo_speech(work / "speech.wav", num_output_frames)
+    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
+                                     face_backend="mediapipe")
+    try:
+        yield pipeline, video, audio, work
+    finally:
+        pipeline.close()
 
 
 def decode_rgb(path: Path) -> list[np.ndarray]:

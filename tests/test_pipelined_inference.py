@@ -1,4 +1,5 @@
-"""The pipelined video call (background decode and encode) writes the same frames as the sequential one."""
+"""The pipelined video call (face tracking, decode and encode in background threads) writes the same frames as
+the sequential one."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_demo_speech, write_h264
-from tests.tiny_models import write_tiny_release
+from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
 
 NUM_SOURCE_FRAMES = 8
 NUM_OUTPUT_FRAMES = 20  # longer than the video: plays it forward, backward, forward; two 16-frame windows
@@ -17,13 +16,8 @@ NUM_OUTPUT_FRAMES = 20  # longer than the video: plays it forward, backward, for
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    work = tmp_path_factory.mktemp("pipelined")
-    video = write_h264(work / "clip.mp4", demo_frames(NUM_SOURCE_FRAMES, step=2))
-    audio = write_demo_speech(work / "speech.wav", NUM_OUTPUT_FRAMES)
-    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
-                                     face_backend="mediapipe")
-    yield pipeline, video, audio, work
-    pipeline.close()
+    yield from tiny_lipsync_inputs(tmp_path_factory.mktemp("pipelined"), demo_frames(NUM_SOURCE_FRAMES, step=2),
+                                   NUM_OUTPUT_FRAMES)
 
 
 def test_pipelined_frames_equal_sequential_frames(inputs, monkeypatch):

@@ -15,10 +15,9 @@ from diffusers import DDIMScheduler
 
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.frame_schedule import group_windows
-from tests.demo_clips import decode_rgb, demo_frames, write_demo_speech, write_h264
-from tests.tiny_models import tiny_unet_model_config, tiny_vae, write_tiny_release
+from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
+from tests.tiny_models import tiny_unet_model_config, tiny_vae
 
 RESOLUTION, FRAMES, AUDIO_DIM = 64, 10, 32
 WINDOW = 4  # 10 frames = two full 4-frame windows + a 2-frame one (16-frame windows behave alike, slower)
@@ -101,15 +100,9 @@ SOURCE_FRAMES, OUTPUT_FRAMES, BLACK_FRAMES = 48, 72, range(20, 24)
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    work = tmp_path_factory.mktemp("windows_per_call")
     frames = [np.zeros_like(frame) if index in BLACK_FRAMES else frame
               for index, frame in enumerate(demo_frames(SOURCE_FRAMES, step=2))]
-    video = write_h264(work / "clip.mp4", frames)
-    audio = write_demo_speech(work / "speech.wav", OUTPUT_FRAMES)
-    pipeline = load_lipsync_pipeline(**write_tiny_release(work / "models"), device="cpu", dtype="float32",
-                                     face_backend="mediapipe")
-    yield pipeline, video, audio, work
-    pipeline.close()
+    yield from tiny_lipsync_inputs(tmp_path_factory.mktemp("windows_per_call"), frames, OUTPUT_FRAMES)
 
 
 def _lipsync(clip, windows_per_call):
