@@ -44,6 +44,7 @@ from ..io.paths import check_audio_input, check_output_path, check_video_input
 from ..io.video_reader import VideoReader
 from ..io.video_writer import ENCODINGS, VideoWriter
 from ..models.unet import UNet3DConditionModel
+from ..utils.allocator import map_large_buffers
 from ..utils.background import Prefetcher
 from ..utils.frame_schedule import (group_windows, inference_windows, iter_source_frame_indices,
                                     num_frames_to_align, num_output_audio_samples)
@@ -59,6 +60,9 @@ FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B
 PREFETCH_FRAMES = 16
 # Frame windows the second pass keeps decoded ahead of generation.
 PREFETCH_WINDOWS = 2
+# Frames face tracking may run ahead of generation: four windows, so the models never wait for a detector that
+# keeps up on average, with the queue bounded like every other one here.
+TRACKED_FRAMES_AHEAD = 64
 
 
 @dataclass
@@ -189,9 +193,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         """Track source frames ``0..num_frames-1`` (alignment matrices, which frames have a face) while in use.
 
         Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. With ``ahead``, decoding and
-        the detector run in background threads as far ahead of the consumer as they can (the track's
-        ``extend_to`` waits for them only when it catches up); without, ``extend_to`` detects in the calling
-        thread. Raises ``InputError`` before yielding when no frame has a face.
+        the detector run in background threads up to ``TRACKED_FRAMES_AHEAD`` frames ahead of the consumer (the
+        track's ``extend_to`` waits for them only when it catches up); without, ``extend_to`` detects in the
+        calling thread. Raises ``InputError`` before yielding when no frame has a face.
         """
         with contextlib.ExitStack() as stack:
             frames = reader.frames()
@@ -199,7 +203,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                 frames = stack.enter_context(Prefetcher(frames, PREFETCH_FRAMES))
             faces = track_faces(frames, num_frames, self.landmark_detector, self.aligner, max_face_gap, progress)
             if ahead:
-                faces = stack.enter_context(Prefetcher(faces, num_frames, name="face-tracking"))
+                faces = stack.enter_context(Prefetcher(faces, TRACKED_FRAMES_AHEAD, name="face-tracking"))
             track = GrowingFaceTrack(faces, num_frames)
             if not track.find_a_face():
                 raise InputError(f"no face was found in any frame of {reader.path}; use a video in which the "
@@ -282,6 +286,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         within float noise); a window with a faceless frame, or the shorter last one, still runs alone.
         """
         started = time.monotonic()
+        map_large_buffers()  # flat memory with the worker threads (see latentsync/utils/allocator.py)
         if encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
         if windows_per_call < 1:
