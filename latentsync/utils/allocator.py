@@ -3,7 +3,7 @@
 glibc serves large blocks with ``mmap`` and returns them on ``free``, but after the first such free it raises its
 threshold to that size, and from then on frame-sized buffers come from the per-thread heaps. With several threads
 decoding, tracking, generating and encoding at once, those heaps fragment and keep growing with the video: peak
-RSS at 160 s of output was 1965 MiB against 1622 MiB with the threshold pinned (``bench_lipsync_memory.py
+RSS at 160 s of output was 1965 MiB against 1631 MiB with the threshold pinned (``bench_lipsync_memory.py
 --variants long-video``, 540x960). Pinning it at 1 MiB keeps frames (1.5 MiB at 540x960) on ``mmap``.
 """
 
