@@ -105,7 +105,7 @@ def locate_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLa
     without any face means."""
     track = GrowingFaceTrack(track_faces(frames, num_frames, detector, aligner, max_gap, progress), num_frames)
     track.extend_to(num_frames)
-    return FaceTrack(affine_matrices=track.affine_matrices[:track.num_known], has_face=track.has_face[:track.num_known])
+    return track.known()
 
 
 class GrowingFaceTrack:
@@ -128,6 +128,10 @@ class GrowingFaceTrack:
             self.affine_matrices[self.num_known] = matrix
             self.has_face[self.num_known] = found
             self.num_known += 1
+
+    def known(self) -> FaceTrack:
+        """The ``FaceTrack`` of the frames taken so far."""
+        return FaceTrack(affine_matrices=self.affine_matrices[:self.num_known], has_face=self.has_face[:self.num_known])
 
     def find_a_face(self) -> bool:
         """Take frames until one has a face; False when none of them has."""

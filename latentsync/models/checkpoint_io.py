@@ -39,11 +39,18 @@ class LoadReport:
                 (("missing", self.missing), ("unexpected", self.unexpected), ("dropped", self.dropped))))
 
 
-def read_checkpoint(path: str | os.PathLike, setup_hint: str = "./setup_env.sh") -> tuple[dict[str, torch.Tensor], dict]:
-    """Return ``(state_dict, extras)``; extras hold ``global_step`` (0 when absent) and any other entries."""
+def require_checkpoint_file(path: str | os.PathLike, what: str = "checkpoint",
+                            setup_hint: str = "./setup_env.sh") -> Path:
+    """``path`` when it is a file; else a ``CheckpointError`` naming ``what``, the path and how to get it."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} not found; run {setup_hint} to download it, or pass the right path")
+        raise CheckpointError(f"{what} {path} not found; run {setup_hint} to download it, or pass the right path")
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike, setup_hint: str = "./setup_env.sh") -> tuple[dict[str, torch.Tensor], dict]:
+    """Return ``(state_dict, extras)``; extras hold ``global_step`` (0 when absent) and any other entries."""
+    path = require_checkpoint_file(path, setup_hint=setup_hint)
     if path.suffix == ".safetensors":
         return load_file(str(path)), {"global_step": 0}
     try:

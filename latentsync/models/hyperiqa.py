@@ -17,8 +17,8 @@ import torchvision
 import torchvision.transforms.functional as TF
 from torch import nn
 
-from latentsync.errors import CheckpointError, InputError
-from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from latentsync.errors import InputError
+from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint, require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 
 DEFAULT_HYPERIQA_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "koniq_pretrained.pkl"
@@ -130,9 +130,7 @@ class HyperIQA:
     @staticmethod
     def check_weights(path: str | Path = DEFAULT_HYPERIQA_PATH) -> None:
         """Fail early (before any work) when the checkpoint file is absent."""
-        if not Path(path).is_file():
-            raise CheckpointError(f"HyperIQA weights {path} not found; run {AUXILIARY_SETUP_HINT} to download them, "
-                                  f"or pass the right path")
+        require_checkpoint_file(path, "HyperIQA weights", AUXILIARY_SETUP_HINT)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path = DEFAULT_HYPERIQA_PATH,

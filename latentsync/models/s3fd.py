@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import nms
 
-from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint, require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
-from latentsync.errors import CheckpointError, InputError
+from latentsync.errors import InputError
 
 DEFAULT_S3FD_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "sfd_face.pth"
 RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 117, 123) from BGR-ordered channels
@@ -172,9 +172,7 @@ class S3FD:
     @staticmethod
     def check_weights(path: str | Path = DEFAULT_S3FD_PATH) -> None:
         """Fail early (before any work) when the checkpoint file is absent."""
-        if not Path(path).is_file():
-            raise CheckpointError(f"S3FD weights {path} not found; run {AUXILIARY_SETUP_HINT} to download them, "
-                                  f"or pass the right path")
+        require_checkpoint_file(path, "S3FD weights", AUXILIARY_SETUP_HINT)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path = DEFAULT_S3FD_PATH, device: torch.device | str = "cpu") -> S3FD:

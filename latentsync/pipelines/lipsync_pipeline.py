@@ -215,7 +215,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         """The whole track of ``tracking_faces`` at once (``prefetch``: decode in a background thread)."""
         with self.tracking_faces(reader, num_frames, max_face_gap, progress, ahead=prefetch) as track:
             track.extend_to(num_frames)
-            return FaceTrack(track.affine_matrices[:track.num_known], track.has_face[:track.num_known])
+            return track.known()
 
     def align_faces(self, frames: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
         """(B, H, W, 3) uint8 frames -> (B, 3, res, res) uint8 faces in the template's crop."""
