@@ -2,8 +2,8 @@
 
     python benchmarks/bench_data_processing.py [--seconds 10] [--scale 0.5] [--weights_dir checkpoints/auxiliary]
 
-The raw folder is made from the shared demo videos (their first ``--seconds`` seconds, resized by ``--scale``,
-with their own audio). Model weights missing from ``--weights_dir`` are replaced by random ones of the same
+The raw folder is made from the demo videos of ``../shared/media``, else of ``assets/`` (their first ``--seconds``
+seconds, resized by ``--scale``, with their own audio). Model weights missing from ``--weights_dir`` are replaced by random ones of the same
 architecture (same cost); with random S3FD weights no face track is found, so the sync stage then times face
 detection only and rejects every clip, and the quality stage sees nothing.
 """
@@ -23,23 +23,23 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.data_processing.driver import build_stages, run_pipeline  # noqa: E402
 from latentsync.data_processing.media import load_clip_audio, write_clip  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 
-MEDIA_DIR = Path(__file__).resolve().parents[2] / "shared" / "media"
+DEMO_VIDEOS = (demo_clip("demo1_video.mp4"), demo_clip("demo2_video.mp4"))
 
 
 def make_raw_folder(folder: Path, seconds: float, scale: float) -> None:
-    for name in ("demo1_video.mp4", "demo2_video.mp4"):
-        source = MEDIA_DIR / name
+    for source in DEMO_VIDEOS:
         reader = VideoReader(source)
         size = (round(reader.width * scale / 2) * 2, round(reader.height * scale / 2) * 2)
         num_frames = round(seconds * 25)
         with contextlib.closing(reader.frames()) as decoded:
             frames = (cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
                       for frame in itertools.islice(decoded, num_frames))
-            write_clip(folder / name, frames, load_clip_audio(source), num_frames)
+            write_clip(folder / source.name, frames, load_clip_audio(source), num_frames)
 
 
 def weight_files(weights_dir: Path, scratch: Path) -> dict[str, Path]:
@@ -67,6 +67,10 @@ def main() -> None:
     parser.add_argument("--weights_dir", type=Path, default=Path("checkpoints/auxiliary"))
     parser.add_argument("--landmark_detector", default="mediapipe")
     args = parser.parse_args()
+    error = missing_inputs(DEMO_VIDEOS)
+    if error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"device for the model stages: {device}, torch threads: {torch.get_num_threads()}")
 

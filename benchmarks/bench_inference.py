@@ -36,6 +36,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
@@ -45,8 +46,8 @@ from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
 
 RELEASE_CONFIGS = {"1.5": REPO_ROOT / "configs" / "unet" / "stage2.yaml",
                    "1.6": REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"}
-DEFAULT_VIDEO = REPO_ROOT.parent / "shared" / "media" / "demo1_video.mp4"
-DEFAULT_AUDIO = REPO_ROOT.parent / "shared" / "media" / "demo1_audio.wav"
+DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
+DEFAULT_AUDIO = demo_clip("demo1_audio.wav")
 STAGES = ("decode", "landmarks", "align", "audio features", "VAE encode", "U-Net", "VAE decode", "paste-back",
           "encode")
 # Whisper sizes by the U-Net's audio width (openai-whisper ModelDimensions of tiny and small).
@@ -82,9 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    missing = [str(path) for path in (args.video, args.audio) if not path.is_file()]
-    if missing:
-        print(f"error: missing input {', '.join(missing)}; pass --video/--audio (default: ../shared/media)")
+    error = missing_inputs((args.video, args.audio), "--video/--audio")
+    if error:
+        print(error, file=sys.stderr)
         return 2
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
@@ -132,8 +133,9 @@ def build_pipeline(args: argparse.Namespace, device: torch.device, dtype: torch.
                    work: Path) -> tuple[LipsyncPipeline, str]:
     """The pipeline to time, and where its weights came from."""
     if args.tiny:
-        from tests.tiny_models import write_tiny_release
-        return load_lipsync_pipeline(**write_tiny_release(work / "tiny"), device=device, dtype=dtype,
+        from tests.tiny_models import write_random_whisper, write_tiny_release
+        release = write_tiny_release(work / "tiny", whisper_model_path=write_random_whisper(work / "whisper.pt"))
+        return load_lipsync_pipeline(**release, device=device, dtype=dtype,
                                      face_backend="mediapipe" if args.face_backend == "auto" else args.face_backend,
                                      checkpoints_dir=args.checkpoints_dir), "random"
     config_path = RELEASE_CONFIGS[args.release]

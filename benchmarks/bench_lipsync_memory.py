@@ -38,6 +38,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.face.tracking import locate_faces  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
@@ -45,12 +46,10 @@ from latentsync.io.video_writer import VideoWriter  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline  # noqa: E402
 from latentsync.utils.frame_schedule import inference_windows  # noqa: E402
-from tests.paths import SHARED_DIR  # noqa: E402
-from tests.tiny_models import write_tiny_release  # noqa: E402
+from tests.tiny_models import write_random_whisper, write_tiny_release  # noqa: E402
 
-DEFAULT_VIDEO = SHARED_DIR / "media" / "demo1_video.mp4"
-DEFAULT_AUDIO = SHARED_DIR / "media" / "demo2_audio.wav"
-FAKE_WHISPER = SHARED_DIR / "parity" / "audio" / "whisper_tiny_fake.pt"
+DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
+DEFAULT_AUDIO = demo_clip("demo2_audio.wav")
 GENERATION = dict(num_inference_steps=1, guidance_scale=1.0)  # the models' own cost is not the point here
 FACE_BACKEND = "mediapipe"
 MEDIA_FPS, MEDIA_SAMPLE_RATE = 25, 16000  # of the clips this benchmark writes (the pipeline's defaults)
@@ -73,14 +72,14 @@ def main() -> None:
         models = {key: Path(value) for key, value in json.loads(args.models).items()}
         run_child(args.video, args.audio, args.output, models)
         return
-    missing = [path for path in (args.video, args.audio, FAKE_WHISPER) if not path.is_file()]
-    if missing:
-        sys.exit(f"missing input(s): {', '.join(map(str, missing))}; this benchmark reads the shared media and the "
-                 "fake Whisper checkpoint from ../shared beside the checkout (or pass --video / --audio)")
+    error = missing_inputs((args.video, args.audio), "--video/--audio")
+    if error:
+        print(error, file=sys.stderr)
+        sys.exit(2)
 
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        models = write_tiny_release(work / "models")
+        models = write_tiny_release(work / "models", whisper_model_path=write_random_whisper(work / "whisper.pt"))
         clip = work / "clip.mp4"
         write_scaled_clip(args.video, clip, args.scale)
         reader = VideoReader(clip)

@@ -24,6 +24,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.face.alignment import FaceAligner  # noqa: E402
 from latentsync.face.landmarks import create_landmark_detector  # noqa: E402
 from latentsync.face.paste_back import paste_faces_back  # noqa: E402
@@ -33,7 +34,7 @@ from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
 
-DEFAULT_VIDEO = REPO_ROOT.parent / "shared" / "media" / "demo1_video.mp4"
+DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
 WINDOW = 16  # frames per paste-back call, as the pipeline's windows
 
 
@@ -50,8 +51,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if not args.video.is_file():
-        print(f"error: missing input {args.video}; pass --video (default: ../shared/media/demo1_video.mp4)")
+    error = missing_inputs([args.video], "--video")
+    if error:
+        print(error, file=sys.stderr)
         return 2
     device = resolve_device(args.device)
     frames = read_frames(args.video, args.frames, args.scale)

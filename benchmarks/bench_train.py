@@ -37,6 +37,13 @@ SD_VAE = dict(block_out_channels=(128, 256, 512, 512), down_block_types=("DownEn
               up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, layers_per_block=2, sample_size=512)
 TINY_VAE = dict(block_out_channels=(8, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
                 up_block_types=("UpDecoderBlock2D",) * 4, latent_channels=4, norm_num_groups=4, layers_per_block=1)
+# StableSyncNet at 32 px (the syncnet_16_pixel schema with fewer, narrower blocks): 16 frames x 3 channels of the
+# lower half (16x32), and the 80x52 mel window.
+TINY_SYNCNET = dict(
+    audio_encoder=dict(in_channels=1, block_out_channels=[32, 32, 32, 32, 32, 64], attn_blocks=[0, 1, 1, 0, 0, 0],
+                       downsample_factors=[[2, 1], 2, 3, 3, 1, [2, 3]], dropout=0.0),
+    visual_encoder=dict(in_channels=48, block_out_channels=[32, 32, 32, 32, 64], attn_blocks=[0, 1, 1, 0, 0],
+                        downsample_factors=[[1, 2], 2, 2, 2, 2], dropout=0.0))
 TINY_VIDEOMAE = dict(img_size=224, patch_size=14, embed_dim=48, depth=2, num_heads=4, mlp_ratio=48 / 11,
                      qkv_bias=True, num_classes=174, all_frames=16, tubelet_size=2, use_mean_pooling=True)
 
@@ -65,7 +72,7 @@ def build_models(config, device: torch.device, gradient_checkpointing: bool, tre
     vae.config.shift_factor = 0
     syncnet_config = OmegaConf.load(REPO_ROOT / config.data.syncnet_config_path)
     if tiny:
-        syncnet_config.model = OmegaConf.load(REPO_ROOT.parent / "shared/parity/syncnet/tiny_syncnet.yaml").model
+        syncnet_config.model = OmegaConf.create(TINY_SYNCNET)
         syncnet_config.data.resolution = 32
     syncnet = StableSyncNet(syncnet_config.model).to(device).requires_grad_(False)
     videomae = (VisionTransformer(**TINY_VIDEOMAE, gradient_checkpointing=gradient_checkpointing) if tiny

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from pathlib import Path
 
     from latentsync.data_processing.driver import build_stages, check_run, run_pipeline
+    from latentsync.data_processing.environment import EnvironmentProblem
     from latentsync.data_processing.executors import LocalExecutor, RayExecutor
 
     weights = Path(args.weights_dir)
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
             executor = LocalExecutor(args.total_num_workers, args.per_gpu_num_workers)
         with executor:
             result = run_pipeline(args.input_dir, stages, args.output_root, executor, progress=not args.no_progress)
-    except (InputError, CheckpointError) as error:
+    except (InputError, CheckpointError, EnvironmentProblem) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(result.summary)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_distance, i3d_features, load_i3d,
                                        paired_face_clips, video_clips)
 from latentsync.evaluation.video_files import list_videos
@@ -46,22 +47,26 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     args = parser.parse_args(argv)
 
-    device = resolve_device(args.device)
-    detector = load_i3d(args.i3d_path, device)
-    if args.protocol == "all_clips":
-        real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
-        fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
-    else:
-        real_clips, fake_clips = paired_face_clips(args.real_videos_dir, args.fake_videos_dir)
-        real = i3d_features(detector, real_clips, args.batch_size, device, protocol="latentsync")
-        fake = i3d_features(detector, fake_clips, args.batch_size, device, protocol="latentsync")
-    fvd = frechet_distance(real, fake)
+    try:
+        device = resolve_device(args.device)
+        detector = load_i3d(args.i3d_path, device)
+        if args.protocol == "all_clips":
+            real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
+            fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
+        else:
+            real_clips, fake_clips = paired_face_clips(args.real_videos_dir, args.fake_videos_dir)
+            real = i3d_features(detector, real_clips, args.batch_size, device, protocol="latentsync")
+            fake = i3d_features(detector, fake_clips, args.batch_size, device, protocol="latentsync")
+        fvd = frechet_distance(real, fake)
+    except (InputError, CheckpointError) as error:
+        parser.exit(2, f"error: {error}\n")
     print(f"FVD ({args.protocol}): {fvd:.4f} ({len(real)} real clips, {len(fake)} fake clips)")
     return fvd
 
 
 def command() -> int:
-    """Console command ``latentsync-eval-fvd``: prints the result and exits 0 (``main`` returns the score)."""
+    """Console command ``latentsync-eval-fvd``: prints the result and exits 0 (``main`` returns the score);
+    bad input or weights print one ``error:`` line and exit 2."""
     main()
     return 0
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import demo_inputs
+from tests import tiny_models
 from tests.paths import shared_path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -24,11 +26,18 @@ def load_benchmark(name: str = "bench_inference"):
     (8, [], "1 window(s) per U-Net call, standard encoding"),
     (32, ["--windows-per-call", "2", "--encoding", "fast"], "2 window(s) per U-Net call, fast encoding"),
 ])
-def test_tiny_cpu_run_prints_the_stage_table(capsys, frames, switches, header):
-    video, audio = shared_path("media", "demo1_video.mp4"), shared_path("media", "demo1_audio.wav")
+def test_tiny_cpu_run_prints_the_stage_table(capsys, monkeypatch, tmp_path, frames, switches, header):
+    """Without ../shared, the default clips are the demo clips that ./setup_env.sh puts in assets/."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("demo1_video.mp4", "demo1_audio.wav"):
+        (assets / name).symlink_to(shared_path("media", name))
+    monkeypatch.setattr(demo_inputs, "MEDIA_DIRS", (tmp_path / "no_shared", assets))
+    monkeypatch.setattr(tiny_models, "shared_path", lambda *parts: pytest.fail(f"read ../shared/{parts}"))
     bench = load_benchmark()
-    assert bench.main(["--tiny", "--device", "cpu", "--video", str(video), "--audio", str(audio), "--frames",
-                       str(frames), "--scale", "0.5", "--steps", "1", "--no-guidance", *switches]) == 0
+    assert (bench.DEFAULT_VIDEO, bench.DEFAULT_AUDIO) == (assets / "demo1_video.mp4", assets / "demo1_audio.wav")
+    assert bench.main(["--tiny", "--device", "cpu", "--frames", str(frames), "--scale", "0.5", "--steps", "1",
+                       "--no-guidance", *switches]) == 0
     out = capsys.readouterr().out
     assert header in out
     table = out[out.index("stage "):]
@@ -40,10 +49,14 @@ def test_tiny_cpu_run_prints_the_stage_table(capsys, frames, switches, header):
     assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []
 
 
-def test_missing_input_is_a_one_line_error(tmp_path, capsys):
+def test_missing_input_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(demo_inputs, "MEDIA_DIRS", (tmp_path / "no_shared", tmp_path / "assets"))
+    assert demo_inputs.demo_clip("demo1_video.mp4") == tmp_path / "assets" / "demo1_video.mp4"
     bench = load_benchmark()
-    assert bench.main(["--tiny", "--video", str(tmp_path / "none.mp4")]) == 2
-    assert capsys.readouterr().out.startswith("error: missing input")
+    assert bench.main(["--tiny", "--audio", str(tmp_path / "none.wav")]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"error: missing input {tmp_path / 'assets' / 'demo1_video.mp4'}, {tmp_path / 'none.wav'}; run "
+                     "./setup_env.sh (it downloads the demo clips into assets/) or pass --video/--audio\n")
 
 
 def test_paste_back_benchmark_prints_each_encoding(capsys):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import av
 import numpy as np
@@ -14,10 +19,12 @@ import torch
 
 from data_processing import fileslist as fileslist_cli
 from data_processing import pipeline as pipeline_cli
+from latentsync.data_processing import driver
 from latentsync.data_processing.alignment_check import AlignmentCheck
 from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
 from latentsync.data_processing.broken_videos import BrokenVideoFilter
 from latentsync.data_processing.driver import LOCK_NAME, build_stages, check_run, run_pipeline
+from latentsync.data_processing.environment import EnvironmentProblem
 from latentsync.data_processing.executors import LocalExecutor, SerialExecutor
 from latentsync.data_processing.high_resolution import HighResolutionFilter
 from latentsync.data_processing.ledger import Ledger
@@ -26,7 +33,7 @@ from latentsync.data_processing.records import LedgerRecord, kept, rejected
 from latentsync.data_processing.resample import Resample
 from latentsync.data_processing.segments import Segmenter
 from latentsync.data_processing.shots import ShotSplitter, detect_shots
-from latentsync.data_processing.stage import _LOADED_MODELS, run_clip
+from latentsync.data_processing.stage import _LOADED_MODELS, Stage, run_clip
 from latentsync.data_processing.summary import summary_table
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
@@ -154,9 +161,6 @@ class FixedMeasure:
 
     offset: int
     confidence: float
-
-    def check(self) -> None:
-        pass
 
     def load(self, device: torch.device) -> None:
         return None
@@ -350,3 +354,102 @@ def test_landmark_backend_without_weights_stops_the_run_before_work(tmp_path, ca
     assert code == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "insightface" in error.lower()
+
+
+@dataclass(frozen=True)
+class FailingStage(Stage):
+    """Keeps every clip in place unless ``marker`` exists; then its clips fail with ``error``."""
+
+    folder: ClassVar[str] = "failing"
+    writes_outputs: ClassVar[bool] = False
+    marker: str = ""
+    error: Exception = RuntimeError("flaky")
+
+    def process(self, source: Path, output_dir: Path, clip: str):
+        if clip.startswith("dark"):
+            return rejected("too_dark", "measured brightness 0")
+        if Path(self.marker).exists():
+            raise self.error
+        return kept(clip)
+
+
+def _raw_folder(tmp_path: Path, *names: str) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for index, name in enumerate(names):
+        _write(raw / name, [_pattern(index)] * 2)
+    return raw
+
+
+def test_unreadable_weights_stop_the_run_before_any_work(tmp_path, capsys):
+    """0-byte weights are found by loading them at start-up: one line naming the file, exit 2, nothing written."""
+    raw = _raw_folder(tmp_path, "a.mp4")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("syncnet_v2.model", "sfd_face.pth", "koniq_pretrained.pkl"):
+        (weights / name).write_bytes(b"")
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert "syncnet_v2.model" in error and "--auxiliary" in error
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device", "/data/out/a.mp4"),
+                                   ModuleNotFoundError("No module named 'mediapipe'"),
+                                   CheckpointError("checkpoint w.pth cannot be read; re-download it")],
+                         ids=["disk_full", "missing_package", "unreadable_weights"])
+def test_a_failing_machine_stops_the_run_and_rejects_no_clip(tmp_path, error):
+    raw = _raw_folder(tmp_path, "a.mp4", "b.mp4")
+    marker = tmp_path / "fail"
+    marker.touch()
+    with pytest.raises(EnvironmentProblem, match=r"^stage failing, clip 'a.mp4': .*(space|package|re-download)"):
+        run_pipeline(raw, [FailingStage(str(marker), error)], tmp_path / "out", progress=False)
+    assert Ledger(tmp_path / "out" / "ledgers" / "failing.jsonl").read() == {}
+    marker.unlink()
+    assert run_pipeline(raw, [FailingStage(str(marker), error)], tmp_path / "out", progress=False).clips_processed == 2
+
+
+def test_disk_full_in_a_worker_process_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
+    raw = _raw_folder(tmp_path, "a.mp4", "b.mp4")
+    marker = tmp_path / "fail"
+    marker.touch()
+    stage = FailingStage(str(marker), OSError(errno.ENOSPC, "No space left on device", "/data/out/a.mp4"))
+    monkeypatch.setattr(driver, "build_stages", lambda *args: [stage])
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--total_num_workers", "2") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert re.match(r"error: stage failing, clip '[ab].mp4': No space left on device \(/data/out/a.mp4\); free space",
+                    error)
+
+
+def test_clips_that_failed_are_retried_and_measured_decisions_are_final(tmp_path):
+    raw = _raw_folder(tmp_path, "a.mp4", "dark.mp4")
+    marker = tmp_path / "fail"
+    marker.touch()
+    stages, out = [FailingStage(str(marker))], tmp_path / "out"
+    first = run_pipeline(raw, stages, out, progress=False)
+    records = dict(first.stages)["failing"]
+    assert (records["a.mp4"].reason, records["dark.mp4"].reason) == ("error", "too_dark")
+    assert first.final_clips == []
+    marker.unlink()
+    second = run_pipeline(raw, stages, out, progress=False)
+    assert second.clips_processed == 1  # a.mp4 again; dark.mp4's measured rejection stands
+    assert second.final_clips == [raw / "a.mp4"]
+    assert run_pipeline(raw, stages, out, progress=False).clips_processed == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_outputs_have_a_new_files_permissions(tmp_path, umask):
+    """Stream-copied clips, ledgers and the file list are created like any file (0o666 less the umask)."""
+    raw = _raw_folder(tmp_path, "a.mp4")
+    previous = os.umask(umask)
+    try:
+        run_pipeline(raw, [BrokenVideoFilter(), Resample(), Segmenter()], tmp_path / "out", progress=False)
+    finally:
+        os.umask(previous)
+    written = sorted((tmp_path / "out").rglob("*"))
+    assert {path.relative_to(tmp_path / "out").as_posix() for path in written} >= {
+        "resampled/a.mp4", "segmented/a_000.mp4", "ledgers/resampled.jsonl", "fileslist.txt"}
+    modes = {path.relative_to(tmp_path / "out").as_posix(): stat.S_IMODE(path.stat().st_mode) for path in written}
+    assert modes == {name: (0o777 if (tmp_path / "out" / name).is_dir() else 0o666) & ~umask for name in modes}

@@ -59,9 +59,6 @@ class FlickerSyncMeasure:
     max_lag: int = 12
     min_frames: int = 25
 
-    def check(self) -> None:
-        pass
-
     def load(self, device: torch.device) -> None:
         return None
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from eval import eval_fvd
-from latentsync.errors import CheckpointError, InputError
+from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
                                        paired_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
@@ -76,11 +78,19 @@ def test_frechet_distance_of_shifted_gaussians_is_the_squared_shift():
         frechet_distance(features[:1], features)
 
 
-def test_missing_i3d_checkpoint_names_it(tmp_path):
-    missing = tmp_path / "auxiliary" / "i3d_torchscript.pt"
-    with pytest.raises(CheckpointError, match="i3d_torchscript.pt.*setup_env.sh"):
-        eval_fvd.main(["--real_videos_dir", str(tmp_path), "--fake_videos_dir", str(tmp_path),
-                       "--i3d_path", str(missing)])
+@pytest.mark.parametrize("content", [None, b"", b"not a TorchScript archive"], ids=["missing", "empty", "text"])
+def test_unusable_i3d_checkpoint_is_one_line_and_exit_2(tmp_path, capsys, content):
+    path = tmp_path / "auxiliary" / "i3d_torchscript.pt"
+    if content is not None:
+        path.parent.mkdir()
+        path.write_bytes(content)
+    with pytest.raises(SystemExit) as exited:
+        eval_fvd.main(["--real_videos_dir", str(tmp_path), "--fake_videos_dir", str(tmp_path), "--i3d_path", str(path)])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert re.fullmatch(r"error: I3D model .*i3d_torchscript\.pt (not found|cannot be read \(.+\)); .*"
+                        r"setup_env\.sh --auxiliary.*\n", error)
 
 
 def test_face_clip_is_decoded_frames_20_to_35_at_the_native_rate(tmp_path):

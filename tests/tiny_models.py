@@ -29,12 +29,27 @@ def tiny_unet_model_config(cross_attention_dim: int) -> dict:
                                                                 attention_block_types=["Temporal_Self"] * 2))
 
 
-def write_tiny_release(directory: Path, seed: int = 0) -> dict[str, Path]:
+def write_random_whisper(path: Path, seed: int = 0) -> Path:
+    """An openai-whisper checkpoint with 64-dim audio features (the fake of ``../shared/parity/audio``'s sizes),
+    random: for runs that need a Whisper of that width but not the reference values."""
+    import whisper
+
+    dims = whisper.model.ModelDimensions(n_mels=80, n_audio_ctx=1500, n_audio_state=64, n_audio_head=4,
+                                         n_audio_layer=4, n_vocab=64, n_text_ctx=16, n_text_state=16, n_text_head=2,
+                                         n_text_layer=1)
+    torch.manual_seed(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"dims": vars(dims), "model_state_dict": whisper.model.Whisper(dims).state_dict()}, path)
+    return path
+
+
+def write_tiny_release(directory: Path, seed: int = 0, whisper_model_path: Path | None = None) -> dict[str, Path]:
     """Files shaped like a release (U-Net config + ``latentsync_unet.pt``, Whisper, VAE folder), tiny and random.
 
-    Uses the fake Whisper checkpoint of ``../shared/parity/audio`` (64-dim features); skips without it.
+    The Whisper is ``whisper_model_path`` (64-dim features) or else the fake checkpoint of
+    ``../shared/parity/audio``; skips without either.
     """
-    whisper_path = shared_path("parity", "audio", "whisper_tiny_fake.pt")
+    whisper_path = whisper_model_path or shared_path("parity", "audio", "whisper_tiny_fake.pt")
     directory.mkdir(parents=True, exist_ok=True)
     model = tiny_unet_model_config(cross_attention_dim=64)
     config_path = directory / "tiny_unet.yaml"

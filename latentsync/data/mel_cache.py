@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from latentsync.io.atomic_file import replaced_atomically
 from latentsync.io.audio_reader import load_audio
 from latentsync.utils.syncnet_mel import melspectrogram
 
@@ -47,11 +46,5 @@ class MelCache:
     def _save(self, cache_path: Path, mel: np.ndarray) -> None:
         """Temp file + rename: concurrent workers and crashes never leave a half-written entry."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temp_path = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.save(stream, mel)
-            os.replace(temp_path, cache_path)
-        except BaseException:
-            Path(temp_path).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(cache_path) as partial, partial.open("wb") as stream:
+            np.save(stream, mel)

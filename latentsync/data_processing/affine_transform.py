@@ -31,11 +31,6 @@ class AffineTransform(Stage):
     landmark_detector: str = "mediapipe"
     landmark_weights_dir: str = str(DEFAULT_WEIGHTS_DIR)
 
-    def check(self) -> None:
-        """Build the backend once on the CPU: a missing package or weight file is reported before any work."""
-        if self.landmark_detector != "mediapipe":  # mediapipe's model ships inside its wheel
-            create_landmark_detector(self.landmark_detector, "cpu", self.landmark_weights_dir).close()
-
     def load(self, device: torch.device) -> FaceLandmarkDetector:
         return create_landmark_detector(self.landmark_detector, device, self.landmark_weights_dir)
 

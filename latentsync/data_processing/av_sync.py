@@ -20,7 +20,7 @@ import torch
 from latentsync.data_processing.media import copy_file, load_clip_audio, remux_with_audio, shift_audio
 from latentsync.data_processing.records import ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
-from latentsync.errors import CheckpointError, InputError
+from latentsync.errors import InputError
 from latentsync.evaluation.video_sync import VideoSyncScorer
 from latentsync.models.s3fd import DEFAULT_S3FD_PATH, S3FD
 
@@ -36,8 +36,6 @@ class SyncMeasurement:
 class SyncMeasure(Protocol):
     """How a clip's offset and confidence are measured: models built once per worker, then one call per clip."""
 
-    def check(self) -> None: ...
-
     def load(self, device: torch.device) -> Any: ...
 
     def measure(self, models: Any, path: Path) -> SyncMeasurement: ...
@@ -52,12 +50,6 @@ class SyncNetMeasure:
     min_track: int = 50
     min_face_size: float = 100
     batch_size: int = 20
-
-    def check(self) -> None:
-        if not Path(self.syncnet_weights).is_file():
-            raise CheckpointError(f"SyncNet weights {self.syncnet_weights} not found; run ./setup_env.sh --auxiliary "
-                                  "to download them, or pass the right path")
-        S3FD.check_weights(self.s3fd_weights)
 
     def load(self, device: torch.device) -> VideoSyncScorer:
         from latentsync.evaluation.syncnet_eval import SyncNetEval
@@ -83,9 +75,6 @@ class AudioVisualSync(Stage):
     @property
     def folder(self) -> str:
         return f"av_synced_{self.conf_threshold:g}"
-
-    def check(self) -> None:
-        self.sync_measure.check()
 
     def load(self, device: torch.device) -> Any:
         return self.sync_measure.load(device)

@@ -6,7 +6,9 @@ Layout (names as the original's, beside the input folder unless ``output_root`` 
                   av_synced_3/  high_visual_quality/  ledgers/<stage>.jsonl  fileslist.txt
 
 A stage's inputs are the clips the previous stage kept, by the previous ledger, so a re-run skips every clip
-already recorded and an interrupted run finishes the rest. The input folder is only ever read.
+already decided, retries those whose stage failed (``error``) and an interrupted run finishes the rest. A
+failure of the machine (weights, packages, disk) stops the run instead of being recorded against a clip. The
+input folder is only ever read.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ def run_pipeline(input_dir: str | os.PathLike, stages: Sequence[Stage], output_r
                 remove_partials(stage_output)
             ledger = Ledger(output_root / LEDGER_FOLDER / f"{stage.folder}.jsonl")
             done = ledger.read()
-            pending = [clip for clip in clips if clip not in done]
+            pending = [clip for clip in clips if clip not in done or not done[clip].final]
             records = tqdm(executor.map(stage, stage_input, stage_output, pending), total=len(pending),
                            desc=stage.folder, unit="clip", disable=not progress or not pending)
             for record in records:

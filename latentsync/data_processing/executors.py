@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from latentsync.data_processing.environment import EnvironmentProblem
 from latentsync.data_processing.records import LedgerRecord
 from latentsync.data_processing.stage import Stage, run_clip
 from latentsync.errors import InputError
@@ -141,10 +142,19 @@ class RayExecutor(Executor):
             in_flight.append(task.remote(stage, input_dir, output_dir, clip))
             if len(in_flight) >= self.num_cpus * IN_FLIGHT_PER_WORKER:
                 done, in_flight = self._ray.wait(in_flight, num_returns=1)
-                yield from self._ray.get(done)
+                yield from self._get(done)
         while in_flight:
             done, in_flight = self._ray.wait(in_flight, num_returns=1)
-            yield from self._ray.get(done)
+            yield from self._get(done)
+
+    def _get(self, done: list[Any]) -> list[LedgerRecord]:
+        """The tasks' records; a task's ``EnvironmentProblem`` is raised as itself, not as Ray's traceback."""
+        try:
+            return self._ray.get(done)
+        except self._ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, EnvironmentProblem):
+                raise error.cause from None
+            raise
 
 
 def _bounded(submit: Callable[[str], concurrent.futures.Future], clips: Iterable[str],

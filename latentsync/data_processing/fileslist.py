@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from latentsync.data_processing.media import header_duration
+from latentsync.io.atomic_file import replaced_atomically
 
 
 def list_clips(folder: str | os.PathLike) -> list[Path]:
@@ -18,10 +18,8 @@ def write_fileslist(clips: list[Path], path: str | os.PathLike) -> Path:
     """One absolute path per line (the trainers' ``train_fileslist``), written atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
+    with replaced_atomically(path) as partial, partial.open("w", encoding="utf-8") as file:
         file.writelines(f"{clip.resolve()}\n" for clip in clips)
-    os.replace(temporary, path)
     return path
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from latentsync.data_processing.records import LedgerRecord
+from latentsync.io.atomic_file import replaced_atomically
 
 
 class Ledger:
@@ -48,12 +48,6 @@ class Ledger:
     def compact(self) -> None:
         """Rewrite the file with one line per clip, sorted by clip (temp file + rename)."""
         records = self.read()
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as file:
-                for clip in sorted(records):
-                    file.write(json.dumps(records[clip].to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(self.path) as partial, partial.open("w", encoding="utf-8") as file:
+            for clip in sorted(records):
+                file.write(json.dumps(records[clip].to_dict(), ensure_ascii=False, sort_keys=True) + "\n")

@@ -6,11 +6,9 @@ only when complete, so an interrupted stage never leaves a half-written clip und
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -18,13 +16,13 @@ from pathlib import Path
 import av
 import numpy as np
 
+from latentsync.io.atomic_file import PARTIAL_MARKER, replaced_atomically
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_writer import VideoWriter
 
 FPS = 25
 SAMPLE_RATE = 16000
 SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
-PARTIAL_MARKER = ".partial-"
 
 
 def header_duration(path: str | os.PathLike) -> float:
@@ -71,7 +69,7 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, num_
 
 def copy_file(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` through a temporary file in the target's folder."""
-    with _partial(target) as partial:
+    with replaced_atomically(target) as partial:
         shutil.copyfile(source, partial)
 
 
@@ -85,7 +83,7 @@ def remux_with_audio(source: Path, target: Path, audio: np.ndarray) -> None:
         end = (input_container.duration or 0) / av.time_base
         if end:
             audio = audio[: math.ceil(end * SAMPLE_RATE)]
-        with _partial(target) as partial, av.open(str(partial), "w", format="mp4") as output:
+        with replaced_atomically(target) as partial, av.open(str(partial), "w", format="mp4") as output:
             video_out = output.add_stream_from_template(video_in)
             audio_out = output.add_stream("aac", rate=SAMPLE_RATE)
             audio_out.layout = "mono"
@@ -106,20 +104,6 @@ def _encode_audio(stream: av.AudioStream, audio: np.ndarray, chunk: int = SAMPLE
         frame.pts, frame.time_base = start, Fraction(1, SAMPLE_RATE)
         yield from stream.encode(frame)
     yield from stream.encode(None)
-
-
-@contextlib.contextmanager
-def _partial(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``; renamed onto it when the block succeeds, deleted when it fails."""
-    handle, partial = tempfile.mkstemp(prefix=f".{target.stem}{PARTIAL_MARKER}", suffix=target.suffix,
-                                       dir=target.parent)
-    os.close(handle)
-    try:
-        yield Path(partial)
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
 
 
 def remove_partials(folder: Path) -> int:

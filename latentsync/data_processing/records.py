@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 KEPT, REJECTED = "kept", "rejected"
+# The reason of a clip whose stage failed unexpectedly: not a decision about the clip, so it is retried next run.
+FAILED_REASON = "error"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class LedgerRecord:
         return cls(clip=clip, decision=result.decision, outputs=list(result.outputs), reason=result.reason,
                    detail=result.detail, measures=dict(result.measures), duration_s=round(duration_s, 4),
                    seconds=round(seconds, 3))
+
+    @property
+    def final(self) -> bool:
+        """A decision made from the clip (kept, or rejected for a measured reason) is never revisited."""
+        return self.reason != FAILED_REASON
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,4 +1,4 @@
-"""The base of the stages that count faces with S3FD: its weights, the start-up check and the per-worker model."""
+"""The base of the stages that count faces with S3FD: its weights and the per-worker model."""
 
 from __future__ import annotations
 
@@ -16,9 +16,6 @@ class S3FDStage(Stage):
     uses_gpu: ClassVar[bool] = True
     s3fd_weights: str = str(DEFAULT_S3FD_PATH)
     conf_th: float = 0.9
-
-    def check(self) -> None:
-        S3FD.check_weights(self.s3fd_weights)
 
     def load(self, device: torch.device) -> S3FD:
         return S3FD.from_checkpoint(self.s3fd_weights, device)

@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 
 import torch
 
+from latentsync.data_processing.environment import environment_problem
 from latentsync.data_processing.media import header_duration
-from latentsync.data_processing.records import ClipResult, LedgerRecord, rejected
-from latentsync.errors import InputError
+from latentsync.data_processing.records import FAILED_REASON, ClipResult, LedgerRecord, rejected
+from latentsync.errors import CheckpointError, InputError
 
 # Models loaded by this process, per (stage, device): a worker loads them once and reuses them for every clip.
 _LOADED_MODELS: dict[tuple[Stage, str], Any] = {}
@@ -33,7 +34,23 @@ class Stage(ABC):
         """Output folder name, beside the input folder or under the output root."""
 
     def check(self) -> None:
-        """Raise ``CheckpointError``/``InputError`` before any work if the stage cannot run (e.g. missing weights)."""
+        """Load the stage's models on the CPU before any work: missing or unreadable weights and missing packages
+        stop the run there (``CheckpointError``, ``InputError`` or ``EnvironmentProblem``).
+
+        The models are kept, so a second check is free and clips run in this process reuse them.
+        """
+        if not self.uses_gpu or (self, "cpu") in _LOADED_MODELS:
+            return
+        try:
+            models = self.load(torch.device("cpu"))
+        except (CheckpointError, InputError):
+            raise
+        except Exception as error:
+            problem = environment_problem(error, f"stage {self.folder}")
+            if problem is None:
+                raise
+            raise problem from None
+        _LOADED_MODELS[(self, "cpu")] = models
 
     def load(self, device: torch.device) -> Any:
         """Build the stage's models on ``device``; called once per worker process."""
@@ -68,7 +85,10 @@ def output_name(clip: str, suffix: str = "") -> str:
 
 
 def run_clip(stage: Stage, input_dir: Path, output_dir: Path, clip: str) -> LedgerRecord:
-    """Run ``stage`` on one clip and record the outcome; a bad clip becomes a rejection, never a crash."""
+    """Run ``stage`` on one clip and record the outcome; a bad clip becomes a rejection, never a crash.
+
+    A failure of the machine (``environment_problem``) is raised instead: it says nothing about the clip.
+    """
     start = time.perf_counter()
     source = Path(input_dir) / clip
     (Path(output_dir) / clip).parent.mkdir(parents=True, exist_ok=True)
@@ -77,5 +97,8 @@ def run_clip(stage: Stage, input_dir: Path, output_dir: Path, clip: str) -> Ledg
     except InputError as error:
         result = rejected("unreadable", str(error))
     except Exception as error:  # noqa: BLE001 - one clip's failure is recorded and the run goes on
-        result = rejected("error", f"{type(error).__name__}: {' '.join(str(error).split())}")
+        problem = environment_problem(error, f"stage {stage.folder}, clip {clip!r}")
+        if problem is not None:
+            raise problem from None
+        result = rejected(FAILED_REASON, f"{type(error).__name__}: {' '.join(str(error).split())}")
     return LedgerRecord.of(clip, result, header_duration(source), time.perf_counter() - start)

@@ -28,9 +28,6 @@ class VisualQualityFilter(Stage):
     threshold: float = 40.0
     hyperiqa_weights: str = str(DEFAULT_HYPERIQA_PATH)
 
-    def check(self) -> None:
-        HyperIQA.check_weights(self.hyperiqa_weights)
-
     def load(self, device: torch.device) -> HyperIQA:
         return HyperIQA.from_checkpoint(self.hyperiqa_weights, device)
 

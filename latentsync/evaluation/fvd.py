@@ -65,7 +65,12 @@ def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> torch.jit.
                               "or pass its path")
     with warnings.catch_warnings():  # TorchScript is deprecated, but it is the format the I3D weights ship in
         warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.load(str(path), map_location=device).eval()
+        try:
+            return torch.jit.load(str(path), map_location=device).eval()
+        except RuntimeError as error:  # not a TorchScript archive: truncated, or another file under that name
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise CheckpointError(f"I3D model {path} cannot be read ({reason}); download it again with "
+                                  f"{AUXILIARY_SETUP_HINT}") from None
 
 
 def video_clips(path: str | Path, clip_len: int = 16) -> Iterator[np.ndarray]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 
+from latentsync.io.atomic_file import create_partial_file
 from latentsync.io.paths import check_output_path
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
@@ -77,7 +76,7 @@ class VideoWriter(KeptUnlessFailed):
         self._video_stream: av.VideoStream | None = None
         self._audio_stream: av.AudioStream | None = None
         self._frame_shape: tuple[int, ...] | None = None
-        self._partial = _create_partial_file(self.path)
+        self._partial = create_partial_file(self.path)
         try:
             self._container = av.open(str(self._partial), mode="w", container_options=_MUXER_OPTIONS)
         except BaseException:
@@ -166,17 +165,6 @@ class VideoWriter(KeptUnlessFailed):
         chunk.pts, chunk.time_base = self._audio_written, Fraction(1, self._sample_rate)
         self._container.mux(self._audio_stream.encode(chunk))
         self._audio_written = stop
-
-
-def _create_partial_file(path: Path) -> Path:
-    """Create the hidden ``.<name>.partial-XXXX<suffix>`` beside ``path``, with mode 0o666 less the umask.
-
-    ``tempfile.mkstemp`` would make it 0o600, and ``os.replace`` keeps the mode, so the result would be
-    private; created like any new file, it gets the permissions the user expects.
-    """
-    partial = path.absolute().parent / f".{path.stem}.partial-{secrets.token_hex(6)}{path.suffix}"
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    return partial
 
 
 def _mono_float32(audio: np.ndarray) -> np.ndarray:

@@ -7,14 +7,14 @@ numeric variant (dtype, device type). Renaming a file still hits; editing it in 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+
+from latentsync.io.atomic_file import replaced_atomically
 
 _FORMAT_VERSION = "1"
 
@@ -54,14 +54,8 @@ class FeatureCache:
             return None
 
     def save(self, audio_digest: str, feature: torch.Tensor) -> None:
-        """Write atomically (temp file + ``os.replace``) so a crash or a concurrent reader never sees half a file."""
+        """Write atomically (partial file + rename) so a crash or a concurrent reader never sees half a file."""
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         metadata = {"audio_sha256": audio_digest, "model_sha256": self.model_digest, "variant": self.variant}
-        handle, temp_path = tempfile.mkstemp(dir=self.cache_dir, suffix=".tmp")
-        os.close(handle)
-        try:
-            save_file({"feature": feature.contiguous()}, temp_path, metadata=metadata)
-            os.replace(temp_path, self.path_for(audio_digest))
-        except BaseException:
-            Path(temp_path).unlink(missing_ok=True)
-            raise
+        with replaced_atomically(self.path_for(audio_digest)) as partial:
+            save_file({"feature": feature.contiguous()}, str(partial), metadata=metadata)
