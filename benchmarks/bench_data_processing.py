@@ -27,6 +27,7 @@ from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.data_processing.driver import build_stages, run_pipeline  # noqa: E402
 from latentsync.data_processing.media import load_clip_audio, write_clip  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
+from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
 DEMO_VIDEOS = (demo_clip("demo1_video.mp4"), demo_clip("demo2_video.mp4"))
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--weights_dir", type=Path, default=Path("checkpoints/auxiliary"))
     parser.add_argument("--landmark_detector", default="mediapipe")
     args = parser.parse_args()
+    quiet_library_logs()
     error = missing_inputs(DEMO_VIDEOS)
     if error:
         print(error, file=sys.stderr)

@@ -43,6 +43,7 @@ from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR, load_lipsync_pipeline  # noqa: E402
 from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
+from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
 RELEASE_CONFIGS = {"1.5": REPO_ROOT / "configs" / "unet" / "stage2.yaml",
                    "1.6": REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"}
@@ -83,6 +84,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_library_logs()
     error = missing_inputs((args.video, args.audio), "--video/--audio")
     if error:
         print(error, file=sys.stderr)

@@ -46,6 +46,7 @@ from latentsync.io.video_writer import VideoWriter  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline  # noqa: E402
 from latentsync.utils.frame_schedule import inference_windows  # noqa: E402
+from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 from tests.tiny_models import write_random_whisper, write_tiny_release  # noqa: E402
 
 DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--models", help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    quiet_library_logs()
     if args.child:
         models = {key: Path(value) for key, value in json.loads(args.models).items()}
         run_child(args.video, args.audio, args.output, models)

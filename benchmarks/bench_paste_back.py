@@ -33,6 +33,7 @@ from latentsync.io.background_writer import BackgroundVideoWriter  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
+from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
 DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
 WINDOW = 16  # frames per paste-back call, as the pipeline's windows
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_library_logs()
     error = missing_inputs([args.video], "--video")
     if error:
         print(error, file=sys.stderr)

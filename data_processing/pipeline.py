@@ -48,10 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from pathlib import Path
 
+    from latentsync.utils.quiet_logs import quiet_library_logs
+
     from latentsync.data_processing.driver import build_stages, check_run, run_pipeline
     from latentsync.data_processing.environment import EnvironmentProblem
     from latentsync.data_processing.executors import LocalExecutor, RayExecutor
 
+    quiet_library_logs()
     weights = Path(args.weights_dir)
     try:
         stages = build_stages(args.resolution, args.sync_conf_threshold, args.quality_threshold,

@@ -23,6 +23,7 @@ from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_dist
                                        paired_face_clips, video_clips)
 from latentsync.evaluation.video_files import list_videos
 from latentsync.utils.device import resolve_device
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--batch_size", type=int, default=8, help="clips per I3D forward pass")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     args = parser.parse_args(argv)
+    quiet_library_logs()
 
     try:
         device = resolve_device(args.device)

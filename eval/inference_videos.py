@@ -16,6 +16,7 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
+from latentsync.utils.quiet_logs import quiet_library_logs
 from scripts.inference import (add_pipeline_arguments, face_enhancement, generation_kwargs, load_enhancer,
                                load_pipeline_from_args)
 
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    quiet_library_logs()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
         # The lists are read and paired before minutes of model loading.

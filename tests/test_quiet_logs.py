@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
 
 from latentsync.utils.quiet_logs import launch_gradio
 from tests.paths import REPO_ROOT
@@ -55,3 +60,39 @@ def test_gradio_launch_is_quiet_but_prints_the_address(capsys):
     launch_gradio(demo, server_port=7860, share=False)
     assert demo.options == dict(quiet=True, prevent_thread_lock=True, server_port=7860, share=False)
     assert demo.blocked and capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
+
+
+def _batch_lipsync_with_unpaired_lists(tmp_path: Path) -> int:
+    from eval import inference_videos
+
+    (tmp_path / "videos.txt").write_text("a.mp4\nb.mp4\n")
+    (tmp_path / "audios.txt").write_text("a.wav\n")
+    return inference_videos.main(["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist",
+                                  str(tmp_path / "audios.txt"), "--output_dir", str(tmp_path / "out")])
+
+
+def _inference_benchmark_without_inputs(tmp_path: Path) -> int:
+    from tests.test_benchmarks import load_benchmark
+
+    return load_benchmark("bench_inference").main(["--tiny", "--video", str(tmp_path / "none.mp4")])
+
+
+@pytest.mark.parametrize("entry_point", [_batch_lipsync_with_unpaired_lists, _inference_benchmark_without_inputs],
+                         ids=["batch_lipsync", "bench_inference"])
+def test_other_entry_points_filter_the_same_noise(tmp_path, capsys, entry_point):
+    modeling = logging.getLogger("diffusers.models.modeling_utils")
+    saved_filters = list(modeling.filters)
+    modeling.filters.clear()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.resetwarnings()
+            assert entry_point(tmp_path) == 2  # the filters are in place before the first check
+            warnings.warn("SymbolDatabase.GetPrototype() is deprecated. Please use ...", UserWarning)
+            warnings.warn("a real warning", UserWarning)
+        assert [str(warning.message) for warning in caught] == ["a real warning"]
+        record = logging.LogRecord(modeling.name, logging.WARNING, __file__, 0,
+                                   "There are modules in UNet that should be kept in float32: []. Casting", None, None)
+        assert not modeling.filter(record)
+    finally:
+        modeling.filters[:] = saved_filters
+    assert capsys.readouterr().err.startswith("error: ")

@@ -24,12 +24,15 @@ def _randomise(model: torch.nn.Module) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
-def test_round_trip_is_exact(tmp_path, suffix):
+def test_round_trip_is_exact(tmp_path, suffix, caplog):
     unet = _tiny()
     _randomise(unet)
     path = tmp_path / f"latentsync_unet{suffix}"
     save_checkpoint(path, unet.state_dict(), global_step=1234)
-    loaded = load_unet({"model": dict(TINY)}, path)
+    with caplog.at_level("INFO"):
+        loaded = load_unet({"model": dict(TINY)}, path)
+    assert caplog.text.count("0 missing; 0 unexpected; 0 dropped") == 1  # the load report, once
+    assert f"{path}: global_step {1234 if suffix == '.pt' else 0}" in caplog.text
     for (k, a), (k2, b) in zip(unet.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(a, b), k
     if suffix == ".pt":

@@ -21,6 +21,7 @@ from latentsync.data_processing.environment import EnvironmentProblem
 from latentsync.data_processing.records import LedgerRecord
 from latentsync.data_processing.stage import Stage, run_clip
 from latentsync.errors import InputError
+from latentsync.utils.quiet_logs import quiet_library_logs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IN_FLIGHT_PER_WORKER = 2
@@ -99,7 +100,9 @@ class LocalExecutor(Executor):
 
 
 def _init_worker(devices: Any) -> None:
-    """Pin this worker to its GPU before CUDA starts; one torch thread per worker on the CPU."""
+    """Pin this worker to its GPU before CUDA starts; one torch thread per worker on the CPU; the entry points'
+    filters of library noise (spawned workers start without them)."""
+    quiet_library_logs()
     gpu = devices.get()
     if gpu is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)

@@ -28,8 +28,8 @@ def load_unet(config: DictConfig | dict | str | os.PathLike, ckpt_path: str | os
     """Build from ``config`` and load a ``latentsync_unet.pt``-style checkpoint strictly (every key, every shape)."""
     unet = unet_from_config(config)
     state_dict, extras = read_checkpoint(ckpt_path)
-    report = load_state_dict_strict(unet, state_dict, source=str(ckpt_path))
-    logger.info("U-Net %s (global_step %s)", report.summary(), extras["global_step"])
+    load_state_dict_strict(unet, state_dict, source=str(ckpt_path))  # logs the load report
+    logger.info("U-Net checkpoint %s: global_step %s", ckpt_path, extras["global_step"])
     return unet.to(device=device, dtype=dtype).eval()
 
 
