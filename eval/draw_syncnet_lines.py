@@ -2,6 +2,10 @@
 
     python -m eval.draw_syncnet_lines --checkpoints runA/checkpoints/checkpoint-10000.pt \\
         runB/checkpoints/checkpoint-10000.pt --labels "Dim 512" "Dim 2048" --output_path ablation.pdf
+
+The checkpoints are those ./train_syncnet.sh writes, which carry the loss history:
+<data.train_output_dir>/train-<date>/checkpoints/checkpoint-<step>.pt (released weights such as
+checkpoints/stable_syncnet.pt carry none).
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_cur
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoints", nargs="+", required=True, help="SyncNet training checkpoints, one per line")
+    parser.add_argument("--checkpoints", nargs="+", required=True, metavar="CHECKPOINT",
+                        help="SyncNet training checkpoints, one per run, separated by spaces")
     parser.add_argument("--labels", nargs="+", default=None,
-                        help="legend names, one per checkpoint (default: the run folder of each checkpoint)")
+                        metavar="LABEL",
+                        help="legend names, one per checkpoint, in the same order (default: each checkpoint's run folder)")
     parser.add_argument("--output_path", default="syncnet_loss.pdf", help="image file to write (pdf, png, svg)")
     parser.add_argument("--no_val", action="store_true", help="draw the training loss only")
     args = parser.parse_args(argv)

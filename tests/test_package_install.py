@@ -28,17 +28,29 @@ def module_file(entry_point: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def environment(tmp_path_factory) -> Path:
-    """A fresh venv with this checkout installed in editable mode; returns its ``bin`` folder."""
+def installed(tmp_path_factory) -> tuple[Path, str]:
+    """A fresh venv with this checkout installed in editable mode: its ``bin`` folder and pip's output."""
     root = tmp_path_factory.mktemp("install") / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(root)
     python = root / "bin" / "python"
     site_packages = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                                         capture_output=True, text=True, check=True).stdout.strip())
     (site_packages / "project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--editable", str(REPO_ROOT)], check=True, timeout=600)
-    return root / "bin"
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                             "--no-build-isolation", "--editable", str(REPO_ROOT)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return root / "bin", result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def environment(installed) -> Path:
+    return installed[0]
+
+
+def test_the_build_uses_no_deprecated_metadata(installed):
+    """No deprecation (e.g. the TOML-table ``project.license``) in what the build backend prints."""
+    assert [line.strip() for line in installed[1].splitlines() if "deprecat" in line.lower()] == []
 
 
 def test_the_package_is_imported_from_the_checkout(environment):

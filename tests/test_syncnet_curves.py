@@ -30,7 +30,7 @@ def test_reads_the_history_and_thins_validation_like_the_original(tmp_path):
 
 def test_checkpoint_without_history_is_a_checkpoint_error(tmp_path):
     path = _training_checkpoint(tmp_path / "released" / "stable_syncnet.pt", 1.0, with_history=False)
-    with pytest.raises(CheckpointError, match="stable_syncnet.pt has no train_step_list"):
+    with pytest.raises(CheckpointError, match=r"stable_syncnet.pt has no train_step_list.*checkpoint-<step>\.pt$"):
         read_loss_curve(path, "released")
 
 
@@ -59,4 +59,15 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert draw_syncnet_lines.main(["--checkpoints", str(first), "--labels", "a", "b"]) == 2
     assert "1 checkpoints but 2 labels" in capsys.readouterr().err
     assert draw_syncnet_lines.main(["--checkpoints", str(tmp_path / "missing.pt")]) == 2
-    assert "missing.pt not found" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "missing.pt not found; pass one that ./train_syncnet.sh wrote: " in error
+    assert "setup_env" not in error  # no download brings a training checkpoint
+
+
+def test_help_says_which_checkpoints_and_how_to_pass_them(capsys):
+    with pytest.raises(SystemExit) as exited:
+        draw_syncnet_lines.main(["--help"])
+    assert exited.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "one per line" not in help_text and "one per run, separated by spaces" in help_text
+    assert "./train_syncnet.sh writes" in help_text and "train-<date>/checkpoints/checkpoint-<step>.pt" in help_text

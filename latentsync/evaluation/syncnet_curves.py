@@ -34,13 +34,21 @@ class LossCurve:
     val_losses: list[float]
 
 
+# Where ./train_syncnet.sh writes its checkpoints (data.train_output_dir of the SyncNet config).
+TRAINING_CHECKPOINTS = "<data.train_output_dir>/train-<date>/checkpoints/checkpoint-<step>.pt"
+
+
 def read_loss_curve(checkpoint_path: str | os.PathLike, label: str) -> LossCurve:
     """The loss history of one SyncNet training checkpoint, validation points thinned as the original does."""
+    if not Path(checkpoint_path).is_file():
+        raise CheckpointError(f"SyncNet training checkpoint {checkpoint_path} not found; pass one that "
+                              f"./train_syncnet.sh wrote: {TRAINING_CHECKPOINTS}")
     _, extras = read_checkpoint(checkpoint_path)
     missing = [key for key in HISTORY_KEYS if key not in extras]
     if missing:
-        raise CheckpointError(f"checkpoint {checkpoint_path} has no {', '.join(missing)}; pass a SyncNet training "
-                              "checkpoint (checkpoints/checkpoint-<step>.pt of a training run)")
+        raise CheckpointError(f"checkpoint {checkpoint_path} has no {', '.join(missing)} (released weights such as "
+                              "stable_syncnet.pt carry no loss history); pass one that ./train_syncnet.sh wrote: "
+                              f"{TRAINING_CHECKPOINTS}")
     val_steps, val_losses = list(extras["val_step_list"]), list(extras["val_loss_list"])
     first, every = slice(0, 1), slice(VAL_THINNING - 1, None, VAL_THINNING)
     return LossCurve(label, list(extras["train_step_list"]), list(extras["train_loss_list"]),
