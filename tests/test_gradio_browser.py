@@ -156,9 +156,10 @@ def short_speech(tmp_path) -> Path:
 
 
 def upload(page, elem_id: str, path: Path, tag: str) -> None:
-    """Choose ``path`` in a component's file picker and wait until its player shows the uploaded file."""
+    """Choose ``path`` in a component's file picker and wait until its player shows the uploaded file (or, for a
+    video browsers cannot play, its preview, named after it)."""
     page.locator(f"#{elem_id} input[type=file]").set_input_files(str(path))
-    page.locator(f"#{elem_id} {tag}[src*='{path.name}'], #{elem_id} a[href*='{path.name}']").first.wait_for(
+    page.locator(f"#{elem_id} {tag}[src*='{path.stem}'], #{elem_id} a[href*='{path.stem}']").first.wait_for(
         state="attached")
 
 
@@ -252,3 +253,29 @@ def test_missing_checkpoints_are_explained_in_the_page(browser, tmp_path, save_s
         expect(banner).to_contain_text("./setup_env.sh")
         expect(page.locator("#run-button")).to_be_disabled()
         save_screenshot(page, "missing_checkpoints_page.png")
+
+
+def test_inputs_stay_on_the_page_for_another_run(page, short_speech, save_screenshot):
+    """Two runs with different settings from one upload: the video and the audio stay visible after each run.
+
+    The demo clip is HEVC, which Chromium cannot show: the panel shows a small H.264 preview of it, and the
+    runs are made from the uploaded file itself (the result has the clip's own 1080x1920 size)."""
+    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+    upload(page, "audio-input", short_speech, "audio")
+    shown = page.locator("#video-input video[src*='demo1_video.preview-']")
+    page.wait_for_function("v => v.readyState >= 2 && v.videoWidth == 360", arg=shown.element_handle())
+    status = page.locator("#status")
+    for seed in (11, 12):
+        seed_box = page.locator("#seed-input input")
+        seed_box.fill(str(seed))
+        seed_box.press("Enter")
+        page.locator("#run-button").click()
+        expect(status).to_contain_text(re.compile(rf"Done in [\d.]+ s: 15 frames lip-synced \(seed {seed}\)"),
+                                       timeout=RUN_TIMEOUT_MS)
+        assert shown.evaluate("v => v.videoWidth") == 360  # still there, still showing
+        expect(page.locator(f"#audio-input audio[src*='{short_speech.name}'], "
+                            f"#audio-input a[href*='{short_speech.name}']").first).to_be_attached()
+        result = page.locator("#result-video video")
+        page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=result.element_handle())
+        assert result.evaluate("v => [v.videoWidth, v.videoHeight]") == [1080, 1920]
+    save_screenshot(page, "second_run_page.png")

@@ -1,18 +1,23 @@
 """The demo page: uploads and settings on the left, progress, result and status on the right.
 
-``build_demo`` only wires components to ``lipsync_request``; every decision (checks, model choice,
-clean-up, error wording) lives in the modules it imports, which are tested without a browser.
+``build_demo`` only wires components to ``lipsync_request`` and ``UploadPreviews``; every decision (checks,
+model choice, clean-up, error wording, previews) lives in the modules it imports, which are tested without a
+browser. The uploads stay on the page after a run, so another setting needs no new upload.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import gradio as gr
 
 from latentsync.app.pipeline_cache import PipelineCache
+from latentsync.app.preview import UploadPreviews
 from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
+from latentsync.errors import InputError
 from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
 
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
@@ -39,6 +44,13 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
     ``examples``: ``[video, audio]`` pairs offered under the uploads (the original's demo clips, ``demo_examples``).
     """
     banner = checkpoint_banner(pipelines, startup_problem)
+    previews = UploadPreviews()
+
+    def show_video(video_path: str | None, *_: object) -> Iterator[str | None]:
+        # A generator: Gradio copies the yielded preview into its cache before the folder is removed.
+        with tempfile.TemporaryDirectory(prefix="latentsync-preview-", ignore_cleanup_errors=True) as folder:
+            yield previews.shown(video_path, Path(folder))
+
     releases = pipelines.release_names
     defaults = pipelines.generation_defaults()
     with gr.Blocks(title="LatentSync", analytics_enabled=False,
@@ -74,7 +86,8 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                                  elem_id="face-enhance-strength")
                 gr.Markdown(limits.describe())
                 if examples:
-                    gr.Examples(examples, inputs=[video, audio], label="Demo clips", elem_id="demo-examples")
+                    gr.Examples(examples, inputs=[video, audio], outputs=video, fn=show_video, run_on_click=True,
+                                cache_examples=False, label="Demo clips", elem_id="demo-examples")
                 run = gr.Button("Lip-sync", variant="primary", interactive=not banner, elem_id="run-button")
             with gr.Column():
                 result = gr.Video(label="Lip-synced video", interactive=False, buttons=["download"],
@@ -88,10 +101,16 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
 
+            try:
+                video_path = previews.original(video_path)  # the page may hold a preview of the upload
+            except InputError as error:
+                yield None, f"**Could not run:** {error}"
+                return
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
                                        guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
                                        face_enhance_method, face_enhance_strength)
 
+        video.upload(show_video, video, video)
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
                                 enhance_strength], [result, status])
     return demo.queue(default_concurrency_limit=1)
