@@ -10,6 +10,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import ClassVar
 
 import av
@@ -25,7 +26,7 @@ from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
 from latentsync.data_processing.broken_videos import BrokenVideoFilter
 from latentsync.data_processing.driver import LOCK_NAME, build_stages, check_run, run_pipeline
 from latentsync.data_processing.environment import EnvironmentProblem
-from latentsync.data_processing.executors import LocalExecutor, SerialExecutor
+from latentsync.data_processing.executors import LocalExecutor, RayExecutor, SerialExecutor
 from latentsync.data_processing.high_resolution import HighResolutionFilter
 from latentsync.data_processing.ledger import Ledger
 from latentsync.data_processing.media import fit_audio, shift_audio
@@ -453,3 +454,18 @@ def test_outputs_have_a_new_files_permissions(tmp_path, umask):
         "resampled/a.mp4", "segmented/a_000.mp4", "ledgers/resampled.jsonl", "fileslist.txt"}
     modes = {path.relative_to(tmp_path / "out").as_posix(): stat.S_IMODE(path.stat().st_mode) for path in written}
     assert modes == {name: (0o777 if (tmp_path / "out" / name).is_dir() else 0o666) & ~umask for name in modes}
+
+
+def test_ray_reports_a_tasks_environment_problem_as_itself():
+    """Ray wraps a task's exception in its own traceback report; the driver re-raises the one-line problem."""
+    ray = pytest.importorskip("ray")
+    problem = EnvironmentProblem("stage failing, clip 'a.mp4': No space left on device (/data/a.mp4); free space")
+
+    def get(done):
+        raise ray.exceptions.RayTaskError("run_clip", "Traceback (most recent call last): ...", problem)
+
+    executor = RayExecutor.__new__(RayExecutor)  # no cluster: only how results are collected is under test
+    executor._ray = SimpleNamespace(get=get, exceptions=ray.exceptions)
+    with pytest.raises(EnvironmentProblem) as raised:
+        executor._get(["task"])
+    assert raised.value is problem

@@ -37,7 +37,8 @@ class Stage(ABC):
         """Load the stage's models on the CPU before any work: missing or unreadable weights and missing packages
         stop the run there (``CheckpointError``, ``InputError`` or ``EnvironmentProblem``).
 
-        The models are kept, so a second check is free and clips run in this process reuse them.
+        Plain networks are kept, so a second check is free and clips run in this process reuse them; models that
+        hold resources (a landmark detector's threads and output filter) are closed again.
         """
         if not self.uses_gpu or (self, "cpu") in _LOADED_MODELS:
             return
@@ -50,7 +51,10 @@ class Stage(ABC):
             if problem is None:
                 raise
             raise problem from None
-        _LOADED_MODELS[(self, "cpu")] = models
+        if callable(getattr(models, "close", None)):
+            models.close()
+        else:
+            _LOADED_MODELS[(self, "cpu")] = models
 
     def load(self, device: torch.device) -> Any:
         """Build the stage's models on ``device``; called once per worker process."""
