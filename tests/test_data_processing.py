@@ -469,3 +469,25 @@ def test_ray_reports_a_tasks_environment_problem_as_itself():
     with pytest.raises(EnvironmentProblem) as raised:
         executor._get(["task"])
     assert raised.value is problem
+
+
+@dataclass(frozen=True)
+class UnloadableStage(Stage):
+    """A stage whose models cannot be built in this process (as on a worker that lacks a package)."""
+
+    folder: ClassVar[str] = "unloadable"
+    writes_outputs: ClassVar[bool] = False
+
+    def load(self, device: torch.device) -> None:
+        raise InputError("the foo landmark backend needs the foo package; pip install foo")
+
+    def process(self, source: Path, output_dir: Path, clip: str):
+        self.models()
+        return kept(clip)
+
+
+def test_models_that_fail_to_load_on_a_worker_stop_the_run(tmp_path):
+    raw = _raw_folder(tmp_path, "a.mp4")
+    with pytest.raises(EnvironmentProblem, match=r"^stage unloadable: its models cannot be loaded \(the foo .*foo\)$"):
+        run_pipeline(raw, [UnloadableStage()], tmp_path / "out", progress=False)
+    assert Ledger(tmp_path / "out" / "ledgers" / "unloadable.jsonl").read() == {}

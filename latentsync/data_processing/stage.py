@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from latentsync.data_processing.environment import environment_problem
+from latentsync.data_processing.environment import EnvironmentProblem, environment_problem
 from latentsync.data_processing.media import header_duration
 from latentsync.data_processing.records import FAILED_REASON, ClipResult, LedgerRecord, rejected
 from latentsync.errors import CheckpointError, InputError
@@ -45,12 +45,9 @@ class Stage(ABC):
         try:
             models = self.load(torch.device("cpu"))
         except (CheckpointError, InputError):
-            raise
+            raise  # already one line naming the file and the fix
         except Exception as error:
-            problem = environment_problem(error, f"stage {self.folder}")
-            if problem is None:
-                raise
-            raise problem from None
+            raise models_problem(self, error) from None
         if callable(getattr(models, "close", None)):
             models.close()
         else:
@@ -95,8 +92,12 @@ def run_clip(stage: Stage, input_dir: Path, output_dir: Path, clip: str) -> Ledg
     """
     start = time.perf_counter()
     source = Path(input_dir) / clip
-    (Path(output_dir) / clip).parent.mkdir(parents=True, exist_ok=True)
     try:
+        stage.models()  # loaded once per process; a failure here is the machine's, whatever the clip
+    except Exception as error:
+        raise models_problem(stage, error) from None
+    try:
+        (Path(output_dir) / clip).parent.mkdir(parents=True, exist_ok=True)
         result = stage.process(source, Path(output_dir), clip)
     except InputError as error:
         result = rejected("unreadable", str(error))
@@ -106,3 +107,9 @@ def run_clip(stage: Stage, input_dir: Path, output_dir: Path, clip: str) -> Ledg
             raise problem from None
         result = rejected(FAILED_REASON, f"{type(error).__name__}: {' '.join(str(error).split())}")
     return LedgerRecord.of(clip, result, header_duration(source), time.perf_counter() - start)
+
+
+def models_problem(stage: Stage, error: Exception) -> EnvironmentProblem:
+    """A stage's models failed to load: the same for every clip, so the run stops with the reason."""
+    return environment_problem(error, f"stage {stage.folder}") or EnvironmentProblem(
+        f"stage {stage.folder}: its models cannot be loaded ({' '.join(str(error).split()) or type(error).__name__})")
