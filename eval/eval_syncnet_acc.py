@@ -18,21 +18,24 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.syncnet_accuracy import syncnet_accuracy
 from latentsync.models.stable_syncnet import load_stable_syncnet
 from latentsync.pipelines.loading import DEFAULT_VAE, load_vae
+from latentsync.utils.cli_ranges import non_negative_int, positive_int
 from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.one_line_parser import ArgumentParser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", default=str(REPO_ROOT / "configs/syncnet/syncnet_16_pixel_attn.yaml"))
     parser.add_argument("--ckpt_path", default=None, help="default: the config's ckpt.inference_ckpt_path")
     parser.add_argument("--videos_dir", default=None,
                         help="score these processed videos instead of the config's data.val_fileslist / val_data_dir")
-    parser.add_argument("--num_samples", type=int, default=None, help="default: the config's data.num_val_samples")
-    parser.add_argument("--batch_size", type=int, default=None, help="default: the config's data.batch_size")
+    parser.add_argument("--num_samples", type=positive_int, default=None, help="at least 1; default: the config's data.num_val_samples")
+    parser.add_argument("--batch_size", type=positive_int, default=None, help="at least 1; default: the config's data.batch_size")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's run.seed")
-    parser.add_argument("--num_workers", type=int, default=0, help="DataLoader workers")
+    parser.add_argument("--num_workers", type=non_negative_int, default=0,
+                        help="DataLoader worker processes, at least 0 (0: load in this process)")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE of a latent-space SyncNet (hub id or folder)")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     parser.add_argument("--dtype", default=None, help="float16, float32 (default: float16 on recent GPUs)")

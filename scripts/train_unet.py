@@ -14,10 +14,11 @@ from latentsync.models.videomae import VIT_G_CHECKPOINT
 from latentsync.pipelines.loading import DEFAULT_VAE
 from latentsync.training.session import add_session_arguments, run_cli
 from latentsync.training.unet_trainer import SYNC_MODEL_PATH, UNetTrainOptions, train_unet
+from latentsync.utils.one_line_parser import ArgumentParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m scripts.train_unet", description=__doc__,
+    parser = ArgumentParser(prog="python -m scripts.train_unet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--unet_config_path", default="configs/unet/stage2_512.yaml")
     models = parser.add_argument_group("frozen models")

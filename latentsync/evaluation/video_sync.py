@@ -25,6 +25,7 @@ from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detect
 from ..io.audio_reader import load_audio
 from ..io.video_reader import VideoReader
 from ..models.s3fd import DEFAULT_S3FD_PATH, S3FD
+from ..utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.device import resolve_device
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -121,9 +122,11 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
                         help="face detector of the tracks: s3fd (default, the published LSE-C / LSE-D protocol) "
                              "or a landmark backend (mediapipe needs no extra weights)")
     parser.add_argument("--s3fd_path", default=str(DEFAULT_S3FD_PATH), help="S3FD weights (sfd_face.pth)")
-    parser.add_argument("--min_track", type=int, default=50, help="shortest face track scored, in frames")
-    parser.add_argument("--min_face_size", type=float, default=100, help="smallest mean face size scored, in pixels")
-    parser.add_argument("--batch_size", type=int, default=20, help="SyncNet windows per forward pass")
+    parser.add_argument("--min_track", type=positive_int, default=50,
+                        help="shortest face track scored, in frames, at least 1")
+    parser.add_argument("--min_face_size", type=number_in_range(float, 0), default=100,
+                        help="smallest mean face size scored, in pixels, at least 0")
+    parser.add_argument("--batch_size", type=positive_int, default=20, help="SyncNet windows per forward pass, at least 1")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
 
 
