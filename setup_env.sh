@@ -18,7 +18,8 @@ for arg in "$@"; do
     --with-1.5) releases+=(1.5) ;;
     --auxiliary) download_args+=(--auxiliary) ;;
     --with-enhancers) download_args+=(--enhancers gfpgan codeformer gpen) ;;
-    *) echo "unknown option $arg (see the header of $0)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+    *) echo "unknown option $arg (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 
