@@ -10,12 +10,14 @@ import argparse
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
-from latentsync.app.demo import build_demo
+from latentsync.app.demo import build_demo, missing_checkpoints
 from latentsync.app.examples import demo_examples
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.validation import UploadLimits
+from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, available_releases
 from latentsync.utils.cli_ranges import number_in_range, positive_float
 from latentsync.utils.one_line_parser import ArgumentParser
@@ -78,8 +80,16 @@ def main(argv: list[str] | None = None) -> None:
                               args.vae_model_path, device=args.device, dtype=args.dtype,
                               enhancers_dir=args.enhancers_dir)
     limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
-    demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
-                      keep_results_seconds=round(args.keep_results_minutes * 60), examples=demo_examples(args.assets_dir))
+    try:  # a bad custom config stops here; missing weights are said on the terminal and on the page
+        startup_problem = pipelines.preload_first()
+        if missing := missing_checkpoints(pipelines, startup_problem):
+            print(f"warning: {missing}", file=sys.stderr)
+        demo = build_demo(pipelines, limits, startup_problem=startup_problem,
+                          keep_results_seconds=round(args.keep_results_minutes * 60),
+                          examples=demo_examples(args.assets_dir))
+    except (InputError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     launch_gradio(demo, server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
                   max_file_size=limits.max_upload_bytes, allowed_paths=[str(args.assets_dir)])
 

@@ -35,6 +35,11 @@ if ! command -v ffmpeg >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-g
 fi
 
 if [ "$skip_downloads" = 0 ]; then
-  .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}"
+  status=0
+  .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}" || status=$?
+  if [ "$status" != 0 ]; then
+    echo "the environment itself is ready (.venv with every package); only the files above are missing" >&2
+    exit "$status"
+  fi
 fi
 echo "environment ready: .venv"
