@@ -98,6 +98,23 @@ def test_missing_demo_clip_points_to_setup_env(tmp_path):
     assert "demo1_video.mp4 is missing; run ./setup_env.sh" in result.stderr
 
 
+def test_inference_help_works_without_the_demo_clips(tmp_path):
+    """./inference.sh --help on a fresh clone (no assets/): the help, not "the demo clip is missing"."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO_ROOT / "inference.sh", tmp_path)
+    shutil.copy(REPO_ROOT / "scripts" / "project_python.sh", tmp_path / "scripts")
+    python = tmp_path / ".venv" / "bin" / "python"  # prints the arguments it was given
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    python.chmod(0o755)
+    for flag in ("--help", "-h"):
+        result = subprocess.run([str(tmp_path / "inference.sh"), flag], env=environment_without_python(),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        arguments = result.stdout.splitlines()
+        assert arguments[:2] == ["-m", "scripts.inference"] and arguments[-1] == flag
+
+
 def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
     script = f'source "{REPO_ROOT}/scripts/project_python.sh"; project_python "{tmp_path}"'
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
