@@ -9,6 +9,7 @@ inference loads, its resume bundle, and a validation video scored for lip-sync c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -63,8 +64,8 @@ class UNetTrainOptions:
 
 def train_unet(options: UNetTrainOptions) -> Path:
     """Train until ``run.max_train_steps`` (or ``run.max_train_epochs``); return the run folder."""
-    with distributed(options.device) as ctx:
-        return _train(options, ctx)
+    with distributed(options.device) as ctx, contextlib.ExitStack() as session_scope:
+        return _train(options, ctx, session_scope)
 
 
 def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike) -> int:
@@ -110,7 +111,7 @@ def _load_syncnet_config(path: str | os.PathLike) -> DictConfig:
     return config
 
 
-def _train(options: UNetTrainOptions, ctx) -> Path:
+def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) -> Path:
     config = load_unet_training_config(options.unet_config_path)
     data, run, device = config.data, config.run, ctx.device
     seed_everything(run.seed + ctx.rank)
@@ -147,8 +148,8 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
     if options.validation and ctx.is_main:
         validator = UNetValidator(config, options.sync_model_path, device, options.face_backend)
 
-    session = TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config}, options.resume,
-                              options.report_to)
+    session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config},
+                                                          options.resume, options.report_to))
     global_step = 0
     weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
     if weights:
@@ -216,7 +217,6 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                      grad_scaler=scaler, sampler_state=position.sampler_state())
     if validator is not None:
         validator.close()
-    session.close()
     return session.run_dir
 
 
