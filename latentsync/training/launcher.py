@@ -65,7 +65,8 @@ def run_torchrun(arguments: list[str]) -> int:
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
-    logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)  # its per-process failure lines
+    for noisy in ("torch.distributed.elastic", "torch.distributed.run"):  # per-process failure lines, OMP advice
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     try:
         torchrun.run(torchrun.parse_args(arguments))
     except ChildFailedError as error:
@@ -74,13 +75,18 @@ def run_torchrun(arguments: list[str]) -> int:
 
 
 def report_failed_workers(failures: Mapping) -> int:
-    """The exit code of the first failure. Rank 0 has printed its own error line; otherwise the worker's line
-    (from its error file), or which rank ended how."""
+    """Exit 2 when a worker stopped on bad input (its ``error:`` line is in its error file), else the first failure's
+    code. Rank 0 prints its own line before leaving it in the file; when it did not get that far (torchrun stops
+    the other workers as soon as one fails), the launcher prints a worker's line, or which rank ended how."""
+    messages = {rank: str(failure.message) for rank, failure in failures.items()
+                if str(failure.message).startswith("error:")}
+    if messages and 0 not in messages:
+        print(messages[min(messages)], file=sys.stderr)
+    if messages:
+        return 2
     rank, failure = min(failures.items(), key=lambda item: (item[1].timestamp, item[0]))
-    if not any(r == 0 and f.exitcode == 2 for r, f in failures.items()):
-        message = next((f.message for f in failures.values() if str(f.message).startswith("error:")), None)
-        print(message or f"error: training process rank {rank} ended with exit code {failure.exitcode}; its output "
-              "is above", file=sys.stderr)
+    print(f"error: training process rank {rank} ended with exit code {failure.exitcode}; its output is above",
+          file=sys.stderr)
     return failure.exitcode if failure.exitcode > 0 else 1
 
 
