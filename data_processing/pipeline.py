@@ -12,9 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
 from latentsync.utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.one_line_parser import ArgumentParser
 
@@ -34,8 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also drop aligned clips without exactly one face per frame (off in the original)")
     parser.add_argument("--landmark_detector", default="mediapipe", choices=LANDMARK_DETECTORS,
                         help="landmarks for the affine stage")
-    parser.add_argument("--weights_dir", default="checkpoints/auxiliary",
-                        help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights")
+    add_checkpoints_dir_argument(parser)
+    parser.add_argument("--weights_dir", type=Path, default=None,
+                        help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights "
+                             "(default: CHECKPOINTS_DIR/auxiliary)")
     parser.add_argument("--executor", default="local", choices=["local", "ray"],
                         help="local: process pools on this machine; ray: tasks on a Ray cluster")
     parser.add_argument("--ray_address", default="auto", help="Ray cluster to join (with --executor ray)")
@@ -50,12 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pathlib import Path
-
     from latentsync.data_processing.driver import build_stages, check_run, run_pipeline
     from latentsync.data_processing.executors import LocalExecutor, RayExecutor
 
-    weights = Path(args.weights_dir)
+    weights = args.weights_dir or args.checkpoints_dir / "auxiliary"
     try:
         stages = build_stages(args.resolution, args.sync_conf_threshold, args.quality_threshold,
                               args.filter_high_resolution, args.filter_incorrect_alignment, args.landmark_detector,

@@ -23,6 +23,7 @@ from pathlib import Path
 from latentsync.app.examples import DEMO_CLIP_PAIRS
 from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
 from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
+from latentsync.utils.checkpoints_dir import REPO_ROOT, add_checkpoints_dir_argument
 from latentsync.utils.hub import CONNECT_TIMEOUT_SECONDS, hub_unreachable_reason
 from latentsync.whisper.feature_cache import sha256_file
 
@@ -187,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(training, evaluation, data processing)")
     parser.add_argument("--enhancers", nargs="+", default=[], choices=list(enhancer_specs()),
                         help="also fetch these ONNX face restorers (for --face_enhance)")
-    parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
+    add_checkpoints_dir_argument(parser)
     parser.add_argument("--enhancers_dir", type=Path, help="where the face restorers go (default: "
                         "<checkpoints_dir>/enhancers)")
-    parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
+    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+                        help="where the demo clips go (default: the checkout's assets/)")
     args = parser.parse_args(argv)
     enhancers_dir = args.enhancers_dir or args.checkpoints_dir / "enhancers"
     files = planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir)

@@ -13,7 +13,6 @@ from ..losses.perceptual import _vgg16_weights
 from ..models.checkpoint_io import require_checkpoint_file
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
 from ..models.videomae import VIT_G_SETUP_HINT
-from ..pipelines.loading import default_whisper_path
 from ..pipelines.vae_check import check_vae
 from .config import load_syncnet_training_config, load_unet_training_config
 from .resume import find_resume_bundle
@@ -40,12 +39,11 @@ def check_unet_training(options: UNetTrainOptions) -> None:
     read_video_list(config.data.train_fileslist, config.data.get("train_data_dir"), role="train")
     check_vae(options.vae_model_path)
     if config.model.add_audio_layer:
-        require_checkpoint_file(options.whisper_model_path or default_whisper_path(config.model.cross_attention_dim),
-                                "Whisper checkpoint")
+        require_checkpoint_file(options.whisper_path(config.model.cross_attention_dim), "Whisper checkpoint")
     settings = UNetStepSettings.from_config(config)
     if settings.uses("sync"):
         syncnet_config = _load_syncnet_config(config.data.syncnet_config_path)
-        require_checkpoint_file(syncnet_config.ckpt.inference_ckpt_path, "SyncNet checkpoint", AUXILIARY_SETUP_HINT)
+        require_checkpoint_file(options.syncnet_path(syncnet_config), "SyncNet checkpoint", AUXILIARY_SETUP_HINT)
     if settings.uses("lpips"):
         _vgg16_weights(None)
     if settings.uses("trepa"):
