@@ -10,29 +10,34 @@ import argparse
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
-from latentsync.app.demo import build_demo
+from latentsync.app.demo import build_demo, missing_checkpoints
 from latentsync.app.examples import demo_examples
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.validation import UploadLimits
+from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, available_releases
+from latentsync.utils.cli_ranges import number_in_range, positive_float
+from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import launch_gradio, quiet_library_logs
 
 DEFAULT_LIMITS = UploadLimits()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=number_in_range(int, 1, 65535), default=7860, help="1 to 65535")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
-    parser.add_argument("--max_video_seconds", type=float, default=DEFAULT_LIMITS.max_video_seconds)
-    parser.add_argument("--max_audio_seconds", type=float, default=DEFAULT_LIMITS.max_audio_seconds,
-                        help="the result lasts as long as the audio")
-    parser.add_argument("--max_upload_mb", type=float, default=DEFAULT_LIMITS.max_upload_mb)
-    parser.add_argument("--keep_results_minutes", type=float, default=60.0,
-                        help="uploads and results are deleted from the server this long after a run")
+    parser.add_argument("--max_video_seconds", type=positive_float, default=DEFAULT_LIMITS.max_video_seconds,
+                        help="more than 0")
+    parser.add_argument("--max_audio_seconds", type=positive_float, default=DEFAULT_LIMITS.max_audio_seconds,
+                        help="more than 0; the result lasts as long as the audio")
+    parser.add_argument("--max_upload_mb", type=positive_float, default=DEFAULT_LIMITS.max_upload_mb, help="more than 0")
+    parser.add_argument("--keep_results_minutes", type=positive_float, default=60.0,
+                        help="more than 0: uploads and results are deleted from the server this long after a run")
     parser.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto, float16, bfloat16 or float32")
     parser.add_argument("--checkpoints_dir", type=Path, default=REPO_ROOT / "checkpoints")
@@ -75,8 +80,16 @@ def main(argv: list[str] | None = None) -> None:
                               args.vae_model_path, device=args.device, dtype=args.dtype,
                               enhancers_dir=args.enhancers_dir)
     limits = UploadLimits(args.max_video_seconds, args.max_audio_seconds, args.max_upload_mb)
-    demo = build_demo(pipelines, limits, startup_problem=pipelines.preload_first(),
-                      keep_results_seconds=round(args.keep_results_minutes * 60), examples=demo_examples(args.assets_dir))
+    try:  # a bad custom config stops here; missing weights are said on the terminal and on the page
+        startup_problem = pipelines.preload_first()
+        if missing := missing_checkpoints(pipelines, startup_problem):
+            print(f"warning: {missing}", file=sys.stderr)
+        demo = build_demo(pipelines, limits, startup_problem=startup_problem,
+                          keep_results_seconds=round(args.keep_results_minutes * 60),
+                          examples=demo_examples(args.assets_dir))
+    except (InputError, CheckpointError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     launch_gradio(demo, server_name=args.host, server_port=args.port, share=args.share, ssr_mode=False,
                   max_file_size=limits.max_upload_bytes, allowed_paths=[str(args.assets_dir)])
 

@@ -5,7 +5,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$ROOT/scripts/project_python.sh"
-# The demo clips come with the weights (./setup_env.sh); say so instead of "file does not exist".
+# The demo clips come with the weights (./setup_env.sh); say so instead of "file does not exist" (not for --help).
+[[ " $* " == *" -h "* || " $* " == *" --help "* ]] ||
 for default in --video_path:assets/demo1_video.mp4 --audio_path:assets/demo1_audio.wav; do
   flag="${default%%:*}" clip="$ROOT/${default#*:}"
   if [[ " $* " != *" $flag"[\ =]* && ! -f "$clip" ]]; then

@@ -18,7 +18,8 @@ for arg in "$@"; do
     --with-1.5) releases+=(1.5) ;;
     --auxiliary) download_args+=(--auxiliary) ;;
     --with-enhancers) download_args+=(--enhancers gfpgan codeformer gpen) ;;
-    *) echo "unknown option $arg (see the header of $0)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+    *) echo "unknown option $arg (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -34,6 +35,11 @@ if ! command -v ffmpeg >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-g
 fi
 
 if [ "$skip_downloads" = 0 ]; then
-  .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}"
+  status=0
+  .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}" || status=$?
+  if [ "$status" != 0 ]; then
+    echo "the environment itself is ready (.venv with every package); only the files above are missing" >&2
+    exit "$status"
+  fi
 fi
 echo "environment ready: .venv"

@@ -12,33 +12,41 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
+from latentsync.utils.cli_ranges import number_in_range, positive_int
+from latentsync.utils.one_line_parser import ArgumentParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--input_dir", required=True, help="folder of raw videos (searched recursively)")
     parser.add_argument("--output_root", default=None, help="where the stage folders go (default: beside input_dir)")
-    parser.add_argument("--resolution", type=int, default=256, help="aligned face size: 256 (1.5) or 512 (1.6)")
+    parser.add_argument("--resolution", type=positive_int, default=256,
+                        help="aligned face size in pixels, at least 1: 256 (1.5) or 512 (1.6)")
     parser.add_argument("--sync_conf_threshold", type=float, default=3, help="smallest SyncNet confidence kept")
-    parser.add_argument("--quality_threshold", type=float, default=40, help="smallest HyperIQA score kept")
+    parser.add_argument("--quality_threshold", type=number_in_range(float, 0, 100), default=40,
+                        help="smallest HyperIQA score kept, 0 to 100")
     parser.add_argument("--filter_high_resolution", action="store_true",
                         help="also drop clips whose face is smaller than --resolution (off in the original)")
     parser.add_argument("--filter_incorrect_alignment", action="store_true",
                         help="also drop aligned clips without exactly one face per frame (off in the original)")
     parser.add_argument("--landmark_detector", default="mediapipe", choices=LANDMARK_DETECTORS,
                         help="landmarks for the affine stage")
-    parser.add_argument("--weights_dir", default="checkpoints/auxiliary",
-                        help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights")
+    add_checkpoints_dir_argument(parser)
+    parser.add_argument("--weights_dir", type=Path, default=None,
+                        help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights "
+                             "(default: CHECKPOINTS_DIR/auxiliary)")
     parser.add_argument("--executor", default="local", choices=["local", "ray"],
                         help="local: process pools on this machine; ray: tasks on a Ray cluster")
     parser.add_argument("--ray_address", default="auto", help="Ray cluster to join (with --executor ray)")
-    parser.add_argument("--total_num_workers", type=int, default=os.cpu_count() or 1,
-                        help="processes for the CPU stages (local executor)")
-    parser.add_argument("--per_gpu_num_workers", type=int, default=1,
-                        help="processes per GPU for the model stages (on the CPU when there is no GPU)")
+    parser.add_argument("--total_num_workers", type=positive_int, default=os.cpu_count() or 1,
+                        help="processes for the CPU stages (local executor), at least 1")
+    parser.add_argument("--per_gpu_num_workers", type=positive_int, default=1,
+                        help="processes per GPU for the model stages (on the CPU when there is no GPU), at least 1")
     parser.add_argument("--temp_dir", default=None, help="accepted for compatibility with the original; unused")
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
@@ -46,16 +54,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from pathlib import Path
-
-    from latentsync.utils.quiet_logs import quiet_library_logs
-
     from latentsync.data_processing.driver import build_stages, check_run, run_pipeline
     from latentsync.data_processing.environment import EnvironmentProblem
     from latentsync.data_processing.executors import LocalExecutor, RayExecutor
+    from latentsync.utils.quiet_logs import quiet_library_logs
 
     quiet_library_logs()
-    weights = Path(args.weights_dir)
+    weights = Path(args.weights_dir or args.checkpoints_dir / "auxiliary")
     try:
         stages = build_stages(args.resolution, args.sync_conf_threshold, args.quality_threshold,
                               args.filter_high_resolution, args.filter_incorrect_alignment, args.landmark_detector,

@@ -22,10 +22,10 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_distance, i3d_features, load_i3d,
                                        paired_face_clips, video_clips)
 from latentsync.evaluation.video_files import list_videos
+from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
+from latentsync.utils.cli_ranges import positive_int
 from latentsync.utils.device import resolve_device
 from latentsync.utils.quiet_logs import quiet_library_logs
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def folder_features(detector: torch.jit.ScriptModule, directory: str | Path, clip_len: int, batch_size: int,
@@ -42,16 +42,18 @@ def main(argv: list[str] | None = None) -> float:
     parser.add_argument("--fake_videos_dir", required=True)
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=DEFAULT_PROTOCOL,
                         help="latentsync: the original's face clips; all_clips: every whole-frame 16-frame clip")
-    parser.add_argument("--i3d_path", default=str(REPO_ROOT / "checkpoints/auxiliary/i3d_torchscript.pt"))
-    parser.add_argument("--clip_len", type=int, default=16, help="frames per I3D clip (all_clips)")
-    parser.add_argument("--batch_size", type=int, default=8, help="clips per I3D forward pass")
+    add_checkpoints_dir_argument(parser)
+    parser.add_argument("--i3d_path", default=None, help="I3D weights (default: "
+                        "CHECKPOINTS_DIR/auxiliary/i3d_torchscript.pt)")
+    parser.add_argument("--clip_len", type=positive_int, default=16, help="frames per I3D clip (all_clips), at least 1")
+    parser.add_argument("--batch_size", type=positive_int, default=8, help="clips per I3D forward pass, at least 1")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     args = parser.parse_args(argv)
     quiet_library_logs()
 
     try:
         device = resolve_device(args.device)
-        detector = load_i3d(args.i3d_path, device)
+        detector = load_i3d(args.i3d_path or args.checkpoints_dir / "auxiliary" / "i3d_torchscript.pt", device)
         if args.protocol == "all_clips":
             real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
             fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)

@@ -19,13 +19,14 @@ from tqdm import tqdm
 from latentsync.evaluation.video_files import list_videos
 from latentsync.evaluation.video_sync import VideoSyncScore, add_scorer_arguments, scorer_from_args
 from latentsync.errors import CheckpointError, InputError
+from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
 
 CSV_FIELDS = ["video", "lse_c", "lse_d", "av_offset", "num_tracks", "error"]
 
 
 def main(argv: list[str] | None = None) -> dict[Path, VideoSyncScore]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     inputs = parser.add_mutually_exclusive_group(required=True)
     inputs.add_argument("--video_path", help="one video")
     inputs.add_argument("--videos_dir", help="a folder of videos, all scored")

@@ -18,21 +18,27 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.syncnet_accuracy import syncnet_accuracy
 from latentsync.models.stable_syncnet import load_stable_syncnet
 from latentsync.pipelines.loading import DEFAULT_VAE, load_vae
+from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument, in_checkpoints_dir
+from latentsync.utils.cli_ranges import non_negative_int, positive_int
 from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.one_line_parser import ArgumentParser
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", default=str(REPO_ROOT / "configs/syncnet/syncnet_16_pixel_attn.yaml"))
-    parser.add_argument("--ckpt_path", default=None, help="default: the config's ckpt.inference_ckpt_path")
+    parser.add_argument("--ckpt_path", default=None,
+                        help="default: the config's ckpt.inference_ckpt_path (checkpoints/... is in CHECKPOINTS_DIR)")
+    add_checkpoints_dir_argument(parser)
     parser.add_argument("--videos_dir", default=None,
                         help="score these processed videos instead of the config's data.val_fileslist / val_data_dir")
-    parser.add_argument("--num_samples", type=int, default=None, help="default: the config's data.num_val_samples")
-    parser.add_argument("--batch_size", type=int, default=None, help="default: the config's data.batch_size")
+    parser.add_argument("--num_samples", type=positive_int, default=None, help="at least 1; default: the config's data.num_val_samples")
+    parser.add_argument("--batch_size", type=positive_int, default=None, help="at least 1; default: the config's data.batch_size")
     parser.add_argument("--seed", type=int, default=None, help="default: the config's run.seed")
-    parser.add_argument("--num_workers", type=int, default=0, help="DataLoader workers")
+    parser.add_argument("--num_workers", type=non_negative_int, default=0,
+                        help="DataLoader worker processes, at least 0 (0: load in this process)")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE of a latent-space SyncNet (hub id or folder)")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
     parser.add_argument("--dtype", default=None, help="float16, float32 (default: float16 on recent GPUs)")
@@ -50,7 +56,8 @@ def evaluate(args: argparse.Namespace) -> float:
         raise CheckpointError(f"{config_path} names no ckpt.inference_ckpt_path; pass the checkpoint with --ckpt_path")
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
-    syncnet = load_stable_syncnet(config, args.ckpt_path, device, dtype).eval()
+    ckpt_path = args.ckpt_path or in_checkpoints_dir(config.ckpt.inference_ckpt_path, args.checkpoints_dir)
+    syncnet = load_stable_syncnet(config, ckpt_path, device, dtype).eval()
     vae = load_vae(args.vae_model_path, dtype).to(device).requires_grad_(False) if config.data.latent_space else None
     result = syncnet_accuracy(config, syncnet, vae=vae, device=device, num_samples=args.num_samples,
                               batch_size=args.batch_size, seed=args.seed, num_workers=args.num_workers)

@@ -16,6 +16,7 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
+from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
 from scripts.inference import (add_pipeline_arguments, face_enhancement, generation_kwargs, load_enhancer,
                                load_pipeline_from_args)
@@ -24,7 +25,7 @@ ORIGINAL_BATCH_SEED = 42
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     io = parser.add_argument_group("input and output")
     io.add_argument("--video_fileslist", required=True, help="text file, one video path a line")
     io.add_argument("--audio_fileslist", required=True, help="text file, one audio path a line (as many lines)")

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from latentsync.app.examples import DEMO_CLIP_PAIRS
 from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
+from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
+from latentsync.utils.checkpoints_dir import REPO_ROOT, add_checkpoints_dir_argument
+from latentsync.utils.hub import CONNECT_TIMEOUT_SECONDS, hub_unreachable_reason
 from latentsync.whisper.feature_cache import sha256_file
 
 RELEASES = {
@@ -36,12 +39,10 @@ AUXILIARY = ("ByteDance/LatentSync-1.6", ["stable_syncnet.pt", "auxiliary/syncne
                                           "auxiliary/koniq_pretrained.pkl", "auxiliary/s3fd-619a316812.pth",
                                           "auxiliary/2DFAN4-cd938726ad.zip"])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
-VAE_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
 # The demo clips of the original repository: inference.sh lip-syncs the first pair, the demo offers all three.
 # Small, so fetched first.
 DEMO_ASSETS_URL = "https://raw.githubusercontent.com/bytedance/LatentSync/main/assets/"
 DEMO_ASSETS = [name for pair in DEMO_CLIP_PAIRS for name in pair]
-CONNECT_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class PlannedFile:
     present: Callable[[], bool]
     fetch: Callable[[], object]
     from_hub: bool = True
+    placing_by_hand: str = ""  # how to put the file where it is found, when the target is not a plain path
 
 
 class ChecksumError(RuntimeError):
@@ -106,24 +108,28 @@ def hub_file(repo: str, filename: str, local_dir: Path) -> PlannedFile:
 
 def cached_hub_file(repo: str, filename: str) -> PlannedFile:
     """A file kept in the Hugging Face cache (what ``from_pretrained`` reads), not in ``checkpoints/``."""
-    from huggingface_hub import constants, hf_hub_download, hf_hub_url, try_to_load_from_cache
+    from huggingface_hub import constants, hf_hub_download, hf_hub_url
 
+    cache_folder = Path(constants.HF_HUB_CACHE) / f"models--{repo.replace('/', '--')}"
+    placing = (f"{repo}: put {' and '.join(VAE_FILES)} in a folder of your choice and pass it with "
+               f"--vae_model_path, or copy the folder {cache_folder.name} a hub client wrote (on a machine "
+               f"online: huggingface-cli download {repo}) to {cache_folder}")
     return PlannedFile(hf_hub_url(repo, filename), f"Hugging Face cache {constants.HF_HUB_CACHE} ({repo})",
-                       lambda: isinstance(try_to_load_from_cache(repo, filename), str),
-                       lambda: hf_hub_download(repo_id=repo, filename=filename))
+                       lambda: cached_hub_files(repo, [filename]),
+                       lambda: hf_hub_download(repo_id=repo, filename=filename), placing_by_hand=placing)
 
 
 def demo_asset(name: str, assets_dir: Path) -> PlannedFile:
     target = assets_dir / name
 
     def fetch() -> None:
-        assets_dir.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{name}.partial")
         try:
-            with urllib.request.urlopen(DEMO_ASSETS_URL + name, timeout=CONNECT_TIMEOUT_SECONDS) as response, \
-                    partial.open("wb") as handle:
-                while chunk := response.read(1 << 20):
-                    handle.write(chunk)
+            with urllib.request.urlopen(DEMO_ASSETS_URL + name, timeout=CONNECT_TIMEOUT_SECONDS) as response:
+                assets_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to put in it
+                with partial.open("wb") as handle:
+                    while chunk := response.read(1 << 20):
+                        handle.write(chunk)
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
@@ -141,20 +147,6 @@ def planned_files(releases: list[str], auxiliary: bool, checkpoints_dir: Path, a
         repo, names = AUXILIARY
         files += [hub_file(repo, name, checkpoints_dir) for name in names]
     return files + [cached_hub_file(VAE_REPO, name) for name in VAE_FILES]
-
-
-def hub_unreachable_reason() -> str | None:
-    """Why the hub cannot be reached (one request, no retries), or ``None`` when it answers at all."""
-    from huggingface_hub import constants
-
-    try:
-        urllib.request.urlopen(urllib.request.Request(constants.ENDPOINT, method="HEAD"),
-                               timeout=CONNECT_TIMEOUT_SECONDS).close()
-    except urllib.error.HTTPError:
-        return None  # it answered, even if not with 200
-    except (OSError, ValueError) as error:  # URLError, timeouts, refused connections, a malformed HF_ENDPOINT
-        return f"{constants.ENDPOINT} is unreachable ({getattr(error, 'reason', error)})"
-    return None
 
 
 def download(files: list[PlannedFile]) -> list[tuple[PlannedFile, str]]:
@@ -182,6 +174,8 @@ def failure_report(failures: list[tuple[PlannedFile, str]]) -> str:
              "then run ./setup_env.sh again (present files are kept):"]
     for planned, reason in failures:
         lines.append(f"  {planned.source} -> {planned.target}\n      ({reason})")
+    for placing in dict.fromkeys(planned.placing_by_hand for planned, _ in failures if planned.placing_by_hand):
+        lines.append(f"To place {placing}.")
     return "\n".join(lines)
 
 
@@ -194,10 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                              "(training, evaluation, data processing)")
     parser.add_argument("--enhancers", nargs="+", default=[], choices=list(enhancer_specs()),
                         help="also fetch these ONNX face restorers (for --face_enhance)")
-    parser.add_argument("--checkpoints_dir", type=Path, default=Path("checkpoints"))
+    add_checkpoints_dir_argument(parser)
     parser.add_argument("--enhancers_dir", type=Path, help="where the face restorers go (default: "
                         "<checkpoints_dir>/enhancers)")
-    parser.add_argument("--assets_dir", type=Path, default=Path("assets"), help="where the demo clips go")
+    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+                        help="where the demo clips go (default: the checkout's assets/)")
     args = parser.parse_args(argv)
     enhancers_dir = args.enhancers_dir or args.checkpoints_dir / "enhancers"
     files = planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir)

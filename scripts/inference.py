@@ -24,30 +24,18 @@ from latentsync.face.quick_check import require_a_face
 from latentsync.io.video_writer import ENCODINGS
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
+from latentsync.utils.cli_ranges import number_in_range, positive_int, unit_interval
 from latentsync.utils.device import resolve_device
 from latentsync.utils.interrupts import run_interruptible
+from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
 from latentsync.utils.time_format import written_video_summary
 
-
-def unit_interval(text: str) -> float:
-    """argparse type: a number from 0 to 1."""
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number from 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
+MAX_INFERENCE_STEPS = 1000  # DDIM takes at most the scheduler's num_train_timesteps (configs/scheduler_config.json)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="latentsync-inference", description=__doc__,
+    parser = ArgumentParser(prog="latentsync-inference", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     io = parser.add_argument_group("input and output")
     io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
@@ -72,18 +60,19 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                              "small.pt for 768)")
     models.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE: Hugging Face id or local folder")
     generation = parser.add_argument_group("generation")
-    generation.add_argument("--inference_steps", type=int, default=None,
-                            help="DDIM steps, 20-50 (default: the config's run.inference_steps, 20)")
-    generation.add_argument("--guidance_scale", type=float, default=None,
-                            help="classifier-free audio guidance; 1.0 = off (faster), higher = stronger lip "
-                                 "movement (default: the config's run.guidance_scale, 1.5)")
+    generation.add_argument("--inference_steps", type=number_in_range(int, 1, MAX_INFERENCE_STEPS), default=None,
+                            help=f"DDIM steps, 1 to {MAX_INFERENCE_STEPS}; 20-50 give good results, more are "
+                                 "slower (default: the config's run.inference_steps, 20)")
+    generation.add_argument("--guidance_scale", type=number_in_range(float, 1.0), default=None,
+                            help="classifier-free audio guidance, at least 1.0; 1.0 = off (faster), higher = "
+                                 "stronger lip movement, 1.5-2.5 usual (default: the config's run.guidance_scale, 1.5)")
     generation.add_argument("--seed", type=int, default=None,
                             help="seed of the noise; same seed, same video; -1 draws one and logs it "
                                  "(default: the config's run.seed, 1247)")
     generation.add_argument("--enable_deepcache", action="store_true",
                             help="reuse deep U-Net features every 3 steps: ~2x faster, slightly different output")
     generation.add_argument("--windows_per_call", type=positive_int, default=1,
-                            help="16-frame windows per U-Net call: more is faster on a GPU with memory to spare "
+                            help="16-frame windows per U-Net call, at least 1: more is faster on a GPU with memory to spare "
                                  "(same output to float noise; default 1)")
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
@@ -93,11 +82,11 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     enhance.add_argument("--face_enhance_method", default="gfpgan", choices=list(enhancer_specs()),
                          help="gfpgan = GFPGAN v1.4, codeformer = CodeFormer, gpen = GPEN-BFR-512")
     enhance.add_argument("--face_enhance_strength", type=unit_interval, default=DEFAULT_STRENGTH,
-                         help="0 = unrestored face, 1 = fully restored outside the protected mouth")
+                         help="0 to 1: 0 = unrestored face, 1 = fully restored outside the protected mouth")
     enhance.add_argument("--face_enhance_mouth_protection", type=unit_interval, default=DEFAULT_MOUTH_PROTECTION,
-                         help="share of the generated mouth kept over the restored one (1 = mouth untouched)")
+                         help="0 to 1: share of the generated mouth kept over the restored one (1 = mouth untouched)")
     enhance.add_argument("--codeformer_fidelity", type=unit_interval, default=DEFAULT_CODEFORMER_FIDELITY,
-                         help="CodeFormer's fidelity weight: 0 = strongest restoration, 1 = closest to the input")
+                         help="CodeFormer's fidelity weight, 0 to 1: 0 = strongest restoration, 1 = closest to the input")
     enhance.add_argument("--enhancers_dir", type=Path, default=None,
                          help="folder of the ONNX restoration models, fetched by scripts.download_checkpoints "
                               "(default: CHECKPOINTS_DIR/enhancers)")

@@ -12,10 +12,11 @@ import sys
 from latentsync.pipelines.loading import DEFAULT_VAE
 from latentsync.training.session import add_session_arguments, run_cli
 from latentsync.training.syncnet_trainer import SyncNetTrainOptions, train_syncnet
+from latentsync.utils.one_line_parser import ArgumentParser
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m scripts.train_syncnet", description=__doc__,
+    parser = ArgumentParser(prog="python -m scripts.train_syncnet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", default="configs/syncnet/syncnet_16_pixel_attn.yaml")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE of a latent-space SyncNet (hub id or folder)")

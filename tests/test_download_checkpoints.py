@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -45,6 +46,37 @@ def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
                                     "be downloaded; copy them by hand")
     assert f"{UNREACHABLE} is unreachable" in result.stderr
     assert not list(tmp_path.rglob("*.partial"))
+    assert not (tmp_path / "assets").exists()  # no empty folder left behind
+    vae_cache = tmp_path / "hf" / "hub" / "models--stabilityai--sd-vae-ft-mse"
+    assert result.stderr.count("To place stabilityai/sd-vae-ft-mse: put config.json and "
+                               "diffusion_pytorch_model.safetensors in a folder of your choice and pass it with "
+                               f"--vae_model_path, or copy the folder {vae_cache.name} ") == 1, result.stderr
+    assert f"to {vae_cache}." in result.stderr
+
+
+def test_setup_env_says_the_environment_is_ready_when_only_downloads_failed(tmp_path):
+    """./setup_env.sh offline: packages installed, downloads failed -> the report, then that .venv is usable."""
+    shutil.copy(REPO_ROOT / "setup_env.sh", tmp_path)
+    python = tmp_path / ".venv" / "bin" / "python"  # pip succeeds; the download fails as offline
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nif [ "$2" = scripts.download_checkpoints ]; then echo "error: 8 file(s)" >&2; '
+                      'exit 2; fi\n')
+    python.chmod(0o755)
+    (tmp_path / "ffmpeg").symlink_to("/bin/true")  # so the script does not try to install one
+    result = subprocess.run([str(tmp_path / "setup_env.sh")], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-2:] == [
+        "error: 8 file(s)", "the environment itself is ready (.venv with every package); only the files above are missing"]
+    assert "environment ready: .venv" not in result.stdout
+
+
+def test_setup_env_help_and_unknown_option(tmp_path):
+    result = subprocess.run([str(REPO_ROOT / "setup_env.sh"), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""
+    assert "./setup_env.sh --with-enhancers  also the ONNX face restorers" in result.stdout
+    result = subprocess.run([str(REPO_ROOT / "setup_env.sh"), "--bogus"], capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr) == (2, f"unknown option --bogus (see {REPO_ROOT}/setup_env.sh --help)\n")
 
 
 def test_demo_clips_come_first(tmp_path):

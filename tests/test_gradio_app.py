@@ -336,3 +336,45 @@ def test_pipeline_cache_loads_each_enhancer_once(tmp_path):
     pipelines = PipelineCache([], tmp_path, device="cpu", enhancers_dir=write_tiny_enhancers(tmp_path / "onnx"))
     assert pipelines.face_enhancer("gpen") is pipelines.face_enhancer("gpen")
     assert pipelines.face_enhancer("gfpgan").title == "GFPGAN v1.4"
+
+
+@pytest.fixture
+def started_without_serving(monkeypatch):
+    """``gradio_app.main`` up to the launch: the page is built, nothing is served, no signal handler is kept."""
+    launched = []
+    monkeypatch.setattr(gradio_app, "launch_gradio", lambda demo, **kwargs: launched.append(demo))
+    monkeypatch.setattr(gradio_app.signal, "signal", lambda *args: None)
+    return launched
+
+
+def test_terminal_names_the_missing_weights_and_the_fetch_command(tmp_path, capsys, started_without_serving):
+    gradio_app.main(["--checkpoints_dir", str(tmp_path / "checkpoints"), "--assets_dir", str(tmp_path)])
+    assert started_without_serving  # the page still starts, with its banner
+    warning = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warning == [f"warning: No LatentSync U-Net checkpoint was found in {tmp_path / 'checkpoints'} (looked for "
+                       "latentsync_unet.pt and latentsync-1.5/latentsync_unet.pt). Fetch the weights with "
+                       "`./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the 256x256 release), "
+                       "then restart the demo."]
+
+
+def test_misspelt_key_of_a_custom_config_stops_the_demo_with_one_line(tmp_path, capsys, started_without_serving):
+    files = write_tiny_release(tmp_path / "tiny")
+    config = OmegaConf.load(files["unet_config_path"])
+    config.run = {"inferance_steps": 30}
+    OmegaConf.save(config, files["unet_config_path"])
+    with pytest.raises(SystemExit) as exit_info:
+        gradio_app.main(["--unet_config_path", str(files["unet_config_path"]), "--inference_ckpt_path",
+                         str(files["inference_ckpt_path"]), "--assets_dir", str(tmp_path)])
+    assert exit_info.value.code == 2 and not started_without_serving
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        f"error: {files['unet_config_path']}: unknown key 'run.inferance_steps'")
+
+
+@pytest.mark.parametrize("flags, message", [(["--port", "70000"], "argument --port: must be between 1 and 65535"),
+                                            (["--max_upload_mb", "0"], "argument --max_upload_mb: must be more than 0"),
+                                            (["--keep_results_minutes", "-1"], "must be more than 0, got -1")])
+def test_demo_limits_are_range_checked_in_one_line(capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_info:
+        gradio_app.parse_args(flags)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and len(err.splitlines()) == 1, err

@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from tests.demo_clips import write_h264
 from tests.paths import REPO_ROOT, shared_path
 from tests.readme_commands import readme_command
+from tests.training_data import make_processed_dataset, write_fileslist
 from tests.shell_env import environment_without_python, require_project_venv
 from tests.tiny_models import write_tiny_release
 
@@ -98,6 +100,23 @@ def test_missing_demo_clip_points_to_setup_env(tmp_path):
     assert "demo1_video.mp4 is missing; run ./setup_env.sh" in result.stderr
 
 
+def test_inference_help_works_without_the_demo_clips(tmp_path):
+    """./inference.sh --help on a fresh clone (no assets/): the help, not "the demo clip is missing"."""
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(REPO_ROOT / "inference.sh", tmp_path)
+    shutil.copy(REPO_ROOT / "scripts" / "project_python.sh", tmp_path / "scripts")
+    python = tmp_path / ".venv" / "bin" / "python"  # prints the arguments it was given
+    python.parent.mkdir(parents=True)
+    python.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
+    python.chmod(0o755)
+    for flag in ("--help", "-h"):
+        result = subprocess.run([str(tmp_path / "inference.sh"), flag], env=environment_without_python(),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        arguments = result.stdout.splitlines()
+        assert arguments[:2] == ["-m", "scripts.inference"] and arguments[-1] == flag
+
+
 def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
     script = f'source "{REPO_ROOT}/scripts/project_python.sh"; project_python "{tmp_path}"'
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
@@ -113,29 +132,43 @@ def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
     ("train_syncnet.sh", "scripts.train_syncnet", ["--config_path", "configs/syncnet/syncnet_16_pixel_attn.yaml"]),
     ("train_unet.sh", "scripts.train_unet", ["--unet_config_path", "configs/unet/stage2_512.yaml"]),
 ])
-def test_training_scripts_exec_torchrun_in_the_checkout(tmp_path, script, module, config_flags):
-    """Run from another folder, a training script execs the venv's torchrun from the checkout: one process per GPU
-    (as torch counts them), one node unless NNODES / RDZV_ENDPOINT say otherwise, its default config first."""
+def test_training_scripts_run_the_launcher_from_the_caller_s_folder(tmp_path, script, module, config_flags):
+    """Run from another folder, a training script runs the venv's launcher there (the caller's relative paths stay
+    the caller's), with the checkout on PYTHONPATH and its default config first, as an absolute path."""
     checkout = tmp_path / "checkout"
     (checkout / "scripts").mkdir(parents=True)
     for name in (script, "scripts/project_python.sh", "scripts/torchrun.sh"):
         shutil.copy(REPO_ROOT / name, checkout / name)
-    python = checkout / ".venv" / "bin" / "python"  # says 3 GPUs, then prints its folder and arguments
+    python = checkout / ".venv" / "bin" / "python"  # prints its folder, PYTHONPATH and arguments
     python.parent.mkdir(parents=True)
-    python.write_text('#!/bin/sh\nif [ "$1" = -c ]; then echo 3; else pwd; printf "%s\\n" "$@"; fi\n')
+    python.write_text('#!/bin/sh\npwd; echo "$PYTHONPATH"; printf "%s\\n" "$@"\n')
     python.chmod(0o755)
+    result = subprocess.run([str(checkout / script), "--resume", "latest"], cwd=tmp_path, capture_output=True,
+                            env=environment_without_python(), text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    folder, pythonpath, *arguments = result.stdout.splitlines()
+    assert Path(folder).resolve() == tmp_path.resolve() and pythonpath == str(checkout)
+    flag, config = config_flags
+    assert arguments == ["-m", "scripts.launch_training", module, flag, f"{checkout}/{config}", "--resume", "latest"]
 
-    def launch(**variables):
-        result = subprocess.run([str(checkout / script), "--resume", "latest"], cwd=tmp_path, capture_output=True,
-                                env={**environment_without_python(), **variables}, text=True, timeout=60)
-        assert result.returncode == 0 and result.stderr == "", result.stderr
-        folder, *arguments = result.stdout.splitlines()
-        assert Path(folder).resolve() == checkout.resolve()
-        return arguments
 
-    user_part = ["-m", module, *config_flags, "--resume", "latest"]
-    assert launch() == ["-m", "torch.distributed.run", "--nnodes", "1", "--nproc_per_node", "3",
-                        "--rdzv_backend", "c10d", "--rdzv_endpoint", "localhost:0", *user_part]
-    assert launch(NPROC_PER_NODE="2", NNODES="2", RDZV_ENDPOINT="node0:29400") == [
-        "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "2",
-        "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400", *user_part]
+def test_train_syncnet_sh_from_another_folder_reports_a_worker_failure_once(tmp_path):
+    """./train_syncnet.sh --config_path my.yaml, my.yaml in the current folder: found (the caller's path); it passes
+    the launcher's checks, then both workers find that 4 clips cannot fill a batch of 3 on each of 2 processes:
+    one error line (rank 0's), exit 2, no torchrun failure report, and no run folder left behind."""
+    require_project_venv()
+    clips = write_fileslist(make_processed_dataset(num_clips=4, seconds=2.4, resolution=32), tmp_path / "train.txt")
+    config = OmegaConf.load(REPO_ROOT / "configs/syncnet/syncnet_16_pixel.yaml")
+    config.model = OmegaConf.load(shared_path("parity", "syncnet", "tiny_syncnet.yaml")).model
+    config.data.update(train_fileslist=str(clips), val_fileslist="", batch_size=3, num_workers=0, resolution=32,
+                       train_output_dir=str(tmp_path / "runs"), audio_mel_cache_dir=str(tmp_path / "mel"))
+    OmegaConf.save(config, tmp_path / "my.yaml")
+    result = subprocess.run([str(REPO_ROOT / "train_syncnet.sh"), "--config_path", "my.yaml", "--device", "cpu"],
+                            cwd=tmp_path, env={**environment_without_python(), "NPROC_PER_NODE": "2"},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert errors == ["error: 4 training clips cannot fill one batch of data.batch_size 3 on each of 2 processes; "
+                      "add clips or lower the batch size"], result.stderr
+    assert "Traceback" not in result.stderr and "ChildFailedError" not in result.stderr
+    assert not list((tmp_path / "runs").iterdir())

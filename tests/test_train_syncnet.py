@@ -122,7 +122,9 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, tmp_pat
     (tmp_path / "not_a_folder").write_text("")
     assert "not_a_folder" in _expect_bad_input(capsys, config_with(train_output_dir=str(tmp_path / "not_a_folder")))
     assert "latest" in _expect_bad_input(capsys, config_with(), "--resume", "latest")
-    assert not list(tmp_path.glob("runs/*/checkpoints/*.pt"))
+    # found after the run folder was made: the folder goes again, nothing was trained
+    assert "cannot fill one batch" in _expect_bad_input(capsys, config_with(batch_size=100))
+    assert not list(tmp_path.glob("runs/*"))
 
 
 def test_a_bundle_from_another_config_is_refused(two_process_runs, tmp_path, capsys):

@@ -71,6 +71,23 @@ def test_missing_file_names_path_and_fix(tmp_path):
         load_unet({"model": dict(TINY)}, tmp_path / "nothing.pt")
 
 
+@pytest.mark.parametrize("name, content, state", [
+    ("latentsync_unet.pt", b"<html>rate limited</html>", "cannot be read (25 bytes; the download was interrupted"),
+    ("latentsync_unet.pt", b"", "is empty (0 bytes)"),
+    ("model.safetensors", b"\x00" * 12, "cannot be read (12 bytes"),
+])
+def test_damaged_file_is_one_line_naming_it_and_the_fix(tmp_path, name, content, state):
+    """Not torch's multi-line weights_only advice: the file, what is wrong with it, and to download it again."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as raised:
+        read_checkpoint(path)
+    message = str(raised.value)
+    assert "\n" not in message and "weights_only" not in message
+    assert message.startswith(f"checkpoint {path} {state}")
+    assert message.endswith("; delete it and download it again with ./setup_env.sh")
+
+
 def test_sd15_init_drops_only_incompatible_layers_and_says_so(caplog):
     # A stand-in SD 1.5 U-Net: 4 input channels, 768-wide text cross-attention, no motion modules.
     sd15 = _tiny(in_channels=4, cross_attention_dim=768, use_motion_module=False)

@@ -1,5 +1,6 @@
 """Audio2Feature's on-disk cache is keyed by content, and construction/input errors are one-line and actionable."""
 
+import re
 import wave
 from pathlib import Path
 
@@ -75,11 +76,17 @@ def test_missing_checkpoint_says_how_to_get_it(tmp_path):
         Audio2Feature(tmp_path / "checkpoints" / "whisper" / "tiny.pt")
 
 
-def test_corrupt_checkpoint(tmp_path):
+@pytest.mark.parametrize("content, state", [(b"not a checkpoint", r"cannot be read \(16 bytes; the download was "
+                                                                   "interrupted"), (b"", r"is empty \(0 bytes\)")])
+def test_corrupt_checkpoint_is_one_line_naming_the_file_and_the_fix(tmp_path, content, state):
     checkpoint = tmp_path / "tiny.pt"
-    checkpoint.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="not a readable openai-whisper checkpoint"):
+    checkpoint.write_bytes(content)
+    with pytest.raises(CheckpointError) as raised:
         Audio2Feature(checkpoint)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert re.fullmatch(f"Whisper checkpoint {re.escape(str(checkpoint))} {state}.*; delete it and download it "
+                        r"again with \./setup_env\.sh", message), message
 
 
 def test_audio_too_short_for_one_frame():

@@ -26,15 +26,20 @@ INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should
          "the mouth so the lips follow the audio. The result lasts as long as the audio.")
 
 
+def missing_checkpoints(pipelines: PipelineCache, startup_problem: str | None) -> str:
+    """What is missing and the command that fetches it, for the terminal and the page; empty when ready."""
+    if not pipelines.release_names:
+        return (f"No LatentSync U-Net checkpoint was found in {pipelines.checkpoints_dir} (looked for "
+                f"latentsync_unet.pt and latentsync-1.5/latentsync_unet.pt). {FETCH_HINT}")
+    if startup_problem:
+        return f"The model could not be loaded: {startup_problem} {FETCH_HINT}"
+    return ""
+
+
 def checkpoint_banner(pipelines: PipelineCache, startup_problem: str | None) -> str:
     """Markdown explaining what is missing and how to fetch it; empty when the models are ready."""
-    if not pipelines.release_names:
-        return (f"### Checkpoints missing\nNo LatentSync U-Net checkpoint was found in "
-                f"`{pipelines.checkpoints_dir}` (looked for `latentsync_unet.pt` and "
-                f"`latentsync-1.5/latentsync_unet.pt`). {FETCH_HINT}")
-    if startup_problem:
-        return f"### Checkpoints missing\nThe model could not be loaded: {startup_problem}\n\n{FETCH_HINT}"
-    return ""
+    missing = missing_checkpoints(pipelines, startup_problem)
+    return f"### Checkpoints missing\n{missing}" if missing else ""
 
 
 def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: str | None = None,

@@ -18,6 +18,7 @@ from latentsync.errors import CheckpointError
 from latentsync.face.enhancement import FaceEnhancer, load_face_enhancer
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
 from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, load_lipsync_pipeline
+from latentsync.pipelines.unet_config import load_unet_config
 from latentsync.utils.device import resolve_device
 
 # Where the page's settings come from when no installed release's config sets them: LatentSync 1.6.
@@ -56,7 +57,7 @@ class PipelineCache:
         """
         settings = settings_from_unet_config(OmegaConf.load(FALLBACK_UNET_CONFIG))
         if self.releases:
-            settings |= settings_from_unet_config(OmegaConf.load(self.releases[self.release_names[0]].unet_config_path))
+            settings |= settings_from_unet_config(load_unet_config(self.releases[self.release_names[0]].unet_config_path))
         return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])
 
     def get(self, name: str) -> LipsyncPipeline:

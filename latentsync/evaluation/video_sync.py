@@ -25,9 +25,10 @@ from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detect
 from ..io.audio_reader import load_audio
 from ..io.video_reader import VideoReader
 from ..models.s3fd import DEFAULT_S3FD_PATH, S3FD
+from ..utils.checkpoints_dir import add_checkpoints_dir_argument
+from ..utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.device import resolve_device
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 FACE_DETECTORS = ("s3fd", *LANDMARK_DETECTORS)
 
 FaceBoxDetector = Callable[[np.ndarray], Sequence[np.ndarray]]
@@ -115,15 +116,19 @@ def s3fd_box_detector(detector: S3FD, conf_th: float = 0.9, scale: float = 0.25)
 
 def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``scorer_from_args``, shared by the scripts that score videos."""
-    parser.add_argument("--initial_model", default=str(REPO_ROOT / "checkpoints/auxiliary/syncnet_v2.model"),
-                        help="classic SyncNet weights")
+    add_checkpoints_dir_argument(parser)
+    parser.add_argument("--initial_model", default=None,
+                        help="classic SyncNet weights (default: CHECKPOINTS_DIR/auxiliary/syncnet_v2.model)")
     parser.add_argument("--detector", "--face_detector", dest="detector", default="s3fd", choices=FACE_DETECTORS,
                         help="face detector of the tracks: s3fd (default, the published LSE-C / LSE-D protocol) "
                              "or a landmark backend (mediapipe needs no extra weights)")
-    parser.add_argument("--s3fd_path", default=str(DEFAULT_S3FD_PATH), help="S3FD weights (sfd_face.pth)")
-    parser.add_argument("--min_track", type=int, default=50, help="shortest face track scored, in frames")
-    parser.add_argument("--min_face_size", type=float, default=100, help="smallest mean face size scored, in pixels")
-    parser.add_argument("--batch_size", type=int, default=20, help="SyncNet windows per forward pass")
+    parser.add_argument("--s3fd_path", default=None,
+                        help="S3FD weights (default: CHECKPOINTS_DIR/auxiliary/sfd_face.pth)")
+    parser.add_argument("--min_track", type=positive_int, default=50,
+                        help="shortest face track scored, in frames, at least 1")
+    parser.add_argument("--min_face_size", type=number_in_range(float, 0), default=100,
+                        help="smallest mean face size scored, in pixels, at least 0")
+    parser.add_argument("--batch_size", type=positive_int, default=20, help="SyncNet windows per forward pass, at least 1")
     parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
 
 
@@ -133,11 +138,13 @@ def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
     Raises ``CheckpointError`` for missing weights before anything is read.
     """
     device = resolve_device(args.device)
-    syncnet = SyncNetEval(load_syncnet_v2(args.initial_model, device), device, batch_size=args.batch_size)
+    auxiliary = args.checkpoints_dir / "auxiliary"
+    syncnet_path = args.initial_model or auxiliary / "syncnet_v2.model"
+    syncnet = SyncNetEval(load_syncnet_v2(syncnet_path, device), device, batch_size=args.batch_size)
     if args.detector == "s3fd":
-        return VideoSyncScorer(syncnet, s3fd_box_detector(S3FD.from_checkpoint(args.s3fd_path, device)),
-                               args.min_track, args.min_face_size)
-    landmarks = create_landmark_detector(args.detector, device)
+        s3fd = S3FD.from_checkpoint(args.s3fd_path or auxiliary / DEFAULT_S3FD_PATH.name, device)
+        return VideoSyncScorer(syncnet, s3fd_box_detector(s3fd), args.min_track, args.min_face_size)
+    landmarks = create_landmark_detector(args.detector, device, auxiliary)
 
     def detect_faces(frame: np.ndarray) -> list[np.ndarray]:
         face = landmarks.detect_frame(frame)

@@ -9,6 +9,7 @@ import lpips
 import torch
 
 from latentsync.errors import CheckpointError
+from latentsync.models.checkpoint_io import unreadable_checkpoint
 
 VGG16_WEIGHTS = "vgg16-397923af.pth"
 VGG16_URL = f"https://download.pytorch.org/models/{VGG16_WEIGHTS}"
@@ -51,9 +52,8 @@ def _lpips_trunk_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """torchvision ``vgg16`` checkpoint -> the state dict of ``lpips.pretrained_networks.vgg16`` (slice1..slice5)."""
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt files
-        raise CheckpointError(f"VGG-16 weights {path} cannot be read ({error}); download them again from "
-                              f"{VGG16_URL}") from None
+    except Exception:  # torch raises several types for corrupt files
+        raise unreadable_checkpoint(path, "VGG-16 weights", f"`curl -L -o {path} {VGG16_URL}`") from None
     trunk = {}
     for number, (first, stop) in enumerate(_SLICE_BOUNDS, start=1):
         for index in range(first, stop):

@@ -48,15 +48,26 @@ def require_checkpoint_file(path: str | os.PathLike, what: str = "checkpoint",
     return path
 
 
+def unreadable_checkpoint(path: str | os.PathLike, what: str = "checkpoint",
+                          setup_hint: str = "./setup_env.sh") -> CheckpointError:
+    """The one-line error for a weight file that exists but cannot be read (the loader's own message is many lines
+    of advice that does not apply, or empty): what is wrong with the file and to download it again."""
+    path = Path(path)
+    size = path.stat().st_size if path.is_file() else 0
+    state = ("is empty (0 bytes)" if size == 0 else
+             f"cannot be read ({size} bytes; the download was interrupted or it is another kind of file)")
+    return CheckpointError(f"{what} {path} {state}; delete it and download it again with {setup_hint}")
+
+
 def read_checkpoint(path: str | os.PathLike, setup_hint: str = "./setup_env.sh") -> tuple[dict[str, torch.Tensor], dict]:
     """Return ``(state_dict, extras)``; extras hold ``global_step`` (0 when absent) and any other entries."""
     path = require_checkpoint_file(path, setup_hint=setup_hint)
-    if path.suffix == ".safetensors":
-        return load_file(str(path)), {"global_step": 0}
     try:
+        if path.suffix == ".safetensors":
+            return load_file(str(path)), {"global_step": 0}
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt/unsafe files
-        raise CheckpointError(f"checkpoint {path} cannot be read ({error}); re-download it with {setup_hint}") from None
+    except Exception:  # torch and safetensors raise several types for damaged files
+        raise unreadable_checkpoint(path, setup_hint=setup_hint) from None
     if isinstance(payload, dict) and "state_dict" in payload:
         extras = {k: v for k, v in payload.items() if k != "state_dict"}
         extras.setdefault("global_step", 0)

@@ -66,8 +66,8 @@ def load_stable_syncnet(config: DictConfig | str | Path, ckpt_path: str | Path |
     if not isinstance(config, DictConfig):
         config = OmegaConf.load(config)
     ckpt_path = Path(ckpt_path or config.ckpt.inference_ckpt_path)
+    state_dict, _ = read_checkpoint(ckpt_path, setup_hint=AUXILIARY_SETUP_HINT)  # before building a large net
     syncnet = StableSyncNet(config.model, gradient_checkpointing=gradient_checkpointing)
-    state_dict, _ = read_checkpoint(ckpt_path, setup_hint=AUXILIARY_SETUP_HINT)
     load_state_dict_strict(syncnet, state_dict, str(ckpt_path),
                            hint="Check that the SyncNet config's model section matches the checkpoint.")
     return syncnet.to(device=device, dtype=dtype).requires_grad_(False)

@@ -20,6 +20,7 @@ from safetensors.torch import load_file
 from torch.utils.checkpoint import checkpoint
 
 from latentsync.errors import CheckpointError
+from latentsync.models.checkpoint_io import unreadable_checkpoint
 
 VIT_G_CHECKPOINT = "checkpoints/auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth"
 VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
@@ -180,9 +181,8 @@ def _read_state_dict(ckpt_path: Path) -> dict[str, torch.Tensor]:
         if ckpt_path.suffix == ".safetensors":
             return load_file(str(ckpt_path))
         payload = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises several types for corrupt or unsafe files
-        raise CheckpointError(f"TREPA checkpoint {ckpt_path} cannot be read ({error}); "
-                              f"run {VIT_G_SETUP_HINT}") from None
+    except Exception:  # torch raises several types for corrupt or unsafe files
+        raise unreadable_checkpoint(ckpt_path, "TREPA checkpoint", VIT_G_SETUP_HINT) from None
     for key in ("model", "module"):
         if isinstance(payload, dict) and key in payload:
             return payload[key]

@@ -9,13 +9,16 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
-from omegaconf import OmegaConf
+from omegaconf import DictConfig
 
 from ..errors import CheckpointError
+from ..models.checkpoint_io import require_checkpoint_file
 from ..models.unet_loading import load_unet
 from ..utils.device import resolve_device, resolve_dtype
 from ..whisper import Audio2Feature
 from .lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
+from .unet_config import load_unet_config
+from .vae_check import PLACE_VAE_HINT, check_vae
 
 logger = logging.getLogger(__name__)
 
@@ -60,14 +63,41 @@ def default_whisper_path(cross_attention_dim: int,
 
 def load_vae(vae_model_path: str | os.PathLike, dtype: torch.dtype) -> AutoencoderKL:
     """Load the VAE (hub id or local folder) with the latent scaling the U-Net was trained with."""
+    local_files_only = check_vae(vae_model_path)
     try:
-        vae = AutoencoderKL.from_pretrained(str(vae_model_path), torch_dtype=dtype)
+        vae = AutoencoderKL.from_pretrained(str(vae_model_path), torch_dtype=dtype, local_files_only=local_files_only)
     except (OSError, ValueError) as error:
-        raise CheckpointError(f"VAE {vae_model_path} could not be loaded ({str(error).splitlines()[0]}); run "
-                              "./setup_env.sh to cache it, or pass --vae_model_path to a local diffusers folder") from None
+        raise CheckpointError(f"VAE {vae_model_path} could not be loaded ({str(error).splitlines()[0]}); "
+                              f"{PLACE_VAE_HINT}") from None
     vae.config.scaling_factor = 0.18215
     vae.config.shift_factor = 0
     return vae
+
+
+@dataclass(frozen=True)
+class PipelineWeights:
+    """The checked config and weight files of one pipeline."""
+
+    config: DictConfig
+    inference_ckpt_path: Path
+    whisper_model_path: Path
+
+
+def check_pipeline_weights(unet_config_path: str | os.PathLike, inference_ckpt_path: str | os.PathLike | None = None,
+                           whisper_model_path: str | os.PathLike | None = None,
+                           vae_model_path: str | os.PathLike = DEFAULT_VAE,
+                           checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR) -> PipelineWeights:
+    """Every file the pipeline needs, checked before any is loaded (loading takes minutes): the config's keys, the
+    U-Net and Whisper checkpoints (defaults from ``checkpoints_dir``) and the VAE; raises ``CheckpointError``."""
+    config = load_unet_config(unet_config_path)
+    if inference_ckpt_path is None:
+        inference_ckpt_path = Path(checkpoints_dir) / "latentsync_unet.pt"
+    if whisper_model_path is None:
+        whisper_model_path = default_whisper_path(config.model.cross_attention_dim, checkpoints_dir)
+    weights = PipelineWeights(config, require_checkpoint_file(inference_ckpt_path, "U-Net checkpoint"),
+                              require_checkpoint_file(whisper_model_path, "Whisper checkpoint"))
+    check_vae(vae_model_path)
+    return weights
 
 
 def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_path: str | os.PathLike | None = None,
@@ -83,22 +113,16 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
     Weights not given explicitly are found in ``checkpoints_dir``: ``latentsync_unet.pt``, the Whisper model the
     config calls for (``whisper/tiny.pt`` or ``small.pt``) and the landmark weights (``auxiliary/``).
     """
-    unet_config_path = Path(unet_config_path)
-    if not unet_config_path.is_file():
-        raise CheckpointError(f"U-Net config {unet_config_path} not found; pass --unet_config_path, "
-                              "e.g. configs/unet/stage2_512.yaml")
-    config = OmegaConf.load(unet_config_path)
+    weights = check_pipeline_weights(unet_config_path, inference_ckpt_path, whisper_model_path, vae_model_path,
+                                     checkpoints_dir)
+    config = weights.config
     device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
     dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
-    if inference_ckpt_path is None:
-        inference_ckpt_path = Path(checkpoints_dir) / "latentsync_unet.pt"
-    if whisper_model_path is None:
-        whisper_model_path = default_whisper_path(config.model.cross_attention_dim, checkpoints_dir)
     logger.info("loading models on %s in %s", device, dtype)
     window = {name: value for name, value in settings_from_unet_config(config).items()
               if name in ("num_frames", "audio_feat_length")}  # the Whisper windows the U-Net was trained on
-    audio_encoder = Audio2Feature(whisper_model_path, device=device, dtype=dtype, cache_dir=audio_cache_dir, **window)
-    unet = load_unet(config, inference_ckpt_path, device=device, dtype=dtype)
+    audio_encoder = Audio2Feature(weights.whisper_model_path, device=device, dtype=dtype, cache_dir=audio_cache_dir, **window)
+    unet = load_unet(config, weights.inference_ckpt_path, device=device, dtype=dtype)
     vae = load_vae(vae_model_path, dtype).to(device)
     scheduler = DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR)
     return LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,

@@ -7,10 +7,13 @@ A ``TrainingSession`` is created on every rank; only rank 0 writes files. Saving
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
+import shutil
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from ..errors import CheckpointError, InputError
+from ..utils.kept_unless_failed import KeptUnlessFailed
 from .charts import REPORT_TO, MetricsLogger
 from .checkpointing import create_run_dir, save_training_checkpoint
 from .distributed import DistributedContext, barrier, gather_to_main, run_on_main
@@ -78,8 +82,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-class TrainingSession:
-    """Run folder, metrics, resume bundle and checkpoint saving for one training run."""
+class TrainingSession(KeptUnlessFailed):
+    """Run folder, metrics, resume bundle and checkpoint saving for one training run.
+
+    Used as ``with``: a run that fails before its first step removes its run folder (it holds nothing but the
+    copied config), so failed starts leave no empty ``train-<date>/`` folders behind.
+    """
 
     def __init__(self, ctx: DistributedContext, config: DictConfig, output_root: str | os.PathLike,
                  configs_to_copy: dict[str, Any], resume: str | None, report_to: str):
@@ -93,8 +101,12 @@ class TrainingSession:
         self.run_dir = Path(run_on_main(lambda: create_run_dir(output_root, configs_to_copy)))
         history = self.bundle["extras"].get("history") if self.bundle else None
         self.metrics = MetricsLogger(self.run_dir, report_to, history) if ctx.is_main else None
+        self._points_at_start = self._logged_points()
         if ctx.is_main:
             logger.info("run folder %s", self.run_dir)
+
+    def _logged_points(self) -> int:
+        return sum(len(curve["steps"]) for curve in self.metrics.history.values()) if self.metrics else 0
 
     @property
     def resume_checkpoint(self) -> Path | None:
@@ -140,6 +152,13 @@ class TrainingSession:
         if self.metrics is not None:
             self.metrics.close()
 
+    def discard(self) -> None:
+        """After a failure: close, and remove the run folder when no step was logged in this run (rank 0)."""
+        self.close()
+        if self.ctx.is_main and self._logged_points() == self._points_at_start:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            logger.info("removed the run folder %s: the run ended before its first step", self.run_dir)
+
 
 def training_loader(dataset, sampler, data, device: torch.device, seed: int) -> DataLoader:
     """Its own generator, so starting an epoch never draws from the global RNG the training step uses.
@@ -171,11 +190,19 @@ def add_session_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_cli(train: Callable[[], Any]) -> int:
-    """Run a trainer; bad input (``InputError``/``CheckpointError``) prints one ``error:`` line and exits 2."""
+    """Run a trainer; bad input (``InputError``/``CheckpointError``) prints one ``error:`` line and exits 2.
+
+    Under torchrun only rank 0 prints it (every rank usually meets the same problem); each rank also leaves it in
+    torchrun's error file, from which the launcher tells it when rank 0 did not fail this way.
+    """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         train()
     except (InputError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        line = f"error: {error}"
+        if int(os.environ.get("RANK", 0)) == 0:
+            print(line, file=sys.stderr)
+        if error_file := os.environ.get("TORCHELASTIC_ERROR_FILE"):
+            Path(error_file).write_text(json.dumps({"message": line, "timestamp": int(time.time())}))
         return 2
     return 0

@@ -46,11 +46,11 @@ class SyncNetTrainOptions:
 
 def train_syncnet(options: SyncNetTrainOptions) -> Path:
     """Train until ``run.max_train_steps``; return the run folder."""
-    with distributed(options.device) as ctx:
-        return _train(options, ctx)
+    with distributed(options.device) as ctx, contextlib.ExitStack() as session_scope:
+        return _train(options, ctx, session_scope)
 
 
-def _train(options: SyncNetTrainOptions, ctx) -> Path:
+def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStack) -> Path:
     config = load_syncnet_training_config(options.config_path)
     data, device = config.data, ctx.device
     seed_everything(config.run.seed + ctx.rank)
@@ -60,8 +60,8 @@ def _train(options: SyncNetTrainOptions, ctx) -> Path:
     val_set = SyncNetDataset.from_config(data, split="val", seed=config.run.seed) if has_val else None
     vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False) if data.latent_space else None
     syncnet = StableSyncNet(config.model).to(device)
-    session = TrainingSession(ctx, config, data.train_output_dir, {"syncnet.yaml": config}, options.resume,
-                              options.report_to)
+    session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, {"syncnet.yaml": config},
+                                                          options.resume, options.report_to))
 
     global_step, curves = 0, {}
     weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
@@ -126,7 +126,6 @@ def _train(options: SyncNetTrainOptions, ctx) -> Path:
     progress.close()
     if session.metrics is not None:
         session.metrics.save_chart(last_saved)
-    session.close()
     return session.run_dir
 
 

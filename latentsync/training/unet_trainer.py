@@ -9,6 +9,7 @@ inference loads, its resume bundle, and a validation video scored for lip-sync c
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from ..models.stable_syncnet import load_stable_syncnet
 from ..models.unet import UNet3DConditionModel
 from ..models.unet_loading import init_unet_from_sd15, unet_from_config
 from ..models.videomae import VIT_G_CHECKPOINT
-from ..pipelines.loading import DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path, load_vae
+from ..pipelines.loading import (DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path,
+                                 load_vae)
+from ..utils.checkpoints_dir import in_checkpoints_dir
 from ..whisper import Audio2Feature
 from .config import load_unet_training_config
 from .data_position import DataPosition
@@ -42,29 +45,41 @@ from .validation import UNetValidator
 
 logger = logging.getLogger(__name__)
 
-SYNC_MODEL_PATH = "checkpoints/auxiliary/syncnet_v2.model"
-
 
 @dataclass
 class UNetTrainOptions:
     unet_config_path: str | os.PathLike
     resume: str | None = None  # "latest", a run folder, or checkpoint-STEP.pt of this trainer
     vae_model_path: str | os.PathLike = DEFAULT_VAE
+    checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR  # where the weights not given below are
     whisper_model_path: str | os.PathLike | None = None  # None: tiny.pt for 384-wide audio attention, small.pt for 768
-    trepa_ckpt_path: str | os.PathLike = VIT_G_CHECKPOINT
+    trepa_ckpt_path: str | os.PathLike | None = None  # None: the ViT-g in checkpoints_dir/auxiliary
     trepa_half_precision: bool | None = None  # None: on CUDA only
     validation: bool = True
-    sync_model_path: str | os.PathLike = SYNC_MODEL_PATH  # the classic SyncNet that scores validation videos
+    sync_model_path: str | os.PathLike | None = None  # the classic SyncNet that scores validation videos
     face_backend: str = "mediapipe"
     report_to: str = "none"
     mixed_precision: str = "auto"
     device: str | None = None
 
+    def __post_init__(self) -> None:
+        auxiliary = Path(self.checkpoints_dir) / "auxiliary"
+        self.trepa_ckpt_path = self.trepa_ckpt_path or auxiliary / Path(VIT_G_CHECKPOINT).name
+        self.sync_model_path = self.sync_model_path or auxiliary / "syncnet_v2.model"
+
+    def syncnet_path(self, syncnet_config: DictConfig) -> Path:
+        """The SyncNet config's ``ckpt.inference_ckpt_path``; ``checkpoints/...`` is in ``checkpoints_dir``."""
+        return in_checkpoints_dir(syncnet_config.ckpt.inference_ckpt_path, self.checkpoints_dir)
+
+    def whisper_path(self, cross_attention_dim: int) -> Path:
+        """``--whisper_model_path``, else the Whisper model the config's audio width calls for."""
+        return Path(self.whisper_model_path or default_whisper_path(cross_attention_dim, self.checkpoints_dir))
+
 
 def train_unet(options: UNetTrainOptions) -> Path:
     """Train until ``run.max_train_steps`` (or ``run.max_train_epochs``); return the run folder."""
-    with distributed(options.device) as ctx:
-        return _train(options, ctx)
+    with distributed(options.device) as ctx, contextlib.ExitStack() as session_scope:
+        return _train(options, ctx, session_scope)
 
 
 def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike) -> int:
@@ -110,7 +125,7 @@ def _load_syncnet_config(path: str | os.PathLike) -> DictConfig:
     return config
 
 
-def _train(options: UNetTrainOptions, ctx) -> Path:
+def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) -> Path:
     config = load_unet_training_config(options.unet_config_path)
     data, run, device = config.data, config.run, ctx.device
     seed_everything(run.seed + ctx.rank)
@@ -123,14 +138,13 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
     vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False)
     audio_encoder = None
     if config.model.add_audio_layer:
-        whisper_path = options.whisper_model_path or default_whisper_path(config.model.cross_attention_dim)
-        audio_encoder = Audio2Feature(whisper_path, device=device, num_frames=data.num_frames,
+        audio_encoder = Audio2Feature(options.whisper_path(config.model.cross_attention_dim), device=device, num_frames=data.num_frames,
                                       audio_feat_length=tuple(data.audio_feat_length),
                                       cache_dir=data.audio_embeds_cache_dir)
     models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR))
     if settings.uses("sync"):
         syncnet_config = _load_syncnet_config(data.syncnet_config_path)
-        models.syncnet = load_stable_syncnet(syncnet_config, device=device)
+        models.syncnet = load_stable_syncnet(syncnet_config, options.syncnet_path(syncnet_config), device=device)
         models.syncnet_resolution = syncnet_config.data.resolution
         models.syncnet_lower_half = syncnet_config.data.lower_half
         models.syncnet_latent_space = syncnet_config.data.latent_space
@@ -147,8 +161,8 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
     if options.validation and ctx.is_main:
         validator = UNetValidator(config, options.sync_model_path, device, options.face_backend)
 
-    session = TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config}, options.resume,
-                              options.report_to)
+    session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config},
+                                                          options.resume, options.report_to))
     global_step = 0
     weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
     if weights:
@@ -216,7 +230,6 @@ def _train(options: UNetTrainOptions, ctx) -> Path:
                      grad_scaler=scaler, sampler_state=position.sampler_state())
     if validator is not None:
         validator.close()
-    session.close()
     return session.run_dir
 
 

@@ -20,10 +20,10 @@ from omegaconf import DictConfig
 
 from ..errors import InputError
 from ..evaluation.video_sync import VideoSyncScorer, scorer_from_args
-from ..models.s3fd import DEFAULT_S3FD_PATH
 from ..models.unet import UNet3DConditionModel
 from ..pipelines.lipsync_pipeline import LipsyncPipeline
 from ..pipelines.loading import SCHEDULER_CONFIG_DIR
+from ..utils.checkpoints_dir import DEFAULT_CHECKPOINTS_DIR
 from ..whisper import Audio2Feature
 from .resume import capture_rng_state, restore_rng_state
 
@@ -69,8 +69,8 @@ class UNetValidator:
         self.device = device
         self.face_backend = face_backend
         args = argparse.Namespace(initial_model=str(sync_model_path), detector=face_backend,
-                                  s3fd_path=str(DEFAULT_S3FD_PATH), min_track=50, min_face_size=min_face_size,
-                                  batch_size=20, device=str(device))
+                                  checkpoints_dir=DEFAULT_CHECKPOINTS_DIR, s3fd_path=None, min_track=50,
+                                  min_face_size=min_face_size, batch_size=20, device=str(device))
         self.scorer: VideoSyncScorer = scorer_from_args(args)
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,

@@ -19,6 +19,7 @@ from whisper.model import disable_sdpa
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
+from latentsync.models.checkpoint_io import unreadable_checkpoint
 from latentsync.whisper.feature_cache import FeatureCache, sha256_file, sha256_waveform
 
 WHISPER_FPS = 50
@@ -93,11 +94,8 @@ class Audio2Feature:
         try:
             # An absolute path, so a file named like an official model ("tiny") is never downloaded instead.
             model = whisper.load_model(str(checkpoint.resolve()), device=self.device)
-        except (RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError) as error:
-            raise CheckpointError(
-                f"{checkpoint} is not a readable openai-whisper checkpoint ({error}); "
-                "re-run ./setup_env.sh to fetch it again"
-            ) from None
+        except (RuntimeError, KeyError, TypeError, EOFError, pickle.UnpicklingError):
+            raise unreadable_checkpoint(checkpoint, "Whisper checkpoint") from None
         # The checkpoint's fp16-rounded positional embedding has replaced the fresh sinusoids here,
         # as in the original; recomputing them would shift the features by up to 5e-4.
         self.encoder = model.encoder.eval().requires_grad_(False)
