@@ -21,6 +21,7 @@ from latentsync.face.enhancement import (DEFAULT_MOUTH_PROTECTION, DEFAULT_STREN
 from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
+from latentsync.face.speaker_selection import SPEAKER_HELP, SpeakerChoice
 from latentsync.io.video_writer import ENCODINGS
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
@@ -44,6 +45,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def speaker_choice(text: str) -> SpeakerChoice:
+    """argparse type: a ``--speaker`` value."""
+    try:
+        return SpeakerChoice.parse(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,6 +96,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                                  "(same output to float noise; default 1)")
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
+    generation.add_argument("--speaker", type=speaker_choice, default=SpeakerChoice(), help=SPEAKER_HELP)
     enhance = parser.add_argument_group("face enhancement (optional restoration of the generated face)")
     enhance.add_argument("--face_enhance", action="store_true",
                          help="restore the lip-synced face before pasting it back (the generated mouth is protected)")
@@ -132,7 +142,7 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
     """The ``pipe(...)`` settings given on the command line (None: the config's), the encoding included."""
     return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
                 enable_deepcache=args.enable_deepcache, windows_per_call=args.windows_per_call,
-                encoding=args.encoding)
+                encoding=args.encoding, speaker=args.speaker)
 
 
 def load_enhancer(args: argparse.Namespace) -> FaceEnhancer:
