@@ -183,7 +183,8 @@ class SpeakerSelector:
         self.choice = SpeakerChoice.parse(choice)
         self.max_face_gap = max_face_gap
         syncnet_weights = None if weights_dir is None else Path(weights_dir) / SYNCNET_V2_FILE
-        if scorer is None and self.choice.mode == "active" and syncnet_weights is not None and syncnet_weights.is_file():
+        if self.choice.mode == "active" and scorer is None and syncnet_weights is not None \
+                and syncnet_weights.is_file():
             scorer = syncnet_scorer(syncnet_weights, device)
         self.scorer = scorer
 
@@ -199,8 +200,8 @@ class SpeakerSelector:
         return ChosenFaces(faces)
 
     @staticmethod
-    def detect_all(reader: VideoReader, num_frames: int,
-                   detector: FaceLandmarkDetector) -> tuple[list[list[DetectedFace]], list[tuple[int, int]], tuple[int, int]]:
+    def detect_all(reader: VideoReader, num_frames: int, detector: FaceLandmarkDetector
+                   ) -> tuple[list[list[DetectedFace]], list[tuple[int, int]], tuple[int, int]]:
         """Every face and the scene cuts of the first ``num_frames`` frames, and the frame size (width, height)."""
         cuts = SceneCutDetector(fps=float(reader.fps))
         detections: list[list[DetectedFace]] = []

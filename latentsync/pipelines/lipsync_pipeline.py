@@ -196,8 +196,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. With ``ahead``, decoding and
         the detector run in background threads up to ``TRACKED_FRAMES_AHEAD`` frames ahead of the consumer (the
         track's ``extend_to`` waits for them only when it catches up); without, ``extend_to`` detects in the
-        calling thread. ``speaker`` other than ``largest`` first plans whose face each frame shows (a pass over the
-        video, see ``latentsync.face.speaker_selection``). Raises ``InputError`` before yielding when no frame has a face.
+        calling thread. ``speaker`` other than ``largest`` first plans whose face each frame shows (a pass over
+        the video, see ``latentsync.face.speaker_selection``). Raises ``InputError`` before yielding when no frame
+        has a face.
         """
         speaker = SpeakerChoice.parse(speaker)
         detector = self.landmark_detector

@@ -46,7 +46,8 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
         results = self._mesh.process(frame)
         faces = []
         for face in results.multi_face_landmarks or ():
-            mesh = np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark], dtype=np.float64)
+            mesh = np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark],
+                            dtype=np.float64)
             landmarks = mesh[MESH_INDEX_FOR_68_POINTS]
             faces.append(DetectedFace(points=alignment_points_from_68(landmarks),
                                       box=np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]),
