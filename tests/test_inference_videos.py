@@ -141,8 +141,9 @@ def batch_inputs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def one_process(batch_inputs):
+    """The outputs of one process, started as the others are (one CPU thread: float sums then match)."""
     work, arguments = batch_inputs
-    assert inference_videos.main([*arguments, "--output_dir", str(work / "one"), "--device", "cpu"]) == 0
+    torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "one"), nproc=1)
     return {path.name: decode_rgb(path) for path in (work / "one").iterdir()}
 
 
