@@ -1,21 +1,28 @@
-"""Lip-sync a list of videos to a list of audio files (line i to line i), loading the models once.
+"""Lip-sync a list of videos to a list of audio files (line i to line i), loading the models once per process.
 
 Example:
   python -m eval.inference_videos --video_fileslist videos.txt --audio_fileslist audios.txt --output_dir results/
+On 8 GPUs (one process each; several nodes: torchrun's --nnodes and --rdzv_endpoint):
+  torchrun --nproc_per_node 8 -m eval.inference_videos --video_fileslist videos.txt ... --skip_existing
+On a Ray cluster (each pair a task with one GPU): ... --executor ray --ray_address auto
 
 Each result is OUTPUT_DIR/<video name>_out.mp4, the pairing ``eval.eval_fvd`` expects. Pairs with a missing
-or unusable file, or without a face, are skipped with a warning; the others go on. Seed 42 unless given, as
-the original's batch script. See ``latentsync.pipelines.batch_lipsync``.
+or unusable file, or without a face, are skipped with a warning; a pair that fails otherwise is reported; the
+others go on. Seed 42 unless given, as the original's batch script. See ``latentsync.pipelines.batch_lipsync``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
 import sys
 
 from latentsync.errors import CheckpointError, InputError
-from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
+from latentsync.pipelines.batch_lipsync import (BatchReport, BatchSetup, lipsync_batch, lipsync_batch_on_ray,
+                                                plan_jobs, read_path_list, share_of_jobs)
+from latentsync.training.distributed import distributed, gather_to_main
 from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
 from scripts.inference import (add_pipeline_arguments, face_enhancement, generation_kwargs, load_enhancer,
@@ -31,9 +38,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     io.add_argument("--audio_fileslist", required=True, help="text file, one audio path a line (as many lines)")
     io.add_argument("--output_dir", required=True, help="results go here as <video name>_out.mp4")
     io.add_argument("--skip_existing", action="store_true", help="leave pairs whose output exists (resume a batch)")
+    workers = parser.add_argument_group("where the pairs run")
+    workers.add_argument("--executor", default="local", choices=["local", "ray"],
+                         help="local: this process, or each torchrun process its share of the pairs; "
+                              "ray: each pair a task with one GPU on a Ray cluster")
+    workers.add_argument("--ray_address", default="auto", help="Ray cluster to join (with --executor ray)")
     add_pipeline_arguments(parser)
     parser.set_defaults(seed=ORIGINAL_BATCH_SEED)
     return parser.parse_args(argv)
+
+
+def load_batch_setup(args: argparse.Namespace) -> BatchSetup:
+    """The pipeline and the settings of every pair; a missing enhancer model fails before the models load."""
+    enhancer = load_enhancer(args) if args.face_enhance else None
+    pipeline = load_pipeline_from_args(args)
+    enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
+    return pipeline, dict(face_postprocessor=enhancement, **generation_kwargs(args))
+
+
+def run_batch(args: argparse.Namespace, jobs: list) -> BatchReport | None:
+    """All pairs' report (None on the processes other than torchrun's rank 0)."""
+    if args.executor == "ray":
+        return lipsync_batch_on_ray(functools.partial(load_batch_setup, args), jobs, args.skip_existing,
+                                    args.ray_address)
+    with distributed(None if args.device == "auto" else args.device) as context:
+        if context.is_distributed and args.device in ("auto", "cuda"):
+            args.device = str(context.device)  # cuda:LOCAL_RANK, or the CPU
+        pipeline, call_kwargs = load_batch_setup(args)
+        try:
+            report = lipsync_batch(pipeline, share_of_jobs(jobs, context.rank, context.world_size),
+                                   skip_existing=args.skip_existing, **call_kwargs)
+        finally:
+            pipeline.close()
+        reports = gather_to_main(report)
+    return None if reports is None else functools.reduce(BatchReport.extend, reports, BatchReport())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,18 +81,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The lists are read and paired before minutes of model loading.
         jobs = plan_jobs(read_path_list(args.video_fileslist), read_path_list(args.audio_fileslist), args.output_dir)
-        enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails before the batch
-        pipeline = load_pipeline_from_args(args)
-        enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
-        report = lipsync_batch(pipeline, jobs, skip_existing=args.skip_existing, face_postprocessor=enhancement,
-                               **generation_kwargs(args))
+        # A finished pair needs no model at all (outputs appear only when complete).
+        finished = BatchReport(skipped=[(job, f"{job.output_path} exists") for job in jobs
+                                        if args.skip_existing and job.output_path.is_file()])
+        pending = [job for job in jobs if not (args.skip_existing and job.output_path.is_file())]
+        if pending:
+            report = run_batch(args, pending)
+        else:  # under torchrun, rank 0 alone reports
+            report = BatchReport() if os.environ.get("RANK", "0") == "0" else None
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if report is None:
+        return 0
+    report = finished.extend(report)
     print(f"lip-synced {len(report.done)} of {len(jobs)} pairs into {args.output_dir}")
     for job, reason in report.skipped:
         print(f"skipped {job.video_path} + {job.audio_path}: {reason}")
-    return 0
+    for job, error in report.failed:
+        print(f"failed {job.video_path} + {job.audio_path}: {error}")
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

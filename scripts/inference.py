@@ -21,6 +21,7 @@ from latentsync.face.enhancement import (DEFAULT_MOUTH_PROTECTION, DEFAULT_STREN
 from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
+from latentsync.face.speaker_selection import SPEAKER_HELP, SpeakerChoice
 from latentsync.io.video_writer import ENCODINGS
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
@@ -32,6 +33,14 @@ from latentsync.utils.quiet_logs import quiet_library_logs
 from latentsync.utils.time_format import written_video_summary
 
 MAX_INFERENCE_STEPS = 1000  # DDIM takes at most the scheduler's num_train_timesteps (configs/scheduler_config.json)
+
+
+def speaker_choice(text: str) -> SpeakerChoice:
+    """argparse type: a ``--speaker`` value."""
+    try:
+        return SpeakerChoice.parse(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,6 +85,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                                  "(same output to float noise; default 1)")
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
+    generation.add_argument("--speaker", type=speaker_choice, default=SpeakerChoice(), help=SPEAKER_HELP)
     enhance = parser.add_argument_group("face enhancement (optional restoration of the generated face)")
     enhance.add_argument("--face_enhance", action="store_true",
                          help="restore the lip-synced face before pasting it back (the generated mouth is protected)")
@@ -121,7 +131,7 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
     """The ``pipe(...)`` settings given on the command line (None: the config's), the encoding included."""
     return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
                 enable_deepcache=args.enable_deepcache, windows_per_call=args.windows_per_call,
-                encoding=args.encoding)
+                encoding=args.encoding, speaker=args.speaker)
 
 
 def load_enhancer(args: argparse.Namespace) -> FaceEnhancer:

@@ -17,6 +17,7 @@ from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
 from latentsync.app.validation import RunOptions, UploadLimits, check_options, check_uploads
 from latentsync.errors import CheckpointError, InputError
+from latentsync.face.speaker_selection import SpeakerChoice
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
 from tests.synthetic_video import write_audio, write_constant_rate_video
@@ -129,7 +130,7 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
                               "LatentSync 1.6 (512x512)", 20, 1.5, 1247, False, lambda stage, fraction: None)
     result, status = next(handler)
     assert calls == [dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
-                          inputs_checked=True)]
+                          inputs_checked=True, speaker=SpeakerChoice("largest"))]
     assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
     assert status == ("**Done** in 1.2 s: 50 frames lip-synced (seed 1247). "
                       "3 frames showed no face and were left unchanged.")
@@ -378,3 +379,27 @@ def test_demo_limits_are_range_checked_in_one_line(capsys, flags, message):
         gradio_app.parse_args(flags)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in err and len(err.splitlines()) == 1, err
+
+
+def test_speaker_choice_reaches_the_pipeline_and_point_needs_its_pixel(uploads, tmp_path):
+    speakers = []
+
+    def fake_pipeline(video_path, audio_path, video_out_path, speaker, **options):
+        speakers.append(speaker)
+        video_out_path.write_bytes(b"video")
+        return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
+                             seconds=2.0, seed=1247)
+
+    pipelines = FakePipelines(pipeline=fake_pipeline)
+    [(result, _)] = run_request(pipelines, uploads, speaker="point", speaker_x=320.0, speaker_y=180.0)
+    [(_, _)] = run_request(pipelines, uploads, speaker="active")
+    assert result is not None and speakers == [SpeakerChoice("point", 320, 180), SpeakerChoice("active")]
+    [(result, status)] = run_request(pipelines, uploads, speaker="point", speaker_x=320.0)
+    assert result is None and status == ("**Could not run:** Give the X and Y of the face to lip-sync: pixels from "
+                                         "the video's top-left corner.")
+    [(result, status)] = run_request(pipelines, uploads, speaker="loudest")
+    assert status.startswith("**Could not run:** Speaker must be one of largest, center, active, point")
+    page = elements(build_demo(PipelineCache([], tmp_path), UploadLimits()))
+    assert page["speaker"].value == "largest"
+    assert [choice[1] for choice in page["speaker"].choices] == ["largest", "center", "active", "point"]
+    assert page["speaker-x"].value is None and page["speaker-y"].label == "Y (Point)"

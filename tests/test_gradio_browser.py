@@ -264,6 +264,20 @@ def test_missing_enhancer_is_explained_with_its_fetch_command(page, short_speech
     save_screenshot(page, "missing_enhancer_page.png")
 
 
+def test_speaker_point_without_a_face_is_explained(page, short_speech, save_screenshot):
+    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+    upload(page, "audio-input", short_speech, "audio")
+    page.locator("#speaker input").click()
+    page.get_by_role("option", name="Face at a point (X, Y)").click()
+    for elem_id, value in (("speaker-x", "5"), ("speaker-y", "5")):
+        page.locator(f"#{elem_id} input").fill(value)
+    page.locator("#run-button").click()
+    expect(page.locator("#status")).to_contain_text(
+        "Could not run: no face of demo1_video.mp4 contains pixel (5, 5) in any frame; give a point inside the face",
+        timeout=RUN_TIMEOUT_MS)
+    save_screenshot(page, "speaker_point_page.png")
+
+
 def test_missing_checkpoints_are_explained_in_the_page(browser, tmp_path, save_screenshot):
     with running_demo(tmp_path, "--checkpoints_dir", str(tmp_path / "checkpoints")) as server, \
             opened_page(browser, server.url) as page:

@@ -14,12 +14,14 @@ from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
-from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list
+from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list, share_of_jobs
 from scripts import inference
-from tests.paths import shared_path
+from tests.demo_clips import decode_rgb
+from tests.paths import REPO_ROOT, shared_path
 from tests.synthetic_video import write_audio, write_constant_rate_video
 from tests.test_video_writer import x264_settings
 from tests.tiny_models import write_tiny_release
+from tests.train_launch import torchrun
 
 
 def write_face_clip(path, num_frames=20):
@@ -104,3 +106,73 @@ def test_unpaired_lists_fail_before_any_model_loads(tmp_path, capsys):
                                   "--checkpoints_dir", str(tmp_path / "nothing")]) == 2
     assert capsys.readouterr().err.startswith("error: the video list has 2 paths")
     np.testing.assert_equal((tmp_path / "out").exists(), False)
+
+
+def test_a_failed_pair_is_reported_and_the_others_go_on(tmp_path):
+    jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
+
+    def pipeline(video_path, **kwargs):
+        if video_path == jobs[0].video_path:
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return "report"
+
+    report = lipsync_batch(pipeline, jobs)
+    assert report.done == ["report"] and report.skipped == []
+    assert report.failed == [(jobs[0], "RuntimeError: CUDA error: an illegal memory access was encountered")]
+    assert [share_of_jobs(list(range(5)), rank, 2) for rank in (0, 1)] == [[0, 2, 4], [1, 3]]
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory):
+    """(work folder, arguments of a 2-pair batch of short clips with tiny models, minus --output_dir)."""
+    work = tmp_path_factory.mktemp("batch")
+    models = write_tiny_release(work / "models")
+    clips = [write_face_clip(work / f"clip{index}.mp4", num_frames=4 + index) for index in range(2)]
+    (work / "videos.txt").write_text("\n".join(map(str, clips)))
+    (work / "audios.txt").write_text("\n".join(map(str, reversed(clips))))
+    arguments = ["--video_fileslist", str(work / "videos.txt"), "--audio_fileslist", str(work / "audios.txt"),
+                 "--unet_config_path", str(models["unet_config_path"]),
+                 "--inference_ckpt_path", str(models["inference_ckpt_path"]),
+                 "--whisper_model_path", str(models["whisper_model_path"]),
+                 "--vae_model_path", str(models["vae_model_path"]), "--dtype", "float32",
+                 "--face_backend", "mediapipe", "--inference_steps", "1", "--encoding", "fast", "--skip_existing"]
+    return work, arguments
+
+
+@pytest.fixture(scope="module")
+def one_process(batch_inputs):
+    """The outputs of one process, started as the others are (one CPU thread: float sums then match)."""
+    work, arguments = batch_inputs
+    torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "one"), nproc=1)
+    return {path.name: decode_rgb(path) for path in (work / "one").iterdir()}
+
+
+def assert_same_outputs(folder, expected):
+    assert sorted(path.name for path in folder.iterdir()) == sorted(expected) == [f"clip{i}_out.mp4" for i in range(2)]
+    for name, frames in expected.items():
+        np.testing.assert_array_equal(np.stack(decode_rgb(folder / name)), np.stack(frames), err_msg=name)
+
+
+def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(batch_inputs, one_process, capsys):
+    work, arguments = batch_inputs
+    result = torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "torchrun"))
+    assert result.stdout.count("lip-synced 2 of 2 pairs") == 1  # rank 0 reports for both ranks
+    assert_same_outputs(work / "torchrun", one_process)
+    # A re-run skips every finished pair without loading a model.
+    assert inference_videos.main([*arguments, "--output_dir", str(work / "torchrun"), "--device", "cpu",
+                                  "--checkpoints_dir", str(work / "nothing")]) == 0
+    assert capsys.readouterr().out.count(" exists") == 2
+
+
+def test_ray_tasks_write_what_one_process_writes(batch_inputs, one_process):
+    import ray
+
+    work, arguments = batch_inputs
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}})
+    try:
+        assert inference_videos.main([*arguments, "--output_dir", str(work / "ray"), "--device", "cpu",
+                                      "--executor", "ray"]) == 0
+    finally:
+        ray.shutdown()
+    assert_same_outputs(work / "ray", one_process)

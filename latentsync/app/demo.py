@@ -22,6 +22,8 @@ from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
 
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
+SPEAKER_CHOICES = [("Largest face of each frame", "largest"), ("Face nearest the centre", "center"),
+                   ("Face that is speaking", "active"), ("Face at a point (X, Y)", "point")]
 INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
          "the mouth so the lips follow the audio. The result lasts as long as the audio.")
 
@@ -89,6 +91,13 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                     enhance_strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="Enhance strength",
                                                  info="0 = as generated, 1 = fully restored",
                                                  elem_id="face-enhance-strength")
+                with gr.Row():
+                    speaker = gr.Dropdown(SPEAKER_CHOICES, value="largest", label="Face to lip-sync",
+                                          info="with several faces in view", elem_id="speaker")
+                    speaker_x = gr.Number(None, label="X (Point)", info="pixels from the left", minimum=0,
+                                          precision=0, elem_id="speaker-x")
+                    speaker_y = gr.Number(None, label="Y (Point)", info="pixels from the top", minimum=0,
+                                          precision=0, elem_id="speaker-y")
                 gr.Markdown(limits.describe())
                 if examples:
                     gr.Examples(examples, inputs=[video, audio], outputs=video, fn=show_video, run_on_click=True,
@@ -101,7 +110,8 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
 
         def run_request(video_path: str | None, audio_path: str | None, release_name: str, num_inference_steps: float,
                         guidance_scale: float, seed_value: float | None, enable_deepcache: bool, face_enhance_on: bool,
-                        face_enhance_method: str, face_enhance_strength: float,
+                        face_enhance_method: str, face_enhance_strength: float, speaker_mode: str,
+                        x: float | None, y: float | None,
                         progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
@@ -113,9 +123,9 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                 return
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
                                        guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
-                                       face_enhance_method, face_enhance_strength)
+                                       face_enhance_method, face_enhance_strength, speaker_mode, x, y)
 
         video.upload(show_video, video, video)
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
-                                enhance_strength], [result, status])
+                                enhance_strength, speaker, speaker_x, speaker_y], [result, status])
     return demo.queue(default_concurrency_limit=1)

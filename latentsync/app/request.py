@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 from latentsync.app.pipeline_cache import PipelineCache
-from latentsync.app.validation import UploadLimits, check_face_enhance, check_options, check_uploads, with_file_names
+from latentsync.app.validation import (UploadLimits, check_face_enhance, check_options, check_speaker, check_uploads,
+                                       with_file_names)
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.enhancement import DEFAULT_STRENGTH, FaceEnhancement
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport, ProgressCallback
@@ -31,11 +32,13 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
                     audio_path: str | os.PathLike | None, release_name: str, num_inference_steps: float,
                     guidance_scale: float, seed: float | None, enable_deepcache: bool,
                     progress: ProgressCallback, face_enhance: bool = False, face_enhance_method: str = "gfpgan",
-                    face_enhance_strength: float = DEFAULT_STRENGTH) -> Iterator[RequestOutput]:
+                    face_enhance_strength: float = DEFAULT_STRENGTH, speaker: str = "largest",
+                    speaker_x: float | None = None, speaker_y: float | None = None) -> Iterator[RequestOutput]:
     """Yield once: the lip-synced video and a success line, or ``None`` and a plain-words error line."""
     uploads = tuple(Path(path) for path in (video_path, audio_path) if path is not None)
     try:
         options = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache)
+        speaker_choice = check_speaker(speaker, speaker_x, speaker_y)
         if face_enhance:
             check_face_enhance(face_enhance_method, face_enhance_strength)
         video_path, audio_path = check_uploads(video_path, audio_path, limits)
@@ -51,7 +54,7 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
             # check_uploads checked both files and the output is a fresh name in a private folder.
             report = pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path,
                               **asdict(options), face_postprocessor=enhancement, progress=progress,
-                              inputs_checked=True)
+                              inputs_checked=True, speaker=speaker_choice)
             yield str(report.output_path), success_message(report, enhancement)
     except (InputError, CheckpointError) as error:
         yield None, f"**Could not run:** {with_file_names(str(error), uploads)}"

@@ -15,6 +15,7 @@ import av
 
 from latentsync.errors import InputError
 from latentsync.face.enhancement import enhancer_specs
+from latentsync.face.speaker_selection import SPEAKER_MODES, SpeakerChoice
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
 
@@ -94,6 +95,17 @@ def check_face_enhance(method: str, strength: float) -> None:
     if strength is None or not 0.0 <= strength <= 1.0:
         got = "nothing" if strength is None else strength
         raise InputError(f"Enhance strength must be between 0 and 1; got {got}.")
+
+
+def check_speaker(mode: str, x: float | None = None, y: float | None = None) -> SpeakerChoice:
+    """The page's speaker choice; ``point`` needs the X and Y (pixels) of the face to lip-sync."""
+    if mode not in SPEAKER_MODES:
+        raise InputError(f"Speaker must be one of {', '.join(SPEAKER_MODES)}; got {mode!r}.")
+    if mode != "point":
+        return SpeakerChoice(mode)
+    if x is None or y is None or x < 0 or y < 0:
+        raise InputError("Give the X and Y of the face to lip-sync: pixels from the video's top-left corner.")
+    return SpeakerChoice("point", float(x), float(y))
 
 
 def with_file_names(message: str, paths: tuple[Path, ...]) -> str:

@@ -118,19 +118,7 @@ class RayExecutor(Executor):
     """
 
     def __init__(self, address: str | None = "auto", per_gpu_num_workers: int = 1):
-        try:
-            import ray
-        except ImportError:
-            raise InputError("--executor ray needs the ray package; pip install -r requirements.txt") from None
-        self._ray = ray
-        if not ray.is_initialized():
-            python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-            try:
-                ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": python_path}},
-                         include_dashboard=False, log_to_driver=False)
-            except ConnectionError as error:
-                raise InputError(f"no Ray cluster at {address!r} ({' '.join(str(error).split())}); start one with "
-                                 "`ray start --head` or use --executor local") from None
+        ray = self._ray = connect_ray(address)
         self.per_gpu_num_workers = max(1, per_gpu_num_workers)
         resources = ray.cluster_resources()
         self.num_cpus = int(resources.get("CPU", 1))
@@ -158,6 +146,24 @@ class RayExecutor(Executor):
             if isinstance(error.cause, EnvironmentProblem):
                 raise error.cause from None
             raise
+
+
+def connect_ray(address: str | None = "auto") -> Any:
+    """The ``ray`` module joined to the cluster at ``address`` (``auto``: the running one), unless the caller already
+    called ``ray.init``; workers import this project (it is on their ``PYTHONPATH``). InputError without a cluster."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--executor ray needs the ray package; pip install -r requirements.txt") from None
+    if not ray.is_initialized():
+        python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+        try:
+            ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": python_path}},
+                     include_dashboard=False, log_to_driver=False)
+        except ConnectionError as error:
+            raise InputError(f"no Ray cluster at {address!r} ({' '.join(str(error).split())}); start one with "
+                             "`ray start --head` or use --executor local") from None
+    return ray
 
 
 def _bounded(submit: Callable[[str], concurrent.futures.Future], clips: Iterable[str],

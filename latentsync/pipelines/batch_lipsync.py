@@ -1,17 +1,25 @@
 """Lip-sync many videos with one loaded pipeline: the i-th video of a list to the i-th audio of another.
 
 As the original ``eval/inference_videos.py``, each result is ``<output_dir>/<video name>_out.mp4`` (the name
-the FVD pairing expects), and a pair whose files are missing is skipped. Unlike it, the models load once for
-the whole list instead of once per video, no shell is involved, and a pair that fails its input checks (or
-has no face) is reported and skipped without stopping the others.
+the FVD pairing expects), and a pair whose files are missing is skipped. Unlike it, the models load once per
+process instead of once per video, no shell is involved, and a pair that fails its input checks (or has no face)
+is reported and skipped, one that fails otherwise is reported as failed, and the others go on.
+
+Many GPUs: under ``torchrun`` each process takes every ``world_size``-th pair from its rank on (``share_of_jobs``);
+on a Ray cluster each pair is one task asking for a GPU (``lipsync_batch_on_ray``), and a Ray worker keeps its
+loaded pipeline for the next pair. A pair's output depends only on its files and settings (the seed included),
+so it is the same whichever process writes it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import pickle
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tqdm.auto import tqdm
 
@@ -34,6 +42,18 @@ class LipsyncJob:
 class BatchReport:
     done: list[LipsyncReport] = field(default_factory=list)
     skipped: list[tuple[LipsyncJob, str]] = field(default_factory=list)  # (job, one-line reason)
+    failed: list[tuple[LipsyncJob, str]] = field(default_factory=list)  # (job, the error)
+
+    def extend(self, other: BatchReport) -> BatchReport:
+        """Add ``other``'s pairs to this report (e.g. those of another process)."""
+        self.done += other.done
+        self.skipped += other.skipped
+        self.failed += other.failed
+        return self
+
+
+# What a batch process needs: a loaded pipeline and the ``pipeline(...)`` settings of every pair.
+BatchSetup = tuple[LipsyncPipeline, dict[str, Any]]
 
 
 def read_path_list(list_path: str | os.PathLike) -> list[Path]:
@@ -59,23 +79,78 @@ def plan_jobs(video_paths: list[Path], audio_paths: list[Path], output_dir: str 
     return jobs
 
 
-def lipsync_batch(pipeline: LipsyncPipeline, jobs: list[LipsyncJob], skip_existing: bool = False,
-                  **call_kwargs) -> BatchReport:
-    """Run ``pipeline(...)`` on each job (``call_kwargs``: steps, guidance, seed, DeepCache, ...).
+def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, skip_existing: bool = False,
+                **call_kwargs) -> BatchReport:
+    """One pair: done, skipped (its output exists and ``skip_existing``; bad inputs) or failed (any other error)."""
+    report = BatchReport()
+    if skip_existing and job.output_path.is_file():  # outputs appear only when complete
+        report.skipped.append((job, f"{job.output_path} exists"))
+        return report
+    try:
+        job.output_path.parent.mkdir(parents=True, exist_ok=True)
+        report.done.append(pipeline(video_path=job.video_path, audio_path=job.audio_path,
+                                    video_out_path=job.output_path, **call_kwargs))
+    except InputError as error:
+        logger.warning("skipping %s + %s: %s", job.video_path, job.audio_path, error)
+        report.skipped.append((job, str(error)))
+    except Exception as error:  # one broken pair must not stop the batch; the log keeps the traceback
+        logger.exception("lip-syncing %s + %s failed", job.video_path, job.audio_path)
+        report.failed.append((job, f"{type(error).__name__}: {error}"))
+    return report
 
-    Bad inputs (missing or undecodable files, no face) are logged and skipped; ``skip_existing`` leaves
-    jobs whose output exists alone, so an interrupted batch can be resumed.
+
+def lipsync_batch(pipeline: LipsyncPipeline, jobs: Sequence[LipsyncJob], skip_existing: bool = False,
+                  **call_kwargs) -> BatchReport:
+    """Run ``pipeline(...)`` on each job in turn (``call_kwargs``: steps, guidance, seed, DeepCache, ...).
+
+    ``skip_existing`` leaves jobs whose output exists alone, so an interrupted batch can be resumed.
     """
     report = BatchReport()
     for job in tqdm(jobs, desc="videos", unit="video"):
-        if skip_existing and job.output_path.is_file():
-            report.skipped.append((job, f"{job.output_path} exists"))
-            continue
-        try:
-            job.output_path.parent.mkdir(parents=True, exist_ok=True)
-            report.done.append(pipeline(video_path=job.video_path, audio_path=job.audio_path,
-                                        video_out_path=job.output_path, **call_kwargs))
-        except InputError as error:
-            logger.warning("skipping %s + %s: %s", job.video_path, job.audio_path, error)
-            report.skipped.append((job, str(error)))
+        report.extend(lipsync_job(pipeline, job, skip_existing, **call_kwargs))
+    return report
+
+
+def share_of_jobs(jobs: Sequence[LipsyncJob], rank: int, world_size: int) -> list[LipsyncJob]:
+    """The pairs of process ``rank`` of ``world_size``: every ``world_size``-th from ``rank`` on."""
+    return list(jobs[rank::world_size])
+
+
+_worker_setup: dict[bytes, BatchSetup] = {}  # in a Ray worker: the pipeline of the last setup it loaded
+
+
+def _lipsync_on_worker(load: Callable[[], BatchSetup], job: LipsyncJob, skip_existing: bool) -> BatchReport:
+    """A Ray task: load the setup once per worker process (a new setup replaces the old), then run ``job``."""
+    key = pickle.dumps(load)
+    if key not in _worker_setup:
+        _worker_setup.clear()
+        _worker_setup[key] = load()
+    pipeline, call_kwargs = _worker_setup[key]
+    return lipsync_job(pipeline, job, skip_existing, **call_kwargs)
+
+
+def lipsync_batch_on_ray(load: Callable[[], BatchSetup], jobs: Sequence[LipsyncJob], skip_existing: bool = False,
+                         address: str | None = "auto") -> BatchReport:
+    """Each job as a Ray task (one GPU each when the cluster has GPUs); Ray schedules them over its nodes.
+
+    ``load`` (picklable, e.g. a ``functools.partial``) builds the pipeline and settings in a worker. The
+    files must be on storage every node sees.
+    """
+    from latentsync.data_processing.executors import connect_ray
+
+    ray = connect_ray(address)
+    num_gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+    task = ray.remote(_lipsync_on_worker).options(num_cpus=1, num_gpus=num_gpus)
+    jobs_by_task = {task.remote(load, job, skip_existing): job for job in jobs}
+    pending, report = list(jobs_by_task), BatchReport()
+    with tqdm(total=len(pending), desc="videos", unit="video") as bar:
+        while pending:
+            (finished,), pending = ray.wait(pending, num_returns=1)
+            try:
+                report.extend(ray.get(finished))
+            except Exception as error:  # the worker died (out of memory, lost node): that pair failed
+                job = jobs_by_task[finished]
+                logger.error("lip-syncing %s + %s failed on Ray: %s", job.video_path, job.audio_path, error)
+                report.failed.append((job, f"{type(error).__name__}: {str(error).splitlines()[0]}"))
+            bar.update(1)
     return report

@@ -37,6 +37,7 @@ from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from ..face.paste_back import paste_faces_back
+from ..face.speaker_selection import SpeakerChoice, SpeakerSelector
 from ..face.tracking import FaceTrack, GrowingFaceTrack, track_faces
 from ..io.audio_reader import load_audio
 from ..io.background_writer import BackgroundVideoWriter
@@ -188,20 +189,27 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     @contextlib.contextmanager
     def tracking_faces(self, reader: VideoReader, num_frames: int, max_face_gap: int = 2,
-                       progress: Callable[[float], None] | None = None,
-                       ahead: bool = True) -> Iterator[GrowingFaceTrack]:
+                       progress: Callable[[float], None] | None = None, ahead: bool = True,
+                       speaker: SpeakerChoice | str = "largest") -> Iterator[GrowingFaceTrack]:
         """Track source frames ``0..num_frames-1`` (alignment matrices, which frames have a face) while in use.
 
         Gaps of at most ``max_face_gap`` frames borrow the neighbours' landmarks. With ``ahead``, decoding and
         the detector run in background threads up to ``TRACKED_FRAMES_AHEAD`` frames ahead of the consumer (the
         track's ``extend_to`` waits for them only when it catches up); without, ``extend_to`` detects in the
-        calling thread. Raises ``InputError`` before yielding when no frame has a face.
+        calling thread. ``speaker`` other than ``largest`` first plans whose face each frame shows (a pass over
+        the video, see ``latentsync.face.speaker_selection``). Raises ``InputError`` before yielding when no frame
+        has a face.
         """
+        speaker = SpeakerChoice.parse(speaker)
+        detector = self.landmark_detector
+        if speaker.mode != "largest":
+            detector = SpeakerSelector(speaker, max_face_gap, self.config.landmark_weights_dir,
+                                       device=str(self.unet.device)).chosen_faces(reader, num_frames, detector)
         with contextlib.ExitStack() as stack:
             frames = reader.frames()
             if ahead:
                 frames = stack.enter_context(Prefetcher(frames, PREFETCH_FRAMES))
-            faces = track_faces(frames, num_frames, self.landmark_detector, self.aligner, max_face_gap, progress)
+            faces = track_faces(frames, num_frames, detector, self.aligner, max_face_gap, progress)
             if ahead:
                 faces = stack.enter_context(Prefetcher(faces, TRACKED_FRAMES_AHEAD, name="face-tracking"))
             track = GrowingFaceTrack(faces, num_frames)
@@ -268,7 +276,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  deepcache_interval: int = 3, max_face_gap: int = 2,
                  face_postprocessor: FacePostprocessor | None = None, encoding: str = "standard",
                  progress: ProgressCallback | None = None, inputs_checked: bool = False,
-                 pipelined: bool = True, windows_per_call: int = 1) -> LipsyncReport:
+                 pipelined: bool = True, windows_per_call: int = 1,
+                 speaker: SpeakerChoice | str = "largest") -> LipsyncReport:
         """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
 
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
@@ -284,6 +293,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         (same frames, slower; for debugging). ``windows_per_call`` > 1 denoises up to that many consecutive
         16-frame windows in one U-Net batch (faster on a GPU with memory to spare; equal per window to the default
         within float noise); a window with a faceless frame, or the shorter last one, still runs alone.
+        ``speaker`` picks the face to lip-sync when several are in view (``SpeakerChoice``: ``largest``, the
+        original's per-frame rule; ``center``; ``active``; ``point:X,Y[@SECONDS]``); the others stay as they are.
         """
         started = time.monotonic()
         map_large_buffers()  # flat memory with the worker threads (see latentsync/utils/allocator.py)
@@ -291,6 +302,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             raise ValueError(f"unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}")
         if windows_per_call < 1:
             raise ValueError(f"windows_per_call must be at least 1, got {windows_per_call}")
+        speaker = SpeakerChoice.parse(speaker)
         if not inputs_checked:
             video_path, audio_path, video_out_path = self.check_inputs(video_path, audio_path, video_out_path)
         config = self.config
@@ -326,7 +338,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         writer_type = BackgroundVideoWriter if pipelined else VideoWriter
         with self.tracking_faces(reader, num_aligned, max_face_gap,
                                  None if progress is None else lambda done: progress("detecting faces", done),
-                                 ahead=pipelined) as track, \
+                                 ahead=pipelined, speaker=speaker) as track, \
                 writer_type(video_out_path, audio=audio, sample_rate=config.audio_sample_rate, fps=config.video_fps,
                          crf=encoder.crf, preset=encoder.preset, inputs=[video_path, audio_path]) as writer, \
                 Prefetcher(batches, max(PREFETCH_WINDOWS, windows_per_call)) if pipelined \

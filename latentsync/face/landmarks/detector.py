@@ -1,4 +1,4 @@
-"""The landmark-detector interface: per frame, the 3 alignment points of the largest face, or None."""
+"""The landmark-detector interface: per frame, the 3 alignment points of every face, and of the largest one."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import numpy as np
 
 @dataclass(frozen=True)
 class DetectedFace:
-    """The face chosen in one frame, in frame pixels (x = column, y = row)."""
+    """One face of a frame, in frame pixels (x = column, y = row)."""
 
     # (3, 2) float64, integer-valued: image-left eyebrow centre, image-right eyebrow centre, nose centre
     points: np.ndarray
     box: np.ndarray  # (4,) float64 x1, y1, x2, y2 of the face (informational; alignment uses only the points)
+    # Lip opening: the mouth's height over its width (grows as the mouth opens); None when the backend has no lips.
+    mouth_opening: float | None = None
 
 
 def box_area(box: np.ndarray) -> float:
@@ -23,16 +25,36 @@ def box_area(box: np.ndarray) -> float:
     return float((box[2] - box[0]) * (box[3] - box[1]))
 
 
+def largest_face(faces: Sequence[DetectedFace]) -> DetectedFace | None:
+    """The face of largest box (the first of equal ones), the original's rule; None for no face."""
+    return max(faces, key=lambda face: box_area(face.box), default=None)
+
+
+def mouth_opening(mouth: np.ndarray) -> float:
+    """Height over width of the (N, 2) mouth landmarks' extent (0 for a degenerate mouth)."""
+    width, height = np.ptp(np.asarray(mouth, dtype=np.float64)[:, :2], axis=0)
+    return float(height / width) if width > 0 else 0.0
+
+
 class FaceLandmarkDetector(ABC):
-    """Finds the alignment points of the largest face in RGB frames; frames without a face give None."""
+    """Finds the alignment points of the faces in RGB frames; ``detect`` keeps the largest one per frame."""
 
     def detect(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[DetectedFace | None]:
         """(B, H, W, 3) uint8 RGB frames (an array or a sequence of arrays) -> one result per frame."""
         return [self.detect_frame(np.ascontiguousarray(frame)) for frame in frames]
 
+    def detect_all(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[list[DetectedFace]]:
+        """Every face of each frame (speaker selection needs the faces ``detect`` leaves out)."""
+        return [self.detect_all_frame(np.ascontiguousarray(frame)) for frame in frames]
+
     @abstractmethod
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
         """One (H, W, 3) uint8 RGB frame -> its largest face, or None when there is none."""
+
+    def detect_all_frame(self, frame: np.ndarray) -> list[DetectedFace]:
+        """Every face of one frame; backends that see several faces override this (the default has one at most)."""
+        face = self.detect_frame(frame)
+        return [] if face is None else [face]
 
     def close(self) -> None:
         """Release the backend's models and threads; backends without any keep this no-op."""

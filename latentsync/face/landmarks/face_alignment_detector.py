@@ -9,8 +9,8 @@ import torch
 
 from latentsync.errors import InputError
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
-from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
-from latentsync.face.landmarks.points import alignment_points_from_68
+from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, largest_face, mouth_opening
+from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68
 
 # The files face-alignment 1.4.x loads (the version LatentSync 1.5 used; 1.5.x wants other files).
 WEIGHT_FILES = ("2DFAN4-cd938726ad.zip", "s3fd-619a316812.pth")
@@ -46,10 +46,12 @@ class FaceAlignmentLandmarkDetector(FaceLandmarkDetector):
         )
 
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
+        return largest_face(self.detect_all_frame(frame))
+
+    def detect_all_frame(self, frame: np.ndarray) -> list[DetectedFace]:
         landmarks, _, boxes = self._model.get_landmarks_from_image(frame, return_bboxes=True)
         if not landmarks:
-            return None
-        boxes = [np.asarray(box[:4], dtype=np.float64) for box in boxes]
-        largest = max(range(len(landmarks)), key=lambda i: box_area(boxes[i]))
-        points = alignment_points_from_68(np.round(landmarks[largest]))
-        return DetectedFace(points=points, box=boxes[largest])
+            return []
+        return [DetectedFace(points=alignment_points_from_68(np.round(face)), box=np.asarray(box[:4], dtype=np.float64),
+                             mouth_opening=mouth_opening(face[INNER_LIPS_68]))
+                for face, box in zip(landmarks, boxes)]

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
-from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
-from latentsync.face.landmarks.points import alignment_points_from_106
+from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, mouth_opening
+from latentsync.face.landmarks.points import MOUTH_106, alignment_points_from_106
 
 MODEL_PACK = "buffalo_l"
 WEIGHT_FILES = ("det_10g.onnx", "2d106det.onnx")
@@ -40,7 +40,11 @@ class InsightFaceLandmarkDetector(FaceLandmarkDetector):
         self._app.prepare(ctx_id=(device.index or 0) if on_cuda else -1, det_size=DETECTOR_INPUT_SIZE)
 
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
-        chosen, chosen_area = None, 0
+        # The reference compares the areas of the boxes truncated to whole pixels (the first of equal ones wins).
+        return max(self.detect_all_frame(frame), key=lambda face: _whole_pixel_area(face.box), default=None)
+
+    def detect_all_frame(self, frame: np.ndarray) -> list[DetectedFace]:
+        faces = []
         for face in self._app.get(frame):
             x1, y1, x2, y2 = face.bbox.astype(np.int_).tolist()
             width, height = x2 - x1, y2 - y1
@@ -48,9 +52,12 @@ class InsightFaceLandmarkDetector(FaceLandmarkDetector):
                 continue
             if not MIN_ASPECT <= width / height <= MAX_ASPECT or face.det_score < MIN_SCORE:
                 continue
-            if width * height > chosen_area:
-                chosen, chosen_area = face, width * height
-        if chosen is None:
-            return None
-        points = alignment_points_from_106(np.round(chosen.landmark_2d_106))
-        return DetectedFace(points=points, box=np.asarray(chosen.bbox[:4], dtype=np.float64))
+            faces.append(DetectedFace(points=alignment_points_from_106(np.round(face.landmark_2d_106)),
+                                      box=np.asarray(face.bbox[:4], dtype=np.float64),
+                                      mouth_opening=mouth_opening(face.landmark_2d_106[MOUTH_106])))
+        return faces
+
+
+def _whole_pixel_area(box: np.ndarray) -> int:
+    x1, y1, x2, y2 = box.astype(np.int_).tolist()
+    return (x2 - x1) * (y2 - y1)

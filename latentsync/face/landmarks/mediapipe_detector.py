@@ -7,8 +7,8 @@ import contextlib
 import numpy as np
 
 from latentsync.face.landmarks.dependencies import import_backend_package
-from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
-from latentsync.face.landmarks.points import alignment_points_from_68
+from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, largest_face, mouth_opening
+from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68
 from latentsync.utils.quiet_logs import filtered_native_stderr
 
 # Face-mesh vertex standing in for each of the 68 iBUG points (LatentSync 1.5's table).
@@ -17,8 +17,8 @@ MESH_INDEX_FOR_68_POINTS = [
     296, 334, 293, 301, 168, 197, 5, 4, 75, 97, 2, 326, 305, 33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373,
     380, 61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181, 78, 82, 13, 312, 308, 317, 14, 87,
 ]  # fmt: skip
-# Meshes computed per frame; more than one so that the largest face can be chosen (a face's mesh
-# does not depend on this number).
+# Meshes computed per frame; more than one so that the largest face (or a speaker) can be chosen (a face's
+# mesh does not depend on this number).
 MAX_FACES = 4
 
 
@@ -39,18 +39,20 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
             raise
 
     def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
+        return largest_face(self.detect_all_frame(frame))
+
+    def detect_all_frame(self, frame: np.ndarray) -> list[DetectedFace]:
         height, width = frame.shape[:2]
         results = self._mesh.process(frame)
-        if not results.multi_face_landmarks:
-            return None
-        meshes = [
-            np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark], dtype=np.float64)
-            for face in results.multi_face_landmarks
-        ]
-        boxes = [np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]) for mesh in meshes]
-        largest = max(range(len(meshes)), key=lambda i: box_area(boxes[i]))
-        points = alignment_points_from_68(meshes[largest][MESH_INDEX_FOR_68_POINTS])
-        return DetectedFace(points=points, box=boxes[largest])
+        faces = []
+        for face in results.multi_face_landmarks or ():
+            mesh = np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark],
+                            dtype=np.float64)
+            landmarks = mesh[MESH_INDEX_FOR_68_POINTS]
+            faces.append(DetectedFace(points=alignment_points_from_68(landmarks),
+                                      box=np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]),
+                                      mouth_opening=mouth_opening(landmarks[INNER_LIPS_68])))
+        return faces
 
     def close(self) -> None:
         self._mesh.close()

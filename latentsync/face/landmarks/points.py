@@ -16,6 +16,9 @@ NOSE_68 = list(range(27, 36))
 LEFT_BROW_106 = [43, 48, 49, 51, 50]
 RIGHT_BROW_106 = [101, 102, 103, 104, 105]
 NOSE_106 = [74, 77, 83, 86]
+# The lips, for how open the mouth is: the 68-point inner lip contour, the 106-point mouth.
+INNER_LIPS_68 = list(range(60, 68))
+MOUTH_106 = list(range(52, 72))
 
 
 def _rounded_group_means(landmarks: np.ndarray, groups: list[list[int]]) -> np.ndarray:
