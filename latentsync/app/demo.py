@@ -14,6 +14,9 @@ from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
 from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
+from latentsync.pipelines.frame_plan import SYNC_MODES
+from latentsync.pipelines.silence import SILENCE_MODES
+from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
 
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
@@ -72,6 +75,15 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                     enhance_strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="Enhance strength",
                                                  info="0 = as generated, 1 = fully restored",
                                                  elem_id="face-enhance-strength")
+                with gr.Row():
+                    sync_mode = gr.Dropdown(list(SYNC_MODES), value=defaults.sync_mode, label="Lengths differ",
+                                            info="bounce: video forward and back; loop; remap: stretched; cut_off: "
+                                                 "the shorter; silence: the longer", elem_id="sync-mode")
+                    audio_context = gr.Dropdown(list(AUDIO_CONTEXTS), value=defaults.audio_context,
+                                                label="Audio context", info="overlap: no glitch every 30 s",
+                                                elem_id="audio-context")
+                    silence = gr.Dropdown(list(SILENCE_MODES), value=defaults.silence, label="In silence",
+                                          info="keep: the source mouth stays still in pauses", elem_id="silence-mode")
                 gr.Markdown(limits.describe())
                 if examples:
                     gr.Examples(examples, inputs=[video, audio], label="Demo clips", elem_id="demo-examples")
@@ -83,15 +95,17 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
 
         def run_request(video_path: str | None, audio_path: str | None, release_name: str, num_inference_steps: float,
                         guidance_scale: float, seed_value: float | None, enable_deepcache: bool, face_enhance_on: bool,
-                        face_enhance_method: str, face_enhance_strength: float,
+                        face_enhance_method: str, face_enhance_strength: float, sync_mode_value: str,
+                        audio_context_value: str, silence_value: str,
                         progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
 
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
                                        guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
-                                       face_enhance_method, face_enhance_strength)
+                                       face_enhance_method, face_enhance_strength, sync_mode_value,
+                                       audio_context_value, silence_value)
 
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
-                                enhance_strength], [result, status])
+                                enhance_strength, sync_mode, audio_context, silence], [result, status])
     return demo.queue(default_concurrency_limit=1)
