@@ -21,7 +21,7 @@ from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
 INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
-         "the mouth so the lips follow the audio. The result lasts as long as the audio.")
+         "the mouth so the lips follow the audio. By default the result lasts as long as the audio.")
 
 
 def checkpoint_banner(pipelines: PipelineCache, startup_problem: str | None) -> str:
