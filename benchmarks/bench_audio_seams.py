@@ -33,7 +33,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--whisper", type=Path, default=REPO_ROOT / "checkpoints" / "whisper" / "tiny.pt",
                         help="Whisper checkpoint (absent: tiny's architecture with random weights)")
-    parser.add_argument("--audio", type=Path, default=None, help="speech of 60 s or more (default: 75 s of demo speech)")
+    parser.add_argument("--audio", type=Path, default=None,
+                        help="speech of 61 s or more (default: 75 s of demo speech)")
     return parser.parse_args(argv)
 
 

@@ -84,7 +84,8 @@ def lasts(seconds: float) -> object:
 def test_short_video_is_looped_or_stretched(clip, mode):
     report, frames, audio_seconds = lipsync(clip, mode, video_frames=8, sync_mode=mode)
     expected = plan_frames(mode, 8, 12).source_frames.tolist()
-    assert expected == ([0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3] if mode == "loop" else [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7])
+    loop, remap = [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3], [0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7]
+    assert expected == (loop if mode == "loop" else remap)
     assert markers(frames) == expected and report.num_output_frames == 12
     assert audio_seconds == lasts(12 / 25)
 

@@ -96,8 +96,8 @@ def check_options(num_inference_steps: float, guidance_scale: float, seed: float
                                       ("Seed", seed, SEED_RANGE)):
         if value is None or not low <= value <= high:
             raise InputError(f"{label} must be between {low} and {high}; got {'nothing' if value is None else value}.")
-    for label, value, choices in (("Sync mode", sync_mode, SYNC_MODES), ("Audio context", audio_context, AUDIO_CONTEXTS),
-                                  ("Silence", silence, SILENCE_MODES)):
+    for label, value, choices in (("Sync mode", sync_mode, SYNC_MODES),
+                                  ("Audio context", audio_context, AUDIO_CONTEXTS), ("Silence", silence, SILENCE_MODES)):
         if value not in choices:
             raise InputError(f"{label} must be one of {', '.join(choices)}; got {value!r}.")
     return RunOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),

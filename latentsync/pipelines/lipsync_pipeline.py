@@ -49,7 +49,7 @@ from ..utils.background import Prefetcher
 from ..utils.frame_schedule import group_windows, inference_windows
 from ..utils.seed import resolve_seed
 from ..whisper.audio2feature import Audio2Feature, num_chunks
-from .frame_plan import FramePlan, cross_fade, plan_frames
+from .frame_plan import cross_fade, plan_frames
 from .latent_inpainting import LatentInpaintingPipeline
 from .silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES, silence_weights
 
