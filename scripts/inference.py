@@ -5,7 +5,8 @@ Example:
   ... --face_enhance --face_enhance_method gfpgan --face_enhance_strength 0.8 --encoding high_quality
 
 The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
-is cut, a shorter one is played forward and backward in turn. Frames without a face pass through unchanged.
+is cut, a shorter one is played forward and backward in turn (--sync_mode chooses another rule). Frames without a
+face pass through unchanged.
 """
 
 from __future__ import annotations
@@ -23,14 +24,17 @@ from latentsync.face.landmarks import LANDMARK_DETECTORS
 from latentsync.face.quick_check import require_a_face
 from latentsync.face.speaker_selection import SPEAKER_HELP, SpeakerChoice
 from latentsync.io.video_writer import ENCODINGS
+from latentsync.pipelines.frame_plan import SYNC_MODES
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, load_lipsync_pipeline
-from latentsync.utils.cli_ranges import number_in_range, positive_int, unit_interval
+from latentsync.pipelines.silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES
+from latentsync.utils.cli_ranges import number_in_range, positive_float, positive_int, unit_interval
 from latentsync.utils.device import resolve_device
 from latentsync.utils.interrupts import run_interruptible
 from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
 from latentsync.utils.time_format import written_video_summary
+from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
 
 MAX_INFERENCE_STEPS = 1000  # DDIM takes at most the scheduler's num_train_timesteps (configs/scheduler_config.json)
 
@@ -86,6 +90,23 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     generation.add_argument("--mask_image_path", default=None,
                             help="custom mouth mask image (white = keep, black = regenerate); default: built-in")
     generation.add_argument("--speaker", type=speaker_choice, default=SpeakerChoice(), help=SPEAKER_HELP)
+    timing = parser.add_argument_group("timing, audio and silence")
+    timing.add_argument("--sync_mode", default="bounce", choices=SYNC_MODES,
+                        help="when video and audio lengths differ: bounce = the video plays forward and backward "
+                             "until the audio ends (the original's); loop = restarts from its first frame; remap = "
+                             "time-stretched to the audio; cut_off = the longer one is trimmed; silence = nothing is "
+                             "trimmed (a shorter audio is padded with silence over the source frames, a shorter "
+                             "video holds its last frame)")
+    timing.add_argument("--audio_context", default="cut", choices=AUDIO_CONTEXTS,
+                        help="Whisper's 30 s windows: cut = back to back (the original's; features jump every 30 s), "
+                             "overlap = one more window across each 30 s boundary, no seam (a little slower)")
+    timing.add_argument("--silence", default="generate", choices=SILENCE_MODES,
+                        help="generate = lips are generated through pauses (the original's); keep = the source "
+                             "frames pass through where the audio is silent, cross-faded over 3 frames")
+    timing.add_argument("--silence_db", type=number_in_range(float, high=0.0), default=DEFAULT_SILENCE_DB,
+                        help="silent below this RMS level over a frame, in dBFS, at most 0 (default -45)")
+    timing.add_argument("--silence_min_seconds", type=positive_float, default=DEFAULT_SILENCE_MIN_SECONDS,
+                        help="shortest pause kept, in seconds, more than 0 (default 0.4)")
     enhance = parser.add_argument_group("face enhancement (optional restoration of the generated face)")
     enhance.add_argument("--face_enhance", action="store_true",
                          help="restore the lip-synced face before pasting it back (the generated mouth is protected)")
@@ -131,7 +152,9 @@ def generation_kwargs(args: argparse.Namespace) -> dict:
     """The ``pipe(...)`` settings given on the command line (None: the config's), the encoding included."""
     return dict(num_inference_steps=args.inference_steps, guidance_scale=args.guidance_scale, seed=args.seed,
                 enable_deepcache=args.enable_deepcache, windows_per_call=args.windows_per_call,
-                encoding=args.encoding, speaker=args.speaker)
+                encoding=args.encoding, speaker=args.speaker, sync_mode=args.sync_mode,
+                audio_context=args.audio_context, silence=args.silence, silence_db=args.silence_db,
+                silence_min_seconds=args.silence_min_seconds)
 
 
 def load_enhancer(args: argparse.Namespace) -> FaceEnhancer:

@@ -64,3 +64,13 @@ def decode_rgb(path: Path) -> list[np.ndarray]:
     """Every frame of ``path``'s first video stream as stored (no 25 fps grid or rotation, unlike VideoReader)."""
     with av.open(str(path)) as container:
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def demo_speech(seconds: float) -> np.ndarray:
+    """``seconds`` of 16 kHz demo speech: demo2, demo2, demo1, demo2, demo1 back to back (78.7 s; the joins at
+    19.8, 39.7, 49.3 and 69.1 s are away from Whisper's 30 s boundaries), cut to length."""
+    demo1, demo2 = (load_audio(shared_path("media", name), 16000) for name in ("demo1_audio.wav", "demo2_audio.wav"))
+    speech = np.concatenate([demo2, demo2, demo1, demo2, demo1])
+    if len(speech) < seconds * 16000:
+        raise ValueError(f"the demo speech lasts {len(speech) / 16000:.1f} s, less than {seconds} s")
+    return speech[:round(seconds * 16000)]

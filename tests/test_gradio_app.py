@@ -130,12 +130,33 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
                               "LatentSync 1.6 (512x512)", 20, 1.5, 1247, False, lambda stage, fraction: None)
     result, status = next(handler)
     assert calls == [dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
-                          inputs_checked=True, speaker=SpeakerChoice("largest"))]
+                          sync_mode="bounce", audio_context="cut", silence="generate", inputs_checked=True,
+                          speaker=SpeakerChoice("largest"))]
     assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
     assert status == ("**Done** in 1.2 s: 50 frames lip-synced (seed 1247). "
                       "3 frames showed no face and were left unchanged.")
     assert list(handler) == []  # Gradio resumes the generator only after copying the file
     assert not Path(result).parent.exists()
+
+
+def test_timing_settings_reach_the_pipeline_and_the_status(uploads):
+    calls = []
+
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor, **options):
+        calls.append(options)
+        video_out_path.write_bytes(b"video")
+        return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
+                             seconds=1.0, seed=7, frames_passed_through=12)
+
+    (_, status), = run_request(FakePipelines(pipeline=fake_pipeline), uploads, sync_mode="loop",
+                               audio_context="overlap", silence="keep")
+    assert [(c["sync_mode"], c["audio_context"], c["silence"]) for c in calls] == [("loop", "overlap", "keep")]
+    assert status == ("**Done** in 1.0 s: 50 frames lip-synced (seed 7). With sync mode loop, audio context overlap, "
+                      "silence keep. 12 frames were passed through from the source video.")
+    (result, status), = run_request(FakePipelines(pipeline=fake_pipeline), uploads, sync_mode="stretch")
+    assert result is None and status == ("**Could not run:** Sync mode must be one of bounce, loop, remap, cut_off, "
+                                         "silence; got 'stretch'.")
+    assert len(calls) == 1
 
 
 def test_bad_input_is_reported_before_the_model_is_touched(uploads):

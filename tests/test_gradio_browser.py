@@ -189,6 +189,13 @@ def set_face_enhance(page, method_title: str, strength: float) -> None:
     strength_box.press("Enter")
 
 
+def choose(page, elem_id: str, option: str) -> None:
+    """Pick ``option`` in the dropdown ``elem_id``."""
+    page.locator(f"#{elem_id} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.locator(f"#{elem_id} input")).to_have_value(option)
+
+
 def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
     """A run with face enhancement, then another with other settings from the same uploads.
 
@@ -201,13 +208,20 @@ def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
     expect(page.locator("#checkpoint-banner")).to_be_hidden()
     expect(page.locator("#face-enhance input[type=checkbox]")).not_to_be_checked()
     set_face_enhance(page, "GFPGAN v1.4", 0.6)
+    for elem_id, default, option in (("sync-mode", "bounce", "loop"), ("audio-context", "cut", "overlap"),
+                                     ("silence-mode", "generate", "keep")):
+        expect(page.locator(f"#{elem_id} input")).to_have_value(default)
+        choose(page, elem_id, option)
     page.locator("#run-button").click()
 
     result = page.locator("#result-video")
     expect(result).to_contain_text(re.compile(r"(Detecting faces|Generating) - \d+(\.\d)?%"), timeout=RUN_TIMEOUT_MS)
+    # The speech starts with 0.44 s of digital silence: with silence keep, its first 8 frames show the source.
     expect(page.locator("#status")).to_contain_text(re.compile(r"Done in [\d.]+ s: 15 frames lip-synced \(seed \d+\)\. "
-                                                               r"Face enhanced with GFPGAN v1\.4 \(strength 0\.6\)"),
-                                                    timeout=RUN_TIMEOUT_MS)
+                                                               r"With sync mode loop, audio context overlap, silence "
+                                                               r"keep\. 8 frames were passed through from the source "
+                                                               r"video\. Face enhanced with GFPGAN v1\.4 \(strength "
+                                                               r"0\.6\)"), timeout=RUN_TIMEOUT_MS)
 
     video = result.locator("video")
     page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle())

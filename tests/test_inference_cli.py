@@ -184,3 +184,22 @@ def test_enhancers_default_to_the_checkpoints_folder(media):
                        "--checkpoints_dir", str(checkpoints), "--face_enhance_method", "gpen", "--device", "cpu"])
     assert args.enhancers_dir is None
     assert load_enhancer(args).title == "GPEN-BFR-512"
+
+
+def test_timing_options_default_to_the_pipelines_defaults(capsys):
+    import inspect
+
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+    from scripts.inference import generation_kwargs, parse_args
+
+    common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
+    names = ("sync_mode", "audio_context", "silence", "silence_db", "silence_min_seconds")
+    defaults = inspect.signature(LipsyncPipeline.__call__).parameters
+    kwargs = generation_kwargs(parse_args(common))
+    assert {name: kwargs[name] for name in names} == {name: defaults[name].default for name in names}
+    kwargs = generation_kwargs(parse_args([*common, "--sync_mode", "remap", "--audio_context", "overlap", "--silence",
+                                           "keep", "--silence_db", "-50", "--silence_min_seconds", "0.6"]))
+    assert [kwargs[name] for name in names] == ["remap", "overlap", "keep", -50.0, 0.6]
+    with pytest.raises(SystemExit):
+        parse_args([*common, "--sync_mode", "stretch"])
+    assert "--sync_mode: invalid choice: 'stretch'" in capsys.readouterr().err

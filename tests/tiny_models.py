@@ -65,3 +65,20 @@ def write_tiny_release(directory: Path, seed: int = 0, whisper_model_path: Path 
     tiny_vae(seed).save_pretrained(vae_path)
     return dict(unet_config_path=config_path, inference_ckpt_path=ckpt_path, whisper_model_path=whisper_path,
                 vae_model_path=vae_path)
+
+
+# openai-whisper's tiny encoder; the decoder, never used here, is shrunk so the file stays small.
+WHISPER_TINY_ENCODER = dict(n_mels=80, n_audio_ctx=1500, n_audio_state=384, n_audio_head=6, n_audio_layer=4)
+
+
+def write_random_whisper_tiny(path: Path, seed: int = 0) -> Path:
+    """A Whisper checkpoint with tiny's encoder architecture and random weights, in openai-whisper's format."""
+    import whisper
+
+    dims = whisper.model.ModelDimensions(n_vocab=64, n_text_ctx=16, n_text_state=16, n_text_head=2, n_text_layer=1,
+                                         **WHISPER_TINY_ENCODER)
+    torch.manual_seed(seed)
+    model = whisper.model.Whisper(dims)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"dims": vars(dims), "model_state_dict": model.half().state_dict()}, path)
+    return path

@@ -19,13 +19,16 @@ from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
 from latentsync.errors import InputError
 from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
+from latentsync.pipelines.frame_plan import SYNC_MODES
+from latentsync.pipelines.silence import SILENCE_MODES
+from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
 
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
 SPEAKER_CHOICES = [("Largest face of each frame", "largest"), ("Face nearest the centre", "center"),
                    ("Face that is speaking", "active"), ("Face at a point (X, Y)", "point")]
 INTRO = ("# LatentSync\nUpload a video of a talking face and the audio it should say; LatentSync regenerates "
-         "the mouth so the lips follow the audio. The result lasts as long as the audio.")
+         "the mouth so the lips follow the audio. By default the result lasts as long as the audio.")
 
 
 def missing_checkpoints(pipelines: PipelineCache, startup_problem: str | None) -> str:
@@ -98,6 +101,15 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                           precision=0, elem_id="speaker-x")
                     speaker_y = gr.Number(None, label="Y (Point)", info="pixels from the top", minimum=0,
                                           precision=0, elem_id="speaker-y")
+                with gr.Row():
+                    sync_mode = gr.Dropdown(list(SYNC_MODES), value=defaults.sync_mode, label="Lengths differ",
+                                            info="bounce: video forward and back; loop; remap: stretched; cut_off: "
+                                                 "the shorter; silence: the longer", elem_id="sync-mode")
+                    audio_context = gr.Dropdown(list(AUDIO_CONTEXTS), value=defaults.audio_context,
+                                                label="Audio context", info="overlap: no glitch every 30 s",
+                                                elem_id="audio-context")
+                    silence = gr.Dropdown(list(SILENCE_MODES), value=defaults.silence, label="In silence",
+                                          info="keep: the source mouth stays still in pauses", elem_id="silence-mode")
                 gr.Markdown(limits.describe())
                 if examples:
                     gr.Examples(examples, inputs=[video, audio], outputs=video, fn=show_video, run_on_click=True,
@@ -111,7 +123,8 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
         def run_request(video_path: str | None, audio_path: str | None, release_name: str, num_inference_steps: float,
                         guidance_scale: float, seed_value: float | None, enable_deepcache: bool, face_enhance_on: bool,
                         face_enhance_method: str, face_enhance_strength: float, speaker_mode: str,
-                        x: float | None, y: float | None,
+                        x: float | None, y: float | None, sync_mode_value: str, audio_context_value: str,
+                        silence_value: str,
                         progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
@@ -123,9 +136,11 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                 return
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
                                        guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
-                                       face_enhance_method, face_enhance_strength, speaker_mode, x, y)
+                                       face_enhance_method, face_enhance_strength, speaker_mode, x, y,
+                                       sync_mode_value, audio_context_value, silence_value)
 
         video.upload(show_video, video, video)
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
-                                enhance_strength, speaker, speaker_x, speaker_y], [result, status])
+                                enhance_strength, speaker, speaker_x, speaker_y, sync_mode, audio_context,
+                                silence], [result, status])
     return demo.queue(default_concurrency_limit=1)

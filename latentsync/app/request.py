@@ -33,11 +33,13 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
                     guidance_scale: float, seed: float | None, enable_deepcache: bool,
                     progress: ProgressCallback, face_enhance: bool = False, face_enhance_method: str = "gfpgan",
                     face_enhance_strength: float = DEFAULT_STRENGTH, speaker: str = "largest",
-                    speaker_x: float | None = None, speaker_y: float | None = None) -> Iterator[RequestOutput]:
+                    speaker_x: float | None = None, speaker_y: float | None = None, sync_mode: str = "bounce",
+                    audio_context: str = "cut", silence: str = "generate") -> Iterator[RequestOutput]:
     """Yield once: the lip-synced video and a success line, or ``None`` and a plain-words error line."""
     uploads = tuple(Path(path) for path in (video_path, audio_path) if path is not None)
     try:
-        options = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache)
+        options = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache, sync_mode, audio_context,
+                                silence)
         speaker_choice = check_speaker(speaker, speaker_x, speaker_y)
         if face_enhance:
             check_face_enhance(face_enhance_method, face_enhance_strength)
@@ -55,7 +57,7 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
             report = pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path,
                               **asdict(options), face_postprocessor=enhancement, progress=progress,
                               inputs_checked=True, speaker=speaker_choice)
-            yield str(report.output_path), success_message(report, enhancement)
+            yield str(report.output_path), success_message(report, enhancement, options.changed_timing())
     except (InputError, CheckpointError) as error:
         yield None, f"**Could not run:** {with_file_names(str(error), uploads)}"
     except torch.cuda.OutOfMemoryError:
@@ -68,9 +70,15 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
         yield None, f"**Lip-sync failed:** {reason}. The details are in the server log."
 
 
-def success_message(report: LipsyncReport, enhancement: FaceEnhancement | None = None) -> str:
-    """The status line under the result: how much was generated, how long it took, and the enhancement used."""
+def success_message(report: LipsyncReport, enhancement: FaceEnhancement | None = None,
+                    timing: list[str] | None = None) -> str:
+    """The status line under the result: how much was generated, how long it took, the enhancement and the timing
+    settings (sync mode, audio context, silence) that are not the defaults."""
     message = f"**Done** in {report.seconds:.1f} s: {report.num_output_frames} frames lip-synced (seed {report.seed})."
+    if timing:
+        message += f" With {', '.join(timing)}."
+    if report.frames_passed_through:
+        message += f" {report.frames_passed_through} frames were passed through from the source video."
     if enhancement is not None:
         message += f" Face enhanced with {enhancement.enhancer.title} (strength {enhancement.strength:g})."
     if report.frames_without_face:

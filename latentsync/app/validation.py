@@ -18,6 +18,9 @@ from latentsync.face.enhancement import enhancer_specs
 from latentsync.face.speaker_selection import SPEAKER_MODES, SpeakerChoice
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
+from latentsync.pipelines.frame_plan import SYNC_MODES
+from latentsync.pipelines.silence import SILENCE_MODES
+from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
 
 BYTES_PER_MB = 1024 * 1024
 INFERENCE_STEPS_RANGE = (10, 50)  # the original demo's slider
@@ -33,6 +36,15 @@ class RunOptions:
     guidance_scale: float
     seed: int
     enable_deepcache: bool = True  # the original demo runs with DeepCache
+    sync_mode: str = "bounce"  # the pipeline's defaults: the original's behaviour
+    audio_context: str = "cut"
+    silence: str = "generate"
+
+    def changed_timing(self) -> list[str]:
+        """``name value`` of the sync mode, audio context and silence settings that differ from the defaults."""
+        defaults = RunOptions(self.num_inference_steps, self.guidance_scale, self.seed)
+        return [f"{name.replace('_', ' ')} {getattr(self, name)}" for name in ("sync_mode", "audio_context", "silence")
+                if getattr(self, name) != getattr(defaults, name)]
 
 
 @dataclass(frozen=True)
@@ -77,15 +89,21 @@ def check_uploads(video_path: str | os.PathLike | None, audio_path: str | os.Pat
 
 
 def check_options(num_inference_steps: float, guidance_scale: float, seed: float | None,
-                  enable_deepcache: bool) -> RunOptions:
+                  enable_deepcache: bool, sync_mode: str = "bounce", audio_context: str = "cut",
+                  silence: str = "generate") -> RunOptions:
     """The run's options if each is inside the range the page offers (API clients can send anything)."""
     for label, value, (low, high) in (("Inference steps", num_inference_steps, INFERENCE_STEPS_RANGE),
                                       ("Guidance scale", guidance_scale, GUIDANCE_SCALE_RANGE),
                                       ("Seed", seed, SEED_RANGE)):
         if value is None or not low <= value <= high:
             raise InputError(f"{label} must be between {low} and {high}; got {'nothing' if value is None else value}.")
+    for label, value, choices in (("Sync mode", sync_mode, SYNC_MODES),
+                                  ("Audio context", audio_context, AUDIO_CONTEXTS), ("Silence", silence, SILENCE_MODES)):
+        if value not in choices:
+            raise InputError(f"{label} must be one of {', '.join(choices)}; got {value!r}.")
     return RunOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),
-                      seed=int(seed), enable_deepcache=bool(enable_deepcache))
+                      seed=int(seed), enable_deepcache=bool(enable_deepcache), sync_mode=sync_mode,
+                      audio_context=audio_context, silence=silence)
 
 
 def check_face_enhance(method: str, strength: float) -> None:

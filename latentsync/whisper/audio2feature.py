@@ -21,6 +21,7 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.models.checkpoint_io import unreadable_checkpoint
 from latentsync.whisper.feature_cache import FeatureCache, sha256_file, sha256_waveform
+from latentsync.whisper.seam_windows import AUDIO_CONTEXTS, blend_seam, seam_windows
 
 WHISPER_FPS = 50
 """Encoder frames per second: 16 kHz audio, 160-sample mel hop, stride-2 convolution."""
@@ -113,20 +114,25 @@ class Audio2Feature:
         """Whole-file normalised Whisper log-mel ``(80, M)``; its clamp floor is the file's global max - 8."""
         return whisper.log_mel_spectrogram(torch.from_numpy(self._waveform(audio)))
 
-    def audio2feat(self, audio: str | Path | np.ndarray) -> torch.Tensor:
+    def audio2feat(self, audio: str | Path | np.ndarray, context: str = "cut") -> torch.Tensor:
         """Per-layer encoder features ``(T, num_layers, embedding_dim)``, float32 on CPU.
 
         ``audio`` is a media file or a 16 kHz mono float waveform. Layer 0 is the input of the first
-        block, layers 1.. are the block outputs; ``ln_post`` is not applied.
+        block, layers 1.. are the block outputs; ``ln_post`` is not applied. ``context``: ``cut`` encodes
+        back-to-back 30 s windows (the original); ``overlap`` also encodes a window across each 30 s boundary
+        and takes the features there from it (``seam_windows``), so they have no seam.
         """
+        if context not in AUDIO_CONTEXTS:
+            raise ValueError(f"unknown audio context {context!r}; choose one of {', '.join(AUDIO_CONTEXTS)}")
         waveform = self._waveform(audio)
         if self.cache is None:
-            return self._encode(waveform)
+            return self._encode(waveform, context)
         digest = sha256_waveform(waveform) if isinstance(audio, np.ndarray) else sha256_file(audio)
-        feature = self.cache.load(digest)
+        key = digest if context == "cut" else f"{digest}|{context}"
+        feature = self.cache.load(key)
         if feature is None:
-            feature = self._encode(waveform)
-            self.cache.save(digest, feature)
+            feature = self._encode(waveform, context)
+            self.cache.save(key, feature)
         return feature
 
     def feature2chunks(self, feature: torch.Tensor, fps: float = 25) -> torch.Tensor:
@@ -166,15 +172,20 @@ class Audio2Feature:
             )
         return waveform
 
-    def _encode(self, waveform: np.ndarray) -> torch.Tensor:
+    def _encode(self, waveform: np.ndarray, context: str) -> torch.Tensor:
         mel = whisper.log_mel_spectrogram(torch.from_numpy(waveform))
         segments = whisper_segments(mel.shape[-1])
-        return torch.cat(
+        features = torch.cat(
             [
                 self._encode_segment(whisper.pad_or_trim(mel[:, start:end], N_FRAMES))[:kept]
                 for start, end, kept in segments
             ]
         )
+        if context == "overlap":
+            for start, end in seam_windows(mel.shape[-1]):
+                seam = self._encode_segment(whisper.pad_or_trim(mel[:, start:end], N_FRAMES))[: (end - start) // 2]
+                blend_seam(features, seam, start)
+        return features
 
     @torch.no_grad()
     def _encode_segment(self, mel_segment: torch.Tensor) -> torch.Tensor:
