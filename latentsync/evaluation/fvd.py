@@ -28,7 +28,7 @@ from tqdm import tqdm
 from ..errors import CheckpointError, InputError
 from ..io.video_reader import VideoReader
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
-from .video_files import paired_videos
+from .video_files import list_videos
 
 logger = logging.getLogger(__name__)
 
@@ -145,22 +145,22 @@ class MediapipeFaceBoxes:
         self.close()
 
 
-def paired_face_clips(real_dir: str | Path, fake_dir: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``latentsync``: the (real, fake) face clips of every usable pair, in the order of ``fake_dir``."""
-    real_clips, fake_clips = [], []
+def folder_face_clips(directory: str | Path) -> list[np.ndarray]:
+    """``latentsync``: the face clip of every ``.mp4`` in ``directory``, a set of its own (no pairing by name).
+
+    FVD compares two distributions, so the real and generated folders are read independently, as the original
+    does; a video without a usable clip is left out with a warning.
+    """
+    clips = []
     with MediapipeFaceBoxes() as detect_face:
-        for real, fake in tqdm(paired_videos(real_dir, fake_dir), desc="face clips"):
-            clips = []
-            for path in (real, fake):
-                frames = decoded_frames(path)
-                clip = None if frames is None else face_clip(frames, detect_face)
-                if clip is None:
-                    logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+        for path in tqdm(list_videos(directory, suffixes=(".mp4",)), desc=f"face clips of {directory}"):
+            frames = decoded_frames(path)
+            clip = None if frames is None else face_clip(frames, detect_face)
+            if clip is None:
+                logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+            else:
                 clips.append(clip)
-            if all(clip is not None for clip in clips):
-                real_clips.append(clips[0])
-                fake_clips.append(clips[1])
-    return real_clips, fake_clips
+    return clips
 
 
 @torch.inference_mode()
