@@ -187,7 +187,7 @@ def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
 
 
 def test_mediapipe_box_holds_the_face():
-    from latentsync.evaluation.fvd import MediapipeFaceBoxes
+    from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes
 
     frame = decoded_frames(shared_path("media", "demo1_video.mp4"), first=0, count=1)[0]
     with MediapipeFaceBoxes() as detect_face:

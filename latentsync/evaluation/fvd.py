@@ -26,6 +26,7 @@ from scipy import linalg
 from tqdm import tqdm
 
 from ..errors import CheckpointError, InputError
+from ..face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
 from ..io.video_reader import VideoReader
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
 from .video_files import list_videos
@@ -37,8 +38,6 @@ I3D_INPUT_SIZE = 224
 FACE_CLIP_FIRST_FRAME = 20
 FACE_CLIP_LENGTH = 16
 
-# A face box relative to the frame: (xmin, ymin, width, height), as mediapipe's relative_bounding_box.
-RelativeBox = tuple[float, float, float, float]
 FaceBoxDetector = Callable[[np.ndarray], "RelativeBox | None"]
 
 
@@ -117,32 +116,6 @@ def face_clip(frames: np.ndarray, detect_face: FaceBoxDetector, size: int = I3D_
             return None
         faces.append(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA))
     return np.stack(faces)
-
-
-class MediapipeFaceBoxes:
-    """The original's detector: mediapipe face detection, short-range model, confidence 0.5, first face found."""
-
-    def __init__(self) -> None:
-        import mediapipe  # imported here: only the ``latentsync`` protocol needs it
-
-        self._detector = mediapipe.solutions.face_detection.FaceDetection(model_selection=0,
-                                                                          min_detection_confidence=0.5)
-
-    def __call__(self, frame: np.ndarray) -> RelativeBox | None:
-        results = self._detector.process(frame)
-        if not results.detections:
-            return None
-        box = results.detections[0].location_data.relative_bounding_box
-        return box.xmin, box.ymin, box.width, box.height
-
-    def close(self) -> None:
-        self._detector.close()
-
-    def __enter__(self) -> MediapipeFaceBoxes:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
 
 
 def folder_face_clips(directory: str | Path) -> list[np.ndarray]:

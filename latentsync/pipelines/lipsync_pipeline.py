@@ -46,7 +46,7 @@ from ..io.video_writer import ENCODINGS, VideoWriter
 from ..models.unet import UNet3DConditionModel
 from ..utils.allocator import map_large_buffers
 from ..utils.background import Prefetcher
-from ..utils.frame_schedule import (group_windows, inference_windows, iter_source_frame_indices,
+from ..utils.frame_schedule import (frames_to_write, group_windows, inference_windows, iter_source_frame_indices,
                                     num_frames_to_align, num_output_audio_samples)
 from ..utils.seed import resolve_seed
 from ..whisper.audio2feature import Audio2Feature, num_chunks
@@ -79,12 +79,17 @@ class LipsyncReport:
 
 @dataclass
 class _FrameWindow:
-    """One window of output frames on their way through generation (``frames`` are pasted into in place)."""
+    """One window of frames on their way through generation (``frames`` are pasted into in place).
+
+    The last window may run past the output (see ``inference_windows``): only its first ``num_written`` frames
+    are written.
+    """
 
     output_frames: range
     frames: torch.Tensor  # (len(output_frames), H, W, 3) uint8 on the models' device
     has_face: torch.Tensor  # (len(output_frames),) bool, on the CPU
     affine_matrices: torch.Tensor  # (faces, 2, 3) of the frames with a face
+    num_written: int
 
 
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -229,7 +234,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         """Output frames for an audio of ``num_samples``: one per Whisper chunk, but not past the audio's end.
 
         The original yields 2 chunks past the end of the audio (its video ends 80 ms after its sound); stop at
-        the frame that covers the last audio sample so the output lasts exactly as long as the audio.
+        the frame that covers the last audio sample so the output lasts exactly as long as the audio. The last
+        window is still generated with the original's frames (``inference_windows``), so every written frame is
+        the original's.
         """
         fps = self.config.video_fps
         frames_covering_audio = math.floor(num_samples * fps / self.config.audio_sample_rate + 0.5)
@@ -306,7 +313,10 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         num_output_frames = self.num_output_frames(features, len(waveform))
         if num_output_frames < 1:
             raise InputError(f"{audio_path} is shorter than one video frame; use a longer audio file")
-        num_aligned = num_frames_to_align(num_video_frames, num_output_frames)
+        windows = inference_windows(num_output_frames, config.num_frames,
+                                    num_chunks(len(features), config.video_fps))  # the original's last window
+        num_generated_frames = windows[-1].stop
+        num_aligned = num_frames_to_align(num_video_frames, num_generated_frames)
         logger.info("%s: %d frames at %g fps; %s: %d output frames", video_path, num_video_frames,
                     config.video_fps, audio_path, num_output_frames)
 
@@ -315,8 +325,7 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         deep_cache_interval = deepcache_interval if enable_deepcache else None
         self.set_progress_bar_config(disable=True)  # one bar over frames instead of one per window
 
-        source_indices = list(iter_source_frame_indices(num_aligned, num_output_frames))
-        windows = inference_windows(num_output_frames, config.num_frames)
+        source_indices = list(iter_source_frame_indices(num_aligned, num_generated_frames))
         window_sources = [torch.tensor(source_indices[window.start:window.stop]) for window in windows]
         pin = pipelined and device.type == "cuda"
         batches = self._frame_batches(reader.iter_frames(source_indices), windows, pin)  # one per window
@@ -340,19 +349,21 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                 in_call = []
                 for index in group:
                     rows = track.has_face[window_sources[index]]
+                    num_written = frames_to_write(windows[index], num_output_frames)
                     in_call.append(_FrameWindow(windows[index], next(batches).to(device, non_blocking=pin), rows,
-                                                track.affine_matrices[window_sources[index][rows]].to(device)))
-                    frames_without_face += int((~rows).sum())
+                                                track.affine_matrices[window_sources[index][rows]].to(device),
+                                                num_written))
+                    frames_without_face += int((~rows[:num_written]).sum())
                 with_faces = [window for window in in_call if window.has_face.any()]
                 if with_faces:
                     self._lipsync_windows(with_faces, features, initial_noise, generator, num_inference_steps,
                                           guidance_scale, deep_cache_interval, face_postprocessor)
                 for window in in_call:
-                    for frame in window.frames.cpu().numpy():
+                    for frame in window.frames[:window.num_written].cpu().numpy():
                         writer.write(frame)
-                    bar.update(len(window.output_frames))
+                    bar.update(window.num_written)
                     if progress is not None:
-                        progress("generating", window.output_frames.stop / num_output_frames)
+                        progress("generating", (window.output_frames.start + window.num_written) / num_output_frames)
         if frames_without_face:
             logger.warning("%d of %d output frames had no face and were passed through unchanged",
                            frames_without_face, num_output_frames)
