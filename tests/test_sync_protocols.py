@@ -13,8 +13,7 @@ import pytest
 import torch
 
 from latentsync.evaluation import original_staging
-from latentsync.evaluation.original_staging import (OriginalStaging, decoded_frames, downscaled_for_scene_detection,
-                                                    jpeg_encoder_frames)
+from latentsync.evaluation.original_staging import OriginalStaging, downscaled_for_scene_detection, jpeg_encoder_frames
 from latentsync.evaluation.syncnet_eval import SyncNetEval
 from latentsync.evaluation.syncnet_v2 import SyncNetV2
 from latentsync.evaluation.video_sync import VideoSyncScorer, add_scorer_arguments
