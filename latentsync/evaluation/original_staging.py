@@ -12,6 +12,7 @@ and channels until it extracts 16 kHz mono WAV), and the 25 fps grid is the proj
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -99,7 +100,13 @@ class OriginalStaging:
         for index, jpeg in enumerate(jpeg_encoder_frames(decoded_frames(self.video), FRAME_JPEG_QSCALE), start=1):
             self.frame_files.append(frames_dir / f"{index:06d}.jpg")
             self.frame_files[-1].write_bytes(jpeg)
-        self.audio = pcm16(aac_round_trip(load_audio(video_path, SAMPLE_RATE), folder / "audio.m4a"))
+        self.video_path = video_path
+
+    @functools.cached_property
+    def audio(self) -> np.ndarray:
+        """The 16 kHz int16 audio through the staged AAC; read once a face track was found, as the original's
+        error for a video without a face comes first."""
+        return pcm16(aac_round_trip(load_audio(self.video_path, SAMPLE_RATE), self.folder / "audio.m4a"))
 
     def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(scene-detection frame, face-detection frame) pairs: the re-encoded video downscaled, and its JPEG."""

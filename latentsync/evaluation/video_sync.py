@@ -10,6 +10,7 @@ the frames that belong to a track.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -44,8 +45,13 @@ class LosslessStaging:
     """``--protocol lossless``: the decoded frames (25 fps grid) and audio of the video, nothing re-encoded."""
 
     def __init__(self, video_path: str | Path):
+        self.video_path = video_path
         self.reader = VideoReader(video_path)
-        self.audio = (load_audio(video_path) * 32768).astype(np.int16)  # exact: decoded as s16, then / 32768
+
+    @functools.cached_property
+    def audio(self) -> np.ndarray:
+        """The 16 kHz int16 audio, read once a face track was found (a faceless video is reported as such)."""
+        return (load_audio(self.video_path) * 32768).astype(np.int16)  # exact: decoded as s16, then / 32768
 
     def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(scene-detection frame, face-detection frame) pairs: the same frame, full size."""
