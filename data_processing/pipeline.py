@@ -34,8 +34,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="also drop clips whose face is smaller than --resolution (off in the original)")
     parser.add_argument("--filter_incorrect_alignment", action="store_true",
                         help="also drop aligned clips without exactly one face per frame (off in the original)")
-    parser.add_argument("--landmark_detector", default="mediapipe", choices=LANDMARK_DETECTORS,
-                        help="landmarks for the affine stage")
+    parser.add_argument("--face_backend", "--landmark_detector", dest="face_backend", default="auto",
+                        choices=["auto", *LANDMARK_DETECTORS],
+                        help="landmarks for the affine stage; auto: the release's (insightface for 512, "
+                             "face_alignment for 256, as inference), an error when it cannot run")
+    parser.add_argument("--encoding", default="standard", choices=["standard", "original"],
+                        help="aligned clips: standard encodes once at CRF 18; original encodes at CRF 13, then "
+                             "re-encodes with the audio at libx264's defaults, as the original")
     add_checkpoints_dir_argument(parser)
     parser.add_argument("--weights_dir", type=Path, default=None,
                         help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights "
@@ -63,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     weights = Path(args.weights_dir or args.checkpoints_dir / "auxiliary")
     try:
         stages = build_stages(args.resolution, args.sync_conf_threshold, args.quality_threshold,
-                              args.filter_high_resolution, args.filter_incorrect_alignment, args.landmark_detector,
+                              args.filter_high_resolution, args.filter_incorrect_alignment, args.face_backend,
                               weights, weights / "syncnet_v2.model", weights / "sfd_face.pth",
-                              weights / "koniq_pretrained.pkl")
+                              weights / "koniq_pretrained.pkl", args.encoding)
         check_run(args.input_dir, args.output_root, stages)  # before starting workers or a cluster connection
         if args.executor == "ray":
             executor = RayExecutor(args.ray_address, args.per_gpu_num_workers)

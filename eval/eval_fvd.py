@@ -2,10 +2,10 @@
 
     python -m eval.eval_fvd --real_videos_dir DIR --fake_videos_dir DIR [--protocol latentsync|all_clips]
 
-``latentsync`` (default) is the original's protocol: each generated ``name_out.mp4`` (or ``name.mp4``) is paired
-with the real ``name.mp4``; one face clip per video (frames 20-35, mediapipe face crop, 224x224). A pair is left
-out when either video is shorter than 36 frames or has a frame without a face. ``all_clips`` uses every
-16-frame whole-frame clip of every video in each folder, with I3D's own preprocessing.
+The two folders are two independent sets of videos (no pairing by name; they may differ in size and names).
+``latentsync`` (default) is the original's protocol: one face clip per ``.mp4`` of each folder (frames 20-35,
+mediapipe face crop, 224x224); a video shorter than 36 frames or with a frame without a face is left out.
+``all_clips`` uses every 16-frame whole-frame clip of every video in each folder, with I3D's own preprocessing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.evaluation.fvd import (DEFAULT_PROTOCOL, PROTOCOLS, frechet_distance, i3d_features, load_i3d,
-                                       paired_face_clips, video_clips)
+                                       folder_face_clips, video_clips)
 from latentsync.evaluation.video_files import list_videos
 from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
 from latentsync.utils.cli_ranges import positive_int
@@ -58,9 +58,10 @@ def main(argv: list[str] | None = None) -> float:
             real = folder_features(detector, args.real_videos_dir, args.clip_len, args.batch_size, device)
             fake = folder_features(detector, args.fake_videos_dir, args.clip_len, args.batch_size, device)
         else:
-            real_clips, fake_clips = paired_face_clips(args.real_videos_dir, args.fake_videos_dir)
-            real = i3d_features(detector, real_clips, args.batch_size, device, protocol="latentsync")
-            fake = i3d_features(detector, fake_clips, args.batch_size, device, protocol="latentsync")
+            real = i3d_features(detector, folder_face_clips(args.real_videos_dir), args.batch_size, device,
+                                protocol="latentsync")
+            fake = i3d_features(detector, folder_face_clips(args.fake_videos_dir), args.batch_size, device,
+                                protocol="latentsync")
         fvd = frechet_distance(real, fake)
     except (InputError, CheckpointError) as error:
         parser.exit(2, f"error: {error}\n")

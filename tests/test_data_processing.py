@@ -21,6 +21,7 @@ import torch
 from data_processing import fileslist as fileslist_cli
 from data_processing import pipeline as pipeline_cli
 from latentsync.data_processing import driver
+from latentsync.data_processing.affine_transform import AffineTransform
 from latentsync.data_processing.alignment_check import AlignmentCheck
 from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
 from latentsync.data_processing.broken_videos import BrokenVideoFilter
@@ -195,18 +196,15 @@ def test_sync_stage_decisions_and_audio_correction(tmp_path, offset, confidence,
 
 
 class BoxesFromBrightness:
-    """Stand-in S3FD: one face box of the frame's size when the frame is bright, none when it is dark,
-    two when it is mid-grey (what the filters decide on; S3FD itself has its own parity test)."""
+    """Stand-in mediapipe face detection: one face box of the frame's size when the frame is bright, none when it
+    is dark, two when it is mid-grey (what the filters decide on)."""
 
-    def detect_faces(self, image, conf_th=0.9, scales=(0.25,)):
-        height, width = image.shape[:2]
+    def detect_all(self, image):
         level = image.mean()
-        count = 0 if level < 60 else 2 if level < 180 else 1
-        return np.array([[0, 0, width, height, 0.99]] * count, dtype=np.float64).reshape(count, 5)
+        return [(0.0, 0.0, 1.0, 1.0)] * (0 if level < 60 else 2 if level < 180 else 1)
 
 
-@pytest.mark.parametrize("stage", [HighResolutionFilter(resolution=40, s3fd_weights="unused"),
-                                   AlignmentCheck(s3fd_weights="unused")])
+@pytest.mark.parametrize("stage", [HighResolutionFilter(resolution=40), AlignmentCheck()])
 def test_face_count_filters(tmp_path, stage):
     _LOADED_MODELS[(stage, "cpu")] = BoxesFromBrightness()
     try:
@@ -217,11 +215,77 @@ def test_face_count_filters(tmp_path, stage):
         record = run_clip(stage, tmp_path, tmp_path / "out", "two.mp4")
         assert (record.reason, record.measures["faces"]) == ("not_one_face", 2)
         if isinstance(stage, HighResolutionFilter):
-            small = HighResolutionFilter(resolution=100, s3fd_weights="unused")
+            small = HighResolutionFilter(resolution=49)  # the 48-px-high box is too small
             _LOADED_MODELS[(small, "cpu")] = BoxesFromBrightness()
             assert run_clip(small, tmp_path, tmp_path / "out", "one.mp4").reason == "face_too_small"
     finally:
         _LOADED_MODELS.clear()
+
+
+@pytest.fixture(scope="module")
+def face_clip(tmp_path_factory) -> Path:
+    """5 frames of the demo clip at 270x480 with noise for audio."""
+    from tests.demo_clips import demo_frames
+
+    return _write(tmp_path_factory.mktemp("face") / "face.mp4", demo_frames(5, step=4))
+
+
+def test_face_filters_use_mediapipe_face_detection_as_the_original(face_clip):
+    """The original's filters: mediapipe's short-range detector at confidence 0.5, box size in whole pixels."""
+    folder, out = face_clip.parent, face_clip.parent / "filtered"
+    kept_record = run_clip(HighResolutionFilter(resolution=64), folder, out, face_clip.name)
+    assert kept_record.decision == "kept" and 64 <= kept_record.measures["face_size"] < 270
+    too_small = run_clip(HighResolutionFilter(resolution=kept_record.measures["face_size"] + 1), folder, out,
+                         face_clip.name)
+    assert too_small.reason == "face_too_small"
+    assert run_clip(AlignmentCheck(), folder, out, face_clip.name).decision == "kept"
+
+
+@pytest.mark.parametrize("resolution, backend, fix", [(512, "insightface", "pip install insightface"),
+                                                      (256, "face_alignment", "pip install face-alignment")])
+def test_release_backend_that_cannot_run_stops_the_run(tmp_path, capsys, monkeypatch, resolution, backend, fix):
+    """No silent fallback: the release's landmark backend (as inference's) or a one-line error naming the fix."""
+    from latentsync.face.landmarks import selection
+
+    real_problem = selection.backend_problem
+    monkeypatch.setattr(selection, "backend_problem", lambda name, weights_dir: f"the {name} package is not "
+                        "installed" if name == backend else real_problem(name, weights_dir))
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    _write(raw / "a.mp4", [_pattern(0)] * 3)
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(tmp_path),
+                "--resolution", str(resolution)) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert f"aligns faces with {backend}" in error and fix in error and "--face_backend" in error
+    assert AffineTransform(resolution).backend == backend
+    AffineTransform(resolution, "mediapipe").check()  # named explicitly: used, no release check
+
+
+@pytest.mark.parametrize("encoding, crfs", [("standard", [18]), ("original", [13, 23])])
+def test_aligned_clip_encodes(face_clip, monkeypatch, encoding, crfs):
+    """``standard`` encodes once at CRF 18; ``original`` at CRF 13, then again with the audio at x264's default 23."""
+    from latentsync.data_processing import affine_transform
+    from tests.test_video_writer import x264_settings
+
+    writers = []
+
+    class RecordingWriter(VideoWriter):
+        def __init__(self, path, **settings):
+            super().__init__(path, **settings)
+            writers.append((self.crf, settings.get("audio") is not None))
+
+    monkeypatch.setattr(affine_transform, "VideoWriter", RecordingWriter)
+    stage = affine_transform.AffineTransform(64, "mediapipe", encoding=encoding)
+    record = run_clip(stage, face_clip.parent, face_clip.parent / encoding, face_clip.name)
+    assert record.decision == "kept"
+    assert writers == [(crf, index == len(crfs) - 1) for index, crf in enumerate(crfs)]  # audio joined last
+    output = face_clip.parent / encoding / record.outputs[0]
+    assert f"crf={crfs[-1]}.0" in x264_settings(output)
+    with av.open(str(output)) as container:
+        assert container.streams.video[0].frames == 5 and container.streams.audio
+        assert (container.streams.video[0].width, container.streams.video[0].height) == (64, 64)
+    assert list(output.parent.iterdir()) == [output]  # the CRF 13 stage stays in a removed temporary folder
 
 
 def test_local_pool_gives_the_same_records_as_serial(tmp_path):
@@ -275,7 +339,8 @@ def test_cli_rejects_bad_runs_before_any_work(tmp_path, capsys):
     blocker.write_text("")
     assert _cli("--input_dir", str(raw), "--output_root", str(blocker / "out"), "--weights_dir", str(weights)) == 2
     assert "cannot be written" in capsys.readouterr().err
-    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights)) == 2
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights),
+                "--face_backend", "mediapipe") == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1 and "--auxiliary" in error
     assert sorted(path.name for path in tmp_path.iterdir()) == ["file", "raw", "weights"]  # nothing started
@@ -290,7 +355,8 @@ def test_stage_folder_may_not_be_the_input_folder(tmp_path):
 
 
 def test_missing_weights_name_the_file(tmp_path):
-    stages = build_stages(syncnet_weights=tmp_path / "syncnet_v2.model", s3fd_weights=tmp_path / "sfd_face.pth",
+    stages = build_stages(landmark_detector="mediapipe", syncnet_weights=tmp_path / "syncnet_v2.model",
+                          s3fd_weights=tmp_path / "sfd_face.pth",
                           hyperiqa_weights=tmp_path / "koniq_pretrained.pkl")
     with pytest.raises(CheckpointError, match="syncnet_v2.model"):
         for stage in stages:
@@ -351,7 +417,7 @@ def test_landmark_backend_without_weights_stops_the_run_before_work(tmp_path, ca
     raw.mkdir()
     _write(raw / "a.mp4", [_pattern(0)] * 3)
     code = _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(tmp_path),
-                "--landmark_detector", "insightface")
+                "--face_backend", "insightface")
     assert code == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and "insightface" in error.lower()

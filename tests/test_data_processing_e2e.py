@@ -87,7 +87,7 @@ def _changes(values: np.ndarray) -> np.ndarray:
 def chain(weights: Path) -> list:
     """The pipeline's stages with the test's settings: 2-s segments (short clips), the flicker sync measure,
     a quality threshold every random-weight score passes."""
-    return [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter(seconds=2), AffineTransform(256),
+    return [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter(seconds=2), AffineTransform(256, "mediapipe"),
             AudioVisualSync(3.0, sync_measure=FlickerSyncMeasure()),
             VisualQualityFilter(-1e6, str(weights))]
 

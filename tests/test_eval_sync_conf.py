@@ -85,7 +85,7 @@ def test_offset_plot_is_written(clip_and_model, tmp_path):
     output_path = tmp_path / "offsets.png"
     score = plot_sync_offsets.main(["--video_path", str(clip), "--initial_model", str(model_path),
                                     "--output_path", str(output_path), "--min_face_size", "50", "--device", "cpu",
-                                    "--detector", "mediapipe"])
+                                    "--detector", "mediapipe", "--protocol", "lossless"])
     assert len(score.tracks) == 1 and score.tracks[0].mean_dists.shape == (31,)
     image = cv2.imread(str(output_path))
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 100

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from eval import eval_fvd
 from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
-                                       paired_face_clips, video_clips)
+                                       folder_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
 from tests.paths import shared_path
 from tests.synthetic_video import index_of_frame, write_constant_rate_video
@@ -173,23 +173,31 @@ def test_fvd_of_two_small_sets_both_ways(i3d_path, tmp_path):
 
 
 def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
-    """mediapipe finds the face in frames 20-35 of both demo videos; ``name_out.mp4`` pairs with ``name.mp4``."""
+    """mediapipe finds the face in frames 20-35 of both demo videos; the folders are two sets, not pairs: the real
+    folder holds a video without a generated counterpart and the generated names match none of the real ones."""
     real, fake = tmp_path / "real", tmp_path / "fake"
     real.mkdir(), fake.mkdir()
-    for name in ("demo1", "demo2"):
+    for index, name in enumerate(("demo1", "demo2")):
         video = shared_path("media", f"{name}_video.mp4")
         (real / f"{name}.mp4").symlink_to(video)
-        (fake / f"{name}_out.mp4").symlink_to(video)
-    real_clips, fake_clips = paired_face_clips(real, fake)
-    assert len(real_clips) == len(fake_clips) == 2
+        (fake / f"generated_{index}.mp4").symlink_to(video)
+    (real / "only_real.mp4").symlink_to(shared_path("media", "demo1_video.mp4"))
+    (fake / "notes.txt").write_text("not a video")
+    real_clips, fake_clips = folder_face_clips(real), folder_face_clips(fake)
+    assert len(real_clips) == 3 and len(fake_clips) == 2
     assert real_clips[0].shape == (16, 224, 224, 3)
+    np.testing.assert_array_equal(real_clips[0], real_clips[2])  # demo1.mp4 and only_real.mp4: the same video
+    fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
+                         "--device", "cpu"])
+    assert fvd > 1e-6  # demo1 counted twice in the real set only: the two distributions differ
+    (real / "only_real.mp4").unlink()
     fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
                          "--device", "cpu"])
     assert abs(fvd) < 1e-6
 
 
 def test_mediapipe_box_holds_the_face():
-    from latentsync.evaluation.fvd import MediapipeFaceBoxes
+    from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes
 
     frame = decoded_frames(shared_path("media", "demo1_video.mp4"), first=0, count=1)[0]
     with MediapipeFaceBoxes() as detect_face:
@@ -202,8 +210,7 @@ def test_mediapipe_box_holds_the_face():
     assert 100 < box_width < 600 and 100 < box_height < 600
 
 
-def test_unpaired_generated_video_names_its_missing_counterpart(tmp_path):
-    (tmp_path / "real").mkdir(), (tmp_path / "fake").mkdir()
-    (tmp_path / "fake" / "clip_out.mp4").write_bytes(b"")
-    with pytest.raises(InputError, match="clip.mp4"):
-        paired_face_clips(tmp_path / "real", tmp_path / "fake")
+def test_folder_without_mp4_is_an_input_error(tmp_path):
+    (tmp_path / "clip.mov").write_bytes(b"")
+    with pytest.raises(InputError, match=r"no videos \(\.mp4\)"):
+        folder_face_clips(tmp_path)

@@ -50,16 +50,16 @@ LOCK_NAME = ".data_processing.lock"
 
 def build_stages(resolution: int = 256, sync_conf_threshold: float = 3.0, quality_threshold: float = 40.0,
                  filter_high_resolution: bool = False, filter_incorrect_alignment: bool = False,
-                 landmark_detector: str = "mediapipe", landmark_weights_dir: str | Path = "checkpoints/auxiliary",
+                 landmark_detector: str = "auto", landmark_weights_dir: str | Path = "checkpoints/auxiliary",
                  syncnet_weights: str | Path = DEFAULT_SYNCNET_PATH, s3fd_weights: str | Path = DEFAULT_S3FD_PATH,
-                 hyperiqa_weights: str | Path = DEFAULT_HYPERIQA_PATH) -> list[Stage]:
+                 hyperiqa_weights: str | Path = DEFAULT_HYPERIQA_PATH, encoding: str = "standard") -> list[Stage]:
     """The original's chain with its defaults; the two optional filters are off unless asked for."""
     stages: list[Stage] = [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter()]
     if filter_high_resolution:
-        stages.append(HighResolutionFilter(resolution=resolution, s3fd_weights=str(s3fd_weights)))
-    stages.append(AffineTransform(resolution, landmark_detector, str(landmark_weights_dir)))
+        stages.append(HighResolutionFilter(resolution=resolution))
+    stages.append(AffineTransform(resolution, landmark_detector, str(landmark_weights_dir), encoding))
     if filter_incorrect_alignment:
-        stages.append(AlignmentCheck(s3fd_weights=str(s3fd_weights)))
+        stages.append(AlignmentCheck())
     stages.append(AudioVisualSync(sync_conf_threshold, sync_measure=SyncNetMeasure(str(syncnet_weights),
                                                                                    str(s3fd_weights))))
     stages.append(VisualQualityFilter(quality_threshold, str(hyperiqa_weights)))

@@ -92,11 +92,12 @@ def remux_with_audio(source: Path, target: Path, audio: np.ndarray) -> None:
                     continue
                 packet.stream = video_out
                 output.mux(packet)
-            for packet in _encode_audio(audio_out, audio):
+            for packet in encode_audio(audio_out, audio):
                 output.mux(packet)
 
 
-def _encode_audio(stream: av.AudioStream, audio: np.ndarray, chunk: int = SAMPLE_RATE) -> Iterator[av.Packet]:
+def encode_audio(stream: av.AudioStream, audio: np.ndarray, chunk: int = SAMPLE_RATE) -> Iterator[av.Packet]:
+    """The packets of 16 kHz mono float ``audio`` encoded by ``stream``, flushed at the end."""
     for start in range(0, len(audio), chunk):
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[None, start: start + chunk], dtype=np.float32),
                                            format="flt", layout="mono")

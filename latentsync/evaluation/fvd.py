@@ -26,9 +26,10 @@ from scipy import linalg
 from tqdm import tqdm
 
 from ..errors import CheckpointError, InputError
+from ..face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
 from ..io.video_reader import VideoReader
 from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
-from .video_files import paired_videos
+from .video_files import list_videos
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ I3D_INPUT_SIZE = 224
 FACE_CLIP_FIRST_FRAME = 20
 FACE_CLIP_LENGTH = 16
 
-# A face box relative to the frame: (xmin, ymin, width, height), as mediapipe's relative_bounding_box.
-RelativeBox = tuple[float, float, float, float]
 FaceBoxDetector = Callable[[np.ndarray], "RelativeBox | None"]
 
 
@@ -124,48 +123,22 @@ def face_clip(frames: np.ndarray, detect_face: FaceBoxDetector, size: int = I3D_
     return np.stack(faces)
 
 
-class MediapipeFaceBoxes:
-    """The original's detector: mediapipe face detection, short-range model, confidence 0.5, first face found."""
+def folder_face_clips(directory: str | Path) -> list[np.ndarray]:
+    """``latentsync``: the face clip of every ``.mp4`` in ``directory``, a set of its own (no pairing by name).
 
-    def __init__(self) -> None:
-        import mediapipe  # imported here: only the ``latentsync`` protocol needs it
-
-        self._detector = mediapipe.solutions.face_detection.FaceDetection(model_selection=0,
-                                                                          min_detection_confidence=0.5)
-
-    def __call__(self, frame: np.ndarray) -> RelativeBox | None:
-        results = self._detector.process(frame)
-        if not results.detections:
-            return None
-        box = results.detections[0].location_data.relative_bounding_box
-        return box.xmin, box.ymin, box.width, box.height
-
-    def close(self) -> None:
-        self._detector.close()
-
-    def __enter__(self) -> MediapipeFaceBoxes:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-
-def paired_face_clips(real_dir: str | Path, fake_dir: str | Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """``latentsync``: the (real, fake) face clips of every usable pair, in the order of ``fake_dir``."""
-    real_clips, fake_clips = [], []
+    FVD compares two distributions, so the real and generated folders are read independently, as the original
+    does; a video without a usable clip is left out with a warning.
+    """
+    clips = []
     with MediapipeFaceBoxes() as detect_face:
-        for real, fake in tqdm(paired_videos(real_dir, fake_dir), desc="face clips"):
-            clips = []
-            for path in (real, fake):
-                frames = decoded_frames(path)
-                clip = None if frames is None else face_clip(frames, detect_face)
-                if clip is None:
-                    logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+        for path in tqdm(list_videos(directory, suffixes=(".mp4",)), desc=f"face clips of {directory}"):
+            frames = decoded_frames(path)
+            clip = None if frames is None else face_clip(frames, detect_face)
+            if clip is None:
+                logger.warning("%s left out of FVD: fewer than 36 frames, or no face in frames 20-35", path)
+            else:
                 clips.append(clip)
-            if all(clip is not None for clip in clips):
-                real_clips.append(clips[0])
-                fake_clips.append(clips[1])
-    return real_clips, fake_clips
+    return clips
 
 
 @torch.inference_mode()

@@ -13,6 +13,10 @@ Sync modes (``n`` video frames, ``A`` audio frames):
 - ``cut_off``: ``min(n, A)`` frames; the longer track is trimmed.
 - ``silence``: ``max(n, A)`` frames; a shorter audio is padded with silence and the frames after its end pass
   through unchanged; a shorter video holds its last frame, which is lip-synced.
+
+When the output ends with the audio, the plan may run a few frames past it (``num_generated_frames``: the
+original's audio windows run 2 frames past the audio's end): those frames follow the same rule and are generated
+with the last window, so its temporal layers see the original's frames, but they are not written.
 """
 
 from __future__ import annotations
@@ -29,16 +33,14 @@ SYNC_MODES = ("bounce", "loop", "remap", "cut_off", "silence")
 
 @dataclass(frozen=True)
 class FramePlan:
-    """Per output frame: ``source_frames`` (int64) and ``generate_weights`` (float32: 1 = generated, 0 = the source
-    frame passes through, in between = that share of the generated frame cross-faded over the source)."""
+    """Per planned frame: ``source_frames`` (int64) and ``generate_weights`` (float32: 1 = generated, 0 = the source
+    frame passes through, in between = that share of the generated frame cross-faded over the source). The first
+    ``num_output_frames`` are written; any later ones are only generated with the last window."""
 
     source_frames: np.ndarray
     generate_weights: np.ndarray
     num_audio_frames: int  # output frames 0..num_audio_frames-1 have audio; later ones are silence padding
-
-    @property
-    def num_output_frames(self) -> int:
-        return len(self.source_frames)
+    num_output_frames: int
 
     @property
     def num_frames_to_track(self) -> int:
@@ -49,7 +51,7 @@ class FramePlan:
     @property
     def num_passed_through(self) -> int:
         """Output frames shown exactly as in the source video."""
-        return int((self.generate_weights == 0).sum())
+        return int((self.generate_weights[:self.num_output_frames] == 0).sum())
 
     def audio_track(self, waveform: np.ndarray, fps: float, sample_rate: int) -> np.ndarray:
         """The audio written with the video: cut to the output's length, padded with silence when it is longer
@@ -62,29 +64,34 @@ class FramePlan:
 
 
 def plan_frames(sync_mode: str, num_video_frames: int, num_audio_frames: int,
-                audio_weights: np.ndarray | None = None) -> FramePlan:
+                audio_weights: np.ndarray | None = None, num_generated_frames: int | None = None) -> FramePlan:
     """The plan of ``sync_mode`` (see the module docstring) for a video of ``num_video_frames`` and an audio of
     ``num_audio_frames`` output frames; ``audio_weights`` (one per audio frame, e.g. ``silence_weights``) scale the
-    generate weight of the output frame each audio frame conditions."""
+    generate weight of the output frame each audio frame conditions. ``num_generated_frames`` (the original's
+    frame count, at least ``num_audio_frames``) extends a plan that ends with the audio by unwritten frames."""
     if sync_mode not in SYNC_MODES:
         raise ValueError(f"unknown sync mode {sync_mode!r}; choose one of {', '.join(SYNC_MODES)}")
     if num_video_frames < 1 or num_audio_frames < 1:
         raise ValueError(f"need at least one video and one audio frame, got {num_video_frames} and {num_audio_frames}")
     n, a = num_video_frames, num_audio_frames
     num_output = {"cut_off": min(n, a), "silence": max(n, a)}.get(sync_mode, a)
-    k = np.arange(num_output, dtype=np.int64)
+    if num_generated_frames is not None and num_generated_frames < a:
+        raise ValueError(f"{num_generated_frames} generated frames cannot cover {a} audio frames")
+    num_planned = num_generated_frames if num_generated_frames is not None and num_output == a else num_output
+    k = np.arange(num_planned, dtype=np.int64)
     if sync_mode == "bounce":
-        sources = np.fromiter((source_frame_index(i, n) for i in range(num_output)), np.int64, num_output)
+        sources = np.fromiter((source_frame_index(i, n) for i in range(num_planned)), np.int64, num_planned)
     elif sync_mode == "loop":
         sources = k % n
     elif sync_mode == "remap":
-        sources = k * n // num_output
+        sources = np.minimum(k * n // num_output, n - 1)
     else:  # cut_off, silence: frame k shows source frame k, the last one held past the video's end
         sources = np.minimum(k, n - 1)
-    weights = np.zeros(num_output, np.float32)
+    weights = np.zeros(num_planned, np.float32)
     with_audio = min(num_output, a)
     weights[:with_audio] = 1.0 if audio_weights is None else audio_weights[:with_audio]
-    return FramePlan(sources, weights, a)
+    weights[num_output:] = weights[num_output - 1]  # unwritten frames: generated as the last written one
+    return FramePlan(sources, weights, a, num_output)
 
 
 def cross_fade(source: torch.Tensor, generated: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

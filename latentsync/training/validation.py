@@ -70,7 +70,8 @@ class UNetValidator:
         self.face_backend = face_backend
         args = argparse.Namespace(initial_model=str(sync_model_path), detector=face_backend,
                                   checkpoints_dir=DEFAULT_CHECKPOINTS_DIR, s3fd_path=None, min_track=50,
-                                  min_face_size=min_face_size, batch_size=20, device=str(device))
+                                  min_face_size=min_face_size, batch_size=20, device=str(device),
+                                  protocol="original")
         self.scorer: VideoSyncScorer = scorer_from_args(args)
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,

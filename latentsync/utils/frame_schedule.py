@@ -33,9 +33,23 @@ def num_frames_to_align(num_video_frames: int, num_output_frames: int) -> int:
     return min(num_video_frames, num_output_frames)
 
 
-def inference_windows(num_output_frames: int, window: int) -> list[range]:
-    """ceil(m / window) consecutive output-frame ranges of ``window`` frames (the U-Net's); the last may be shorter."""
-    return [range(start, min(start + window, num_output_frames)) for start in range(0, num_output_frames, window)]
+def inference_windows(num_output_frames: int, window: int, num_generated_frames: int | None = None) -> list[range]:
+    """ceil(m / window) consecutive frame ranges of ``window`` frames (the U-Net's); the last may be shorter.
+
+    ``num_generated_frames`` (>= m, default m) is the original's frame count, whose audio windows run a little
+    past the audio's end: the last window extends up to it, so the temporal layers see the original's window
+    and every output frame is the original's; frames ``m`` and later are generated but not written
+    (``frames_to_write``). E.g. m=75, window 16, 77 generated: ..., 64-76 (13 frames, 11 written).
+    """
+    end = num_output_frames if num_generated_frames is None else num_generated_frames
+    if end < num_output_frames:
+        raise ValueError(f"{end} generated frames cannot cover {num_output_frames} output frames")
+    return [range(start, min(start + window, end)) for start in range(0, num_output_frames, window)]
+
+
+def frames_to_write(window: range, num_output_frames: int) -> int:
+    """How many leading frames of ``window`` are output frames (the rest lie past the audio's end)."""
+    return max(0, min(window.stop, num_output_frames) - window.start)
 
 
 def group_windows(generate_together: Iterable[bool], windows_per_call: int) -> Iterator[list[int]]:

@@ -57,6 +57,26 @@ def backend_problem(name: str, weights_dir: str | Path) -> str | None:
     return f"its weights {', '.join(missing)} are missing" if missing else None
 
 
+def require_release_backend(release: str, weights_dir: str | Path) -> str:
+    """The backend release ``release`` was made with; ``InputError`` naming the fix when it cannot run here.
+
+    For data processing: clips aligned by another backend than inference's would silently train on other crops,
+    so there is no fallback; another backend is used only when named explicitly.
+    """
+    if release not in RELEASE_BACKENDS:
+        raise InputError(f"unknown release {release!r}; known: {', '.join(RELEASE_BACKENDS)}")
+    backend = RELEASE_BACKENDS[release]
+    problem = backend_problem(backend, weights_dir)
+    if problem is not None:
+        detector = face_alignment_detector if backend == "face_alignment" else insightface_detector
+        fix = detector.INSTALL_HINT if "package" in problem or "is installed" in problem \
+            else f"put them in {weights_dir}: {detector.FETCH_HINT}"
+        raise InputError(f"LatentSync {release} aligns faces with {backend}, but {problem}; {fix}, or pass "
+                         f"--face_backend {' / '.join(b for b in FALLBACK_ORDER if b != backend)} to align "
+                         "with another backend (its crops differ from the release's)")
+    return backend
+
+
 def choose_landmark_backend(name: str, release: str, weights_dir: str | Path) -> BackendChoice:
     """``name`` itself unless it is ``auto``; then the release's backend, else the first of the others that can run."""
     if name != "auto":

@@ -1,0 +1,64 @@
+"""The last, shorter window is generated with the original's frames (its audio windows run 2 frames past the
+audio's end) and cut at the audio's end, so the written frames are those of the uncut, original-length run."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+
+from latentsync.pipelines import lipsync_pipeline
+from latentsync.utils.frame_schedule import frames_to_write, inference_windows
+from latentsync.whisper.audio2feature import num_chunks
+from tests.demo_clips import demo_frames, tiny_lipsync_inputs
+
+SOURCE_FRAMES, OUTPUT_FRAMES = 4, 5  # 0.2 s of audio: the original makes 7 frames, one window 0-6
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    yield from tiny_lipsync_inputs(tmp_path_factory.mktemp("last_window"), demo_frames(SOURCE_FRAMES, step=4),
+                                   OUTPUT_FRAMES)
+
+
+def test_windows_extend_to_the_generated_frames_and_write_up_to_the_output():
+    windows = inference_windows(75, 16, 77)  # 3 s of audio
+    assert windows[-1] == range(64, 77) and [frames_to_write(w, 75) for w in windows] == [16, 16, 16, 16, 11]
+    assert inference_windows(64, 16, 66) == inference_windows(64, 16)  # no window of unwritten frames only
+    assert inference_windows(62, 16, 64)[-1] == range(48, 64)  # the cut window is a full one
+    with pytest.raises(ValueError, match="cannot cover"):
+        inference_windows(20, 16, 19)
+
+
+def _lipsync(inputs, monkeypatch, name: str) -> tuple[np.ndarray, list[int], int]:
+    """(frames handed to the writer, faces per U-Net call, reported output frames) of a sequential run."""
+    pipeline, video, audio, work = inputs
+    written, generated = [], []
+
+    class RecordingWriter(contextlib.nullcontext):  # keeps the frames; no encode (nor its audio-length check)
+        def __init__(self, path, **_settings):
+            super().__init__(self)
+            self.path = path
+
+        def write(self, frame):
+            written.append(frame.copy())
+
+    monkeypatch.setattr(lipsync_pipeline, "VideoWriter", RecordingWriter)
+    report = pipeline(video_path=video, audio_path=audio, video_out_path=work / f"{name}.mp4", num_inference_steps=1,
+                      guidance_scale=1.0, pipelined=False,
+                      face_postprocessor=lambda faces: generated.append(len(faces)) or faces)
+    return np.stack(written), generated, report.num_output_frames
+
+
+def test_cut_output_equals_the_uncut_run(inputs, monkeypatch):
+    pipeline = inputs[0]
+    cut, cut_calls, cut_reported = _lipsync(inputs, monkeypatch, "cut")
+    original_frames = num_chunks(len(pipeline.audio_features(lipsync_pipeline.load_audio(inputs[2], 16000))))
+    assert original_frames == OUTPUT_FRAMES + 2
+    # The reference: the same call without the cut at the audio's end writes every frame the original makes.
+    monkeypatch.setattr(pipeline, "num_output_frames", lambda features, num_samples: num_chunks(len(features)))
+    uncut, uncut_calls, uncut_reported = _lipsync(inputs, monkeypatch, "uncut")
+    assert (cut_reported, uncut_reported) == (OUTPUT_FRAMES, original_frames) == (len(cut), len(uncut))
+    assert cut_calls == uncut_calls == [original_frames]  # the last window has the original's 7 frames
+    np.testing.assert_array_equal(cut, uncut[:OUTPUT_FRAMES])
