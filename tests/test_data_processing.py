@@ -455,7 +455,8 @@ def test_unreadable_weights_stop_the_run_before_any_work(tmp_path, capsys):
     weights.mkdir()
     for name in ("syncnet_v2.model", "sfd_face.pth", "koniq_pretrained.pkl"):
         (weights / name).write_bytes(b"")
-    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights)) == 2
+    assert _cli("--input_dir", str(raw), "--output_root", str(tmp_path / "out"), "--weights_dir", str(weights),
+                "--face_backend", "mediapipe") == 2
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1
     assert "syncnet_v2.model" in error and "--auxiliary" in error
