@@ -61,6 +61,14 @@ def _sampling_grid(
     device: torch.device,
 ) -> torch.Tensor:
     """grid_sample grid (B, rows, cols, 2) of the destination ``window`` for source -> destination ``matrices``."""
+    return torch.stack(_grid_coordinates(matrices, source_size, out_size, window, device), dim=-1)
+
+
+def _grid_coordinates(
+    matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int], window: Window | None,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The x and y of the sampling grid, each (B, rows, cols), in grid_sample's normalised units."""
     height, width = source_size
     out_h, out_w = out_size
     top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
@@ -73,7 +81,7 @@ def _sampling_grid(
     )
     grid_x = m[:, 0, 0, None, None] * base_x + m[:, 0, 1, None, None] * base_y + m[:, 0, 2, None, None]
     grid_y = m[:, 1, 0, None, None] * base_x + m[:, 1, 1, None, None] * base_y + m[:, 1, 2, None, None]
-    return torch.stack([grid_x, grid_y], dim=-1)
+    return grid_x, grid_y
 
 
 def _sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -118,7 +126,7 @@ class _AxisCut:
 
     starts: list[int]  # per frame: the window's first pixel in the frame
     stops: list[int]  # per frame: the end of the frame's pixels copied into the window (exclusive)
-    extent: int  # the window pixels any tap reaches: all that needs storing
+    reaches: list[int]  # per frame: the window pixels its taps reach (beyond stop - start: past the frame's edge)
     length: int  # the window's length for grid_sample: 2^(k+1) + 1, or the whole axis
     k: int | None  # None: the whole axis, the grid unchanged
 
@@ -133,7 +141,7 @@ def _axis_cut(pixels: torch.Tensor, size: int) -> _AxisCut:
     the whole axis is kept.
     """
     lows, highs = pixels.amin(dim=(1, 2)).tolist(), pixels.amax(dim=(1, 2)).tolist()
-    whole_axis = _AxisCut([0] * len(lows), [size] * len(lows), size, size, None)
+    whole_axis = _AxisCut([0] * len(lows), [size] * len(lows), [size] * len(lows), size, None)
     if not all(math.isfinite(value) for value in lows + highs):
         return whole_axis
     starts = [min(max(math.floor(low), 0), size - 1) for low in lows]
@@ -144,8 +152,8 @@ def _axis_cut(pixels: torch.Tensor, size: int) -> _AxisCut:
     if length >= size or min(lows) < 2 ** (k - 1):
         return whole_axis
     stops = [min(end, size) for end in tap_ends]
-    extent = max(min(end, start + length) - start for start, end in zip(starts, tap_ends))
-    return _AxisCut(starts, stops, extent, length, k)
+    reaches = [min(end - start, length) for start, end in zip(starts, tap_ends)]
+    return _AxisCut(starts, stops, reaches, length, k)
 
 
 def warp_frames_in_windows(
@@ -164,34 +172,35 @@ def warp_frames_in_windows(
     """
     device = frames.device if device is None else torch.device(device)
     num_frames, height, width, channels = frames.shape
-    grid = _sampling_grid(matrices, (height, width), out_size, None, device)
-    window_grid = torch.empty_like(grid)
-    cuts = []
-    for axis, size in ((0, width), (1, height)):
-        pixels = (grid[..., axis] + 1) * ((size - 1) / 2)  # grid_sample's own unnormalisation, step by step
+    window_coordinates, cuts = [], []
+    for coordinates, size in zip(_grid_coordinates(matrices, (height, width), out_size, None, device), (width, height)):
+        pixels = (coordinates + 1) * ((size - 1) / 2)  # grid_sample's own unnormalisation, step by step
         cut = _axis_cut(pixels, size)
         if cut.k is None:
-            window_grid[..., axis] = grid[..., axis]
+            window_coordinates.append(coordinates)
         else:
             starts = torch.tensor(cut.starts, dtype=torch.float32, device=device)[:, None, None]
-            window_grid[..., axis] = (pixels - starts) * 2.0**-cut.k - 1
+            window_coordinates.append(pixels.sub_(starts).mul_(2.0**-cut.k).sub_(1))
         cuts.append(cut)
     x_cut, y_cut = cuts
 
-    # Stored: the reachable extent, zero where it lies beyond the frame (the whole frame's zero padding), plus
-    # the coverage's all-ones channel. grid_sample reads a window only at taps, so a strided view can give it the
-    # power-of-two length: its further rows and columns alias memory that no tap reads.
-    stored_shape = (num_frames, channels + 1, y_cut.extent, x_cut.extent)
-    strides = (stored_shape[1] * y_cut.extent * x_cut.extent, y_cut.extent * x_cut.extent, x_cut.extent, 1)
+    # Stored per frame: the pixels its taps reach, channels first, the last channel the coverage's all-ones
+    # image. grid_sample reads a window only at taps, so a strided view gives the stored pixels the window's
+    # power-of-two length: its further rows and columns alias memory that no tap reads (left uninitialised).
+    stored_shape = (num_frames, channels + 1, max(y_cut.reaches), max(x_cut.reaches))
+    strides = (math.prod(stored_shape[1:]), math.prod(stored_shape[2:]), stored_shape[3], 1)
     lengths = (num_frames, channels + 1, y_cut.length, x_cut.length)
     storage = torch.empty(max(math.prod(stored_shape), 1 + sum((n - 1) * s for n, s in zip(lengths, strides))),
                           device=device)
-    stored = storage[: math.prod(stored_shape)].view(stored_shape).zero_()
-    for index, (top, bottom, left, right) in enumerate(
-        zip(y_cut.starts, y_cut.stops, x_cut.starts, x_cut.stops)
+    stored = storage[: math.prod(stored_shape)].view(stored_shape)
+    for index, (top, bottom, y_reach, left, right, x_reach) in enumerate(
+        zip(y_cut.starts, y_cut.stops, y_cut.reaches, x_cut.starts, x_cut.stops, x_cut.reaches)
     ):
-        taps = frames[index, top:bottom, left:right].to(device, non_blocking=True).permute(2, 0, 1)
-        stored[index, :channels, : bottom - top, : right - left] = taps
-        stored[index, channels, : bottom - top, : right - left] = 1
-    warped = _sample(storage.as_strided(lengths, strides), window_grid)
-    return warped[:, :-1] + (1 - warped[:, -1:]) * fill
+        rows, cols = bottom - top, right - left
+        stored[index, :channels, :rows, :cols] = frames[index, top:bottom, left:right].to(device).permute(2, 0, 1)
+        stored[index, channels, :rows, :cols] = 1
+        stored[index, :, rows:y_reach, :x_reach] = 0  # taps past the frame's edges read 0, as with whole frames
+        stored[index, :, :y_reach, cols:x_reach] = 0
+    warped = _sample(storage.as_strided(lengths, strides), torch.stack(window_coordinates, dim=-1))
+    faces, coverage = warped[:, :-1], warped[:, -1:]
+    return faces.add_((1 - coverage).mul_(fill))
