@@ -51,7 +51,7 @@ def test_window_warp_equals_the_whole_frame_warp_bit_for_bit(frames):
 
 
 def test_crop_of_a_full_hd_frame_reads_a_window_only():
-    """The fixture's face in a 1080x1920 frame: a window of 513 x 513 pixels at most, crops equal to the whole frame's."""
+    """The fixture's face in a 1080x1920 frame: windows of 513 x 513 pixels, crops equal to the whole frame's."""
     matrices = torch.tensor([[[0.75, 0.05, -320.0], [-0.05, 0.75, -400.0]]]).repeat(2, 1, 1)
     matrices[1, :, 2] += torch.tensor([3.5, -2.25])  # a second face a little apart
     aligner = FaceAligner(256)

@@ -160,7 +160,7 @@ def warp_frames_in_windows(
     frames: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], fill: float,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """The whole-frame ``warp_affine`` of (B, H, W, C) uint8 frames with ``fill``, reading only windows of them.
+    """The whole-frame warp of (B, H, W, C) uint8 frames, ``fill`` where uncovered, reading only windows of them.
 
     Only the bounding box of each frame's bilinear taps (the crop's preimage plus the sampling margin) is
     copied to ``device`` (default: the frames' device) and converted to float. The result has the same bits
