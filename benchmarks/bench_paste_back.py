@@ -1,12 +1,13 @@
-"""Frames/s of the stages after the models: paste-back alone, then paste-back + encode for each named encoding.
+"""Frames/s of the face stages around the models: alignment, paste-back, then paste-back + encode per encoding.
 
 On a CPU these stages can set the pace of a whole run once the models are fast, so they are measured apart:
-real demo frames (scaled by ``--scale``), real landmarks and alignment (mediapipe), the aligned faces pasted
-back as if generated, 16 frames at a time as the pipeline does, then encoded with ``VideoWriter`` (in the
+real demo frames (scaled by ``--scale``) and landmarks (mediapipe), 16 frames at a time as the pipeline does.
+Alignment warps and resizes the faces (frames in host memory; on a GPU only the windows around the faces are
+copied to it); the aligned faces are pasted back as if generated, then encoded with ``VideoWriter`` (in the
 calling thread) and ``BackgroundVideoWriter`` (in a thread of its own, as ``pipe(...)`` does).
 
-    python benchmarks/bench_paste_back.py --scale 0.5                 # 540x960
-    python benchmarks/bench_paste_back.py --scale 1 --device cuda     # 1080x1920, paste-back on a GPU
+    python benchmarks/bench_paste_back.py --scale 0.5                           # 540x960
+    python benchmarks/bench_paste_back.py --scale 1 --device cuda --encodings   # 1080x1920 on a GPU, no encoding
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -46,7 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, default=0.5, help="scale the video first (0.5: 540x960)")
     parser.add_argument("--resolution", type=int, default=256, help="the generated faces' size (1.6: 512)")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--encodings", nargs="+", choices=list(ENCODINGS), default=["standard", "fast"])
+    parser.add_argument("--encodings", nargs="*", choices=list(ENCODINGS), default=["standard", "fast"])
     return parser.parse_args(argv)
 
 
@@ -65,21 +67,26 @@ def main(argv: list[str] | None = None) -> int:
         track = locate_faces(iter(frames), len(frames), detector, aligner, max_gap=2)
     finally:
         detector.close()
-    frames_on_device = torch.from_numpy(np.stack(frames)).to(device)
+    frames_on_host = torch.from_numpy(np.stack(frames))
+    frames_on_device = frames_on_host.to(device)
     matrices = track.affine_matrices.to(device)
-    faces = aligner.resize_crops(aligner.crop(frames_on_device, matrices)).float() / 127.5 - 1
+
+    windows = [slice(start, start + WINDOW) for start in range(0, len(frames), WINDOW)]
+
+    def aligned_windows():
+        for window in windows:
+            yield aligner.resize_crops(aligner.crop(frames_on_host[window], matrices[window], device))
+
+    faces = torch.cat(list(aligned_windows())).float() / 127.5 - 1
 
     def pasted_windows():
-        for start in range(0, len(frames), WINDOW):
-            window = slice(start, start + WINDOW)
+        for window in windows:
             yield paste_faces_back(frames_on_device[window], faces[window], matrices[window], aligner.crop_size).cpu()
 
-    sum(len(window) for window in pasted_windows())  # warm-up: kernels chosen, caches filled
-    started = time.perf_counter()
-    sum(len(window) for window in pasted_windows())
     height, width = frames[0].shape[:2]
-    print(f"{width}x{height}, {len(frames)} frames, {args.resolution} px faces, paste-back on {device}")
-    print(f"{'paste-back':72s} {len(frames) / (time.perf_counter() - started):7.1f} frames/s")
+    print(f"{width}x{height}, {len(frames)} frames, {args.resolution} px faces, alignment and paste-back on {device}")
+    print(f"{'align (warp + Lanczos resize)':72s} {frames_per_second(aligned_windows, device):7.1f} frames/s")
+    print(f"{'paste-back':72s} {frames_per_second(pasted_windows, device):7.1f} frames/s")
     for name in args.encodings:
         settings = ENCODINGS[name]
         for writer_type in (VideoWriter, BackgroundVideoWriter):
@@ -93,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
             label = f"paste-back + encode {name} (CRF {settings.crf} {settings.preset}), {writer_type.__name__}"
             print(f"{label:72s} {len(frames) / seconds:7.1f} frames/s")
     return 0
+
+
+def frames_per_second(windows: Callable[[], Iterator[torch.Tensor]], device: torch.device) -> float:
+    """Frames/s of a second pass over ``windows()`` (the first chooses kernels and fills caches)."""
+    sum(len(window) for window in windows())
+    started = time.perf_counter()
+    count = sum(len(window) for window in windows())
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return count / (time.perf_counter() - started)
 
 
 def read_frames(video: Path, num_frames: int, scale: float) -> list[np.ndarray]:

@@ -66,5 +66,5 @@ def test_paste_back_benchmark_prints_each_encoding(capsys):
     out = capsys.readouterr().out
     rates = {line[:72].strip(): float(line[72:].split()[0]) for line in out.splitlines() if line.endswith("frames/s")}
     fast = "paste-back + encode fast (CRF 16 veryfast)"
-    assert list(rates) == ["paste-back", f"{fast}, VideoWriter", f"{fast}, BackgroundVideoWriter"]
+    assert list(rates) == ["align (warp + Lanczos resize)", "paste-back", f"{fast}, VideoWriter", f"{fast}, BackgroundVideoWriter"]
     assert all(rate > 0 for rate in rates.values()) and "270x480, 16 frames" in out

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from latentsync.face.warp import warp_affine
+from latentsync.face.warp import warp_frames_in_windows
 
 # Template points at ratio 1: image-left eyebrow centre, image-right eyebrow centre, nose centre
 # (the reference writes them as (19-2, 30-10), (56+2, 30-10), (37.5, 45-5)).
@@ -110,11 +110,16 @@ class FaceAligner:
             matrices.append(matrix)
         return torch.stack(matrices)
 
-    def crop(self, frames: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 frames -> (B, crop_h, crop_w, 3) uint8 crops, fill 127, truncated (not rounded)."""
+    def crop(
+        self, frames: torch.Tensor, affine_matrices: torch.Tensor, device: torch.device | str | None = None
+    ) -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames -> (B, crop_h, crop_w, 3) uint8 crops, fill 127, truncated (not rounded).
+
+        Only a window of each frame around its crop is copied to ``device`` (default: the frames') and converted
+        to float; the crops equal those of a whole-frame warp bit for bit (``warp_frames_in_windows``).
+        """
         crop_w, crop_h = self.crop_size
-        images = frames.permute(0, 3, 1, 2).float()
-        crops = warp_affine(images, affine_matrices, (crop_h, crop_w), fill=CROP_FILL_VALUE)
+        crops = warp_frames_in_windows(frames, affine_matrices, (crop_h, crop_w), CROP_FILL_VALUE, device)
         return crops.to(torch.uint8).permute(0, 2, 3, 1)
 
     def resize_crops(self, crops: torch.Tensor) -> torch.Tensor:

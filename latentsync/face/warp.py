@@ -3,10 +3,14 @@
 The reference aligns and pastes faces with kornia. Re-deriving its sampling grid step by step
 (pixel -> normalised matrices, closed-form 3x3 inverse, linspace base grid, ``grid_sample``)
 reproduces its crops bit for bit without depending on kornia. Everything runs on the device of
-the input tensors.
+the input tensors, except that ``warp_frames_in_windows`` copies only windows of the frames to the
+device it is given.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +61,14 @@ def _sampling_grid(
     device: torch.device,
 ) -> torch.Tensor:
     """grid_sample grid (B, rows, cols, 2) of the destination ``window`` for source -> destination ``matrices``."""
+    return torch.stack(_grid_coordinates(matrices, source_size, out_size, window, device), dim=-1)
+
+
+def _grid_coordinates(
+    matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int], window: Window | None,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The x and y of the sampling grid, each (B, rows, cols), in grid_sample's normalised units."""
     height, width = source_size
     out_h, out_w = out_size
     top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
@@ -69,7 +81,7 @@ def _sampling_grid(
     )
     grid_x = m[:, 0, 0, None, None] * base_x + m[:, 0, 1, None, None] * base_y + m[:, 0, 2, None, None]
     grid_y = m[:, 1, 0, None, None] * base_x + m[:, 1, 1, None, None] * base_y + m[:, 1, 2, None, None]
-    return torch.stack([grid_x, grid_y], dim=-1)
+    return grid_x, grid_y
 
 
 def _sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -79,7 +91,7 @@ def _sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 def warp_affine_with_coverage(
     images: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], window: Window | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``warp_affine`` without fill, plus the coverage: the same warp of an all-ones image, (B, 1, rows, cols).
+    """``warp_affine`` plus the coverage: the same warp of an all-ones image, (B, 1, rows, cols).
 
     One grid and one ``grid_sample`` call (the ones ride along as an extra channel) give both, bit-identical
     to warping the image and the ones separately: paste-back needs the face, its fill and its mask from the
@@ -93,22 +105,102 @@ def warp_affine_with_coverage(
 
 
 def warp_affine(
-    images: torch.Tensor,
-    matrices: torch.Tensor,
-    out_size: tuple[int, int],
-    fill: float | None = None,
-    window: Window | None = None,
+    images: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], window: Window | None = None
 ) -> torch.Tensor:
     """Warp ``images`` (B, C, H, W, float) by ``matrices`` (B, 2, 3, source pixel -> destination pixel).
 
     Destination pixel (x, y) samples the source bilinearly at ``inverse(M) @ (x, y, 1)``, pixel
-    centres on integer coordinates. Taps outside the source count as 0, or as ``fill`` when given
-    (the reference's ``padding_mode="fill"``). ``out_size`` is (h, w). ``window`` restricts the
-    output to a sub-rectangle of that (h, w) image, bit-identical to slicing the full result, so
-    pasting a face back need not touch the whole frame. Returns (B, C, rows, cols) float32.
+    centres on integer coordinates; taps outside the source count as 0 (the reference's fill
+    value comes from the coverage: ``warp_affine_with_coverage``, ``warp_frames_in_windows``).
+    ``out_size`` is (h, w). ``window`` restricts the output to a sub-rectangle of that (h, w) image,
+    bit-identical to slicing the full result, so pasting a face back need not touch the whole frame.
+    Returns (B, C, rows, cols) float32.
     """
-    if fill is None:
-        images = images.float()
-        return _sample(images, _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device))
-    warped, coverage = warp_affine_with_coverage(images, matrices, out_size, window)
-    return warped + (1 - coverage) * fill
+    images = images.float()
+    return _sample(images, _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device))
+
+
+@dataclass(frozen=True)
+class _AxisCut:
+    """How the windows cut one source axis (x or y)."""
+
+    starts: list[int]  # per frame: the window's first pixel in the frame
+    stops: list[int]  # per frame: the end of the frame's pixels copied into the window (exclusive)
+    reaches: list[int]  # per frame: the window pixels its taps reach (beyond stop - start: past the frame's edge)
+    length: int  # the window's length for grid_sample: 2^(k+1) + 1, or the whole axis
+    k: int | None  # None: the whole axis, the grid unchanged
+
+
+def _axis_cut(pixels: torch.Tensor, size: int) -> _AxisCut:
+    """The cut of one axis of length ``size`` for sampling coordinates ``pixels`` (B, rows, cols) along it.
+
+    The taps of a coordinate are its floor and the next pixel. A window of length 2^(k+1) + 1 from the first
+    tap holds every in-frame tap, and ``grid_sample`` scales by exactly 2^k there; the window's grid,
+    (pixels - start) / 2^k - 1, gives back ``pixels - start`` with no rounding when every coordinate is at
+    least 2^(k-1) (then they have no bits below 2^(k-24)). Otherwise, or when the window would not be shorter,
+    the whole axis is kept.
+    """
+    lows, highs = pixels.amin(dim=(1, 2)).tolist(), pixels.amax(dim=(1, 2)).tolist()
+    whole_axis = _AxisCut([0] * len(lows), [size] * len(lows), [size] * len(lows), size, None)
+    if not all(math.isfinite(value) for value in lows + highs):
+        return whole_axis
+    starts = [min(max(math.floor(low), 0), size - 1) for low in lows]
+    tap_ends = [math.floor(high) + 2 for high in highs]
+    span = max(min(end, size) - 1 - start for start, end in zip(starts, tap_ends))  # the farthest in-frame tap
+    k = max(span - 1, 1).bit_length() - 1  # the smallest k >= 0 with 2^(k+1) >= span
+    length = 2 ** (k + 1) + 1
+    if length >= size or min(lows) < 2 ** (k - 1):
+        return whole_axis
+    stops = [min(end, size) for end in tap_ends]
+    reaches = [min(end - start, length) for start, end in zip(starts, tap_ends)]
+    return _AxisCut(starts, stops, reaches, length, k)
+
+
+def warp_frames_in_windows(
+    frames: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], fill: float,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """The whole-frame warp of (B, H, W, C) uint8 frames, ``fill`` where uncovered, reading only windows of them.
+
+    Only the bounding box of each frame's bilinear taps (the crop's preimage plus the sampling margin) is
+    copied to ``device`` (default: the frames' device) and converted to float. The result has the same bits
+    as warping the whole frames on that device: ``grid_sample`` sees the same source coordinates, shifted by
+    whole pixels. It unnormalises a grid value g as (g + 1) * (length - 1) / 2; with a window length of
+    2^(k+1) + 1 and g = (x - start) / 2^k - 1 every step is exact (see ``_axis_cut``; an axis where that cannot
+    hold is taken whole). Taps outside the frame read 0 and so does the coverage channel, as with whole frames.
+    Returns (B, C, out_h, out_w) float32 on ``device``.
+    """
+    device = frames.device if device is None else torch.device(device)
+    num_frames, height, width, channels = frames.shape
+    window_coordinates, cuts = [], []
+    for coordinates, size in zip(_grid_coordinates(matrices, (height, width), out_size, None, device), (width, height)):
+        pixels = (coordinates + 1) * ((size - 1) / 2)  # grid_sample's own unnormalisation, step by step
+        cut = _axis_cut(pixels, size)
+        if cut.k is None:
+            window_coordinates.append(coordinates)
+        else:
+            starts = torch.tensor(cut.starts, dtype=torch.float32, device=device)[:, None, None]
+            window_coordinates.append(pixels.sub_(starts).mul_(2.0**-cut.k).sub_(1))
+        cuts.append(cut)
+    x_cut, y_cut = cuts
+
+    # Stored per frame: the pixels its taps reach, channels first, the last channel the coverage's all-ones
+    # image. grid_sample reads a window only at taps, so a strided view gives the stored pixels the window's
+    # power-of-two length: its further rows and columns alias memory that no tap reads (left uninitialised).
+    stored_shape = (num_frames, channels + 1, max(y_cut.reaches), max(x_cut.reaches))
+    strides = (math.prod(stored_shape[1:]), math.prod(stored_shape[2:]), stored_shape[3], 1)
+    lengths = (num_frames, channels + 1, y_cut.length, x_cut.length)
+    storage = torch.empty(max(math.prod(stored_shape), 1 + sum((n - 1) * s for n, s in zip(lengths, strides))),
+                          device=device)
+    stored = storage[: math.prod(stored_shape)].view(stored_shape)
+    for index, (top, bottom, y_reach, left, right, x_reach) in enumerate(
+        zip(y_cut.starts, y_cut.stops, y_cut.reaches, x_cut.starts, x_cut.stops, x_cut.reaches)
+    ):
+        rows, cols = bottom - top, right - left
+        stored[index, :channels, :rows, :cols] = frames[index, top:bottom, left:right].to(device).permute(2, 0, 1)
+        stored[index, channels, :rows, :cols] = 1
+        stored[index, :, rows:y_reach, :x_reach] = 0  # taps past the frame's edges read 0, as with whole frames
+        stored[index, :, :y_reach, cols:x_reach] = 0
+    warped = _sample(storage.as_strided(lengths, strides), torch.stack(window_coordinates, dim=-1))
+    faces, coverage = warped[:, :-1], warped[:, -1:]
+    return faces.add_((1 - coverage).mul_(fill))
