@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         enhancer = load_enhancer(args) if args.face_enhance else None  # a missing model fails before the batch
         pipeline = load_pipeline_from_args(args)
         enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
-        report = lipsync_batch(pipeline, jobs, skip_existing=args.skip_existing, face_postprocessor=enhancement,
+        report = lipsync_batch(pipeline, jobs, skip_existing=args.skip_existing, frame_postprocessor=enhancement,
                                **generation_kwargs(args))
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)

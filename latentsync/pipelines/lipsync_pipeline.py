@@ -4,7 +4,7 @@
 other callers reuse one by one: ``tracking_faces`` / ``locate_faces`` (landmarks + alignment matrices),
 ``audio_features`` / ``audio_embeds`` (Whisper, once per audio), ``align_faces``, ``generate_window`` (the
 latent core of ``LatentInpaintingPipeline``), ``paste_back``, then the ``VideoWriter`` encodes. Memory stays
-flat with video length: face tracking keeps a 2x3 matrix per frame, generation decodes the video again in
+flat with video length: face tracking keeps a 2x3 matrix and 5 points per frame, generation decodes the video again in
 output order (forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
 
 Pipelined by default (``pipelined=True``): face tracking (its own decoder, then the landmark detector) runs
@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..face.alignment import FaceAligner
+from ..face.framed_faces import FramedFaces
 from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
@@ -56,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]  # (stage, fraction done of that stage)
 FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
+FramePostprocessor = Callable[[FramedFaces], torch.Tensor]  # frames after paste-back -> (B, H, W, 3) uint8 frames
 # Decoded frames the first pass keeps ahead of the landmark detector (one detection batch).
 PREFETCH_FRAMES = 16
 # Frame windows the second pass keeps decoded ahead of generation.
@@ -85,6 +87,7 @@ class _FrameWindow:
     frames: torch.Tensor  # (len(output_frames), H, W, 3) uint8 on the models' device
     has_face: torch.Tensor  # (len(output_frames),) bool, on the CPU
     affine_matrices: torch.Tensor  # (faces, 2, 3) of the frames with a face
+    five_points: torch.Tensor  # (faces, 5, 2) of the frames with a face (CPU)
 
 
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -266,7 +269,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  video_out_path: str | os.PathLike, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
                  deepcache_interval: int = 3, max_face_gap: int = 2,
-                 face_postprocessor: FacePostprocessor | None = None, encoding: str = "standard",
+                 face_postprocessor: FacePostprocessor | None = None,
+                 frame_postprocessor: FramePostprocessor | None = None, encoding: str = "standard",
                  progress: ProgressCallback | None = None, inputs_checked: bool = False,
                  pipelined: bool = True, windows_per_call: int = 1) -> LipsyncReport:
         """Write ``video_out_path``: ``video_path`` with its mouth regenerated to follow ``audio_path``.
@@ -274,7 +278,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         The output lasts as long as the audio (the video is cut, or played forward and backward in turn), has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
         complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report).
-        ``face_postprocessor`` (e.g. face enhancement) gets each window's generated faces right before paste-back.
+        ``face_postprocessor`` gets each U-Net call's generated faces right before paste-back;
+        ``frame_postprocessor`` (face enhancement) gets each window's frames with a face right after paste-back,
+        with their faces' points and crop matrices (``FramedFaces``), and returns the frames to write.
         ``encoding`` names the x264 settings (``ENCODINGS``): ``standard`` (the original's CRF 18 ``medium``),
         ``high_quality`` (CRF 13 ``slow``: larger file, fewer artefacts) or ``fast`` (CRF 16 ``veryfast``: about the
         standard's fidelity, 2-3x faster to encode, ~15% larger).
@@ -340,13 +346,15 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                 in_call = []
                 for index in group:
                     rows = track.has_face[window_sources[index]]
+                    sources = window_sources[index][rows]
                     in_call.append(_FrameWindow(windows[index], next(batches).to(device, non_blocking=pin), rows,
-                                                track.affine_matrices[window_sources[index][rows]].to(device)))
+                                                track.affine_matrices[sources].to(device), track.five_points[sources]))
                     frames_without_face += int((~rows).sum())
                 with_faces = [window for window in in_call if window.has_face.any()]
                 if with_faces:
                     self._lipsync_windows(with_faces, features, initial_noise, generator, num_inference_steps,
-                                          guidance_scale, deep_cache_interval, face_postprocessor)
+                                          guidance_scale, deep_cache_interval, face_postprocessor,
+                                          frame_postprocessor)
                 for window in in_call:
                     for frame in window.frames.cpu().numpy():
                         writer.write(frame)
@@ -361,7 +369,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     def _lipsync_windows(self, windows: list[_FrameWindow], features: torch.Tensor, initial_noise: torch.Tensor,
                          generator: torch.Generator, num_inference_steps: int, guidance_scale: float,
-                         deep_cache_interval: int | None, face_postprocessor: FacePostprocessor | None) -> None:
+                         deep_cache_interval: int | None, face_postprocessor: FacePostprocessor | None,
+                         frame_postprocessor: FramePostprocessor | None) -> None:
         """Regenerate the faces of consecutive windows in one U-Net call and paste them into their frames."""
         faces = torch.cat([self.align_faces(window.frames[window.has_face.to(window.frames.device)],
                                             window.affine_matrices) for window in windows])
@@ -373,8 +382,11 @@ class LipsyncPipeline(LatentInpaintingPipeline):
             generated = face_postprocessor(generated)
         for window, window_faces in zip(windows, generated.split([len(w.affine_matrices) for w in windows])):
             rows = window.has_face.to(window.frames.device)  # frames[rows] is a gathered copy: paste into it
-            window.frames[rows] = self.paste_back(window.frames[rows], window_faces, window.affine_matrices,
-                                                  in_place=True)
+            pasted = self.paste_back(window.frames[rows], window_faces, window.affine_matrices, in_place=True)
+            if frame_postprocessor is not None:
+                pasted = frame_postprocessor(FramedFaces(pasted, window.five_points, window.affine_matrices,
+                                                         self.aligner.crop_size, self.config.resolution))
+            window.frames[rows] = pasted
 
     @staticmethod
     def _frame_batches(frames: Iterator[np.ndarray], windows: list[range], pin: bool) -> Iterator[torch.Tensor]:

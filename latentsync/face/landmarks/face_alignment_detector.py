@@ -10,7 +10,7 @@ import torch
 from latentsync.errors import InputError
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
-from latentsync.face.landmarks.points import alignment_points_from_68
+from latentsync.face.landmarks.points import alignment_points_from_68, five_points_from_68
 
 # The files face-alignment 1.4.x loads (the version LatentSync 1.5 used; 1.5.x wants other files).
 WEIGHT_FILES = ("2DFAN4-cd938726ad.zip", "s3fd-619a316812.pth")
@@ -52,4 +52,4 @@ class FaceAlignmentLandmarkDetector(FaceLandmarkDetector):
         boxes = [np.asarray(box[:4], dtype=np.float64) for box in boxes]
         largest = max(range(len(landmarks)), key=lambda i: box_area(boxes[i]))
         points = alignment_points_from_68(np.round(landmarks[largest]))
-        return DetectedFace(points=points, box=boxes[largest])
+        return DetectedFace(points=points, box=boxes[largest], five_points=five_points_from_68(landmarks[largest]))

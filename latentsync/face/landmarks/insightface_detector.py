@@ -9,7 +9,7 @@ import torch
 
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
-from latentsync.face.landmarks.points import alignment_points_from_106
+from latentsync.face.landmarks.points import alignment_points_from_106, five_points_from_106
 
 MODEL_PACK = "buffalo_l"
 WEIGHT_FILES = ("det_10g.onnx", "2d106det.onnx")
@@ -53,4 +53,5 @@ class InsightFaceLandmarkDetector(FaceLandmarkDetector):
         if chosen is None:
             return None
         points = alignment_points_from_106(np.round(chosen.landmark_2d_106))
-        return DetectedFace(points=points, box=np.asarray(chosen.bbox[:4], dtype=np.float64))
+        return DetectedFace(points=points, box=np.asarray(chosen.bbox[:4], dtype=np.float64),
+                            five_points=five_points_from_106(chosen.landmark_2d_106))

@@ -8,7 +8,7 @@ import numpy as np
 
 from latentsync.face.landmarks.dependencies import import_backend_package
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, box_area
-from latentsync.face.landmarks.points import alignment_points_from_68
+from latentsync.face.landmarks.points import alignment_points_from_68, five_points_from_68
 from latentsync.utils.quiet_logs import filtered_native_stderr
 
 # Face-mesh vertex standing in for each of the 68 iBUG points (LatentSync 1.5's table).
@@ -20,6 +20,12 @@ MESH_INDEX_FOR_68_POINTS = [
 # Meshes computed per frame; more than one so that the largest face can be chosen (a face's mesh
 # does not depend on this number).
 MAX_FACES = 4
+
+
+def face_from_mesh(mesh: np.ndarray, box: np.ndarray) -> DetectedFace:
+    """A face mesh (468 vertices, frame pixels) read through the 68-point table: alignment and template points."""
+    landmarks = mesh[MESH_INDEX_FOR_68_POINTS]
+    return DetectedFace(points=alignment_points_from_68(landmarks), box=box, five_points=five_points_from_68(landmarks))
 
 
 class MediapipeLandmarkDetector(FaceLandmarkDetector):
@@ -49,8 +55,7 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
         ]
         boxes = [np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]) for mesh in meshes]
         largest = max(range(len(meshes)), key=lambda i: box_area(boxes[i]))
-        points = alignment_points_from_68(meshes[largest][MESH_INDEX_FOR_68_POINTS])
-        return DetectedFace(points=points, box=boxes[largest])
+        return face_from_mesh(meshes[largest], boxes[largest])
 
     def close(self) -> None:
         self._mesh.close()

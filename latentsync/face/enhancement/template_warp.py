@@ -1,0 +1,76 @@
+"""The geometry of face enhancement: each face from its output frame into the restorer's template, and back.
+
+GFPGAN, CodeFormer and GPEN were trained on faces aligned to a five-point template (FFHQ's at 512 px: eye centres,
+nose tip and mouth corners at fixed places, the face about half the image wide). LatentSync's crop frames the face
+differently (eyebrows to chin, stretched to a square, about twice as large), so a restorer fed that crop sees a face
+it was not trained on. Here each face is warped from the frame (after paste-back) by the similarity that puts its
+five tracked points on the template, and the restored face is warped back by the inverse of the same matrix; the
+mouth mask of the generated face reaches the frame through the crop's own matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from latentsync.face.alignment import CROP_FILL_VALUE
+from latentsync.face.paste_back import paste_window
+from latentsync.face.warp import invert_affine, warp_affine
+
+
+def similarity_to_template(points: torch.Tensor, template: np.ndarray) -> torch.Tensor:
+    """(B, 5, 2) frame points -> (B, 2, 3) float32 frame pixel -> template pixel matrices, on the points' device.
+
+    The least-squares similarity (rotation, uniform scale, translation) of each face's points onto ``template``,
+    as the restorers' own pipelines fit it, in closed form and batched (float64). The aligner's
+    ``similarity_transform`` is a different estimator on purpose: the reference's 3-point fit, kept bit-exact
+    for the crop the U-Net was trained on.
+    """
+    source = points.detach().double().cpu()
+    target = torch.as_tensor(template, dtype=torch.float64)
+    source_centre, target_centre = source.mean(dim=1, keepdim=True), target.mean(dim=0)
+    x, y = (source - source_centre).unbind(-1)
+    u, v = (target - target_centre).unbind(-1)
+    norm = (x * x + y * y).sum(dim=1)
+    a = (x * u + y * v).sum(dim=1) / norm  # scale * cos(angle)
+    b = (x * v - y * u).sum(dim=1) / norm  # scale * sin(angle)
+    linear = torch.stack([torch.stack([a, -b], dim=-1), torch.stack([b, a], dim=-1)], dim=-2)
+    translation = target_centre - (linear @ source_centre.mT).squeeze(-1)
+    return torch.cat([linear, translation[..., None]], dim=-1).float().to(points.device)
+
+
+def warp_to_template(frames: torch.Tensor, to_template: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, H, W, 3) uint8 frames -> (B, 3, size, size) float32 faces in [0, 255] (bilinear, grey outside the frame).
+
+    Only the frame rectangle the template square samples from is converted to float.
+    """
+    frame_size = tuple(frames.shape[1:3])
+    top, left, bottom, right = paste_window(to_template, (size, size), frame_size)
+    if bottom <= top or right <= left:  # the square lies outside the frame: warp the whole frame (all fill)
+        top, left, bottom, right = 0, 0, *frame_size
+    source = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
+    from_window = to_template.clone()  # window pixel (x, y) is frame pixel (x + left, y + top)
+    from_window[:, :, 2] += to_template[:, :, :2] @ torch.tensor([left, top], dtype=torch.float32,
+                                                                 device=to_template.device)
+    return warp_affine(source, from_window, (size, size), fill=CROP_FILL_VALUE)
+
+
+def generated_to_frame(affine_matrices: torch.Tensor, crop_size: tuple[int, int], resolution: int) -> torch.Tensor:
+    """(B, 2, 3) matrices from the generated face's pixels (resolution x resolution) to frame pixels.
+
+    The generated face is the crop stretched to a square, pixel centres aligned as in paste-back's resize
+    (crop x = (x + 0.5) * crop_w / res - 0.5), then the inverse of the frame -> crop matrix.
+    """
+    crop_w, crop_h = crop_size
+    scale_x, scale_y = crop_w / resolution, crop_h / resolution
+    to_crop = torch.tensor([[scale_x, 0.0, (scale_x - 1) / 2], [0.0, scale_y, (scale_y - 1) / 2], [0.0, 0.0, 1.0]],
+                           device=affine_matrices.device)
+    return invert_affine(affine_matrices) @ to_crop
+
+
+def template_mask(size: int, feather: float, device: torch.device) -> torch.Tensor:
+    """(1, 1, size, size) float32: 1 inside the template square, ramping linearly to 0 over ``feather`` pixels at
+    its border, so a face that reaches the square's edge gets no seam there."""
+    distance = torch.arange(size, dtype=torch.float32, device=device)
+    ramp = (torch.minimum(distance, size - 1 - distance) + 1).div_(max(feather, 1.0)).clamp_(0, 1)
+    return (ramp[:, None] * ramp[None, :])[None, None]
