@@ -101,18 +101,21 @@ def face_mask(faces: FramedFaces) -> torch.Tensor:
     return mask
 
 
-def protection_bounds(faces: FramedFaces, protection: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Lowest and highest mouth-protection value around each frame pixel (H, W), read from the map of the
-    generated face through the crop matrix: the crop is the generated face stretched, pixel centres aligned."""
+def protection_bounds(faces: FramedFaces, protection: torch.Tensor, radius: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest mouth-protection value within ``radius`` generated-face pixels of each frame pixel's
+    position (H, W), read through the crop matrix (the crop is the generated face stretched, pixel centres
+    aligned); the radius covers the interpolations between the map and the frame. Outside the map: 0."""
     crop_w, crop_h = faces.crop_size
     ys, xs = np.mgrid[:FRAME_SIZE[0], :FRAME_SIZE[1]]
     crop = np.stack([xs, ys, np.ones_like(xs)], axis=-1) @ faces.affine_matrices[0].double().numpy().T
-    generated = (crop + 0.5) * [RESOLUTION / crop_w, RESOLUTION / crop_h] - 0.5
-    padded = np.pad(protection.numpy(), 2)  # outside the generated face: unprotected
-    neighbours = [padded[np.clip(np.floor(generated[..., 1]).astype(int) + dy + 2, 0, RESOLUTION + 3),
-                         np.clip(np.floor(generated[..., 0]).astype(int) + dx + 2, 0, RESOLUTION + 3)]
-                  for dy in (0, 1) for dx in (0, 1)]
-    return np.min(neighbours, axis=0), np.max(neighbours, axis=0)
+    generated = np.rint((crop + 0.5) * [RESOLUTION / crop_w, RESOLUTION / crop_h] - 0.5).astype(int)
+    padded = torch.nn.functional.pad(protection[None, None], (2 * radius,) * 4)
+    pool = lambda image: torch.nn.functional.max_pool2d(image, 2 * radius + 1, stride=1)[0, 0].numpy()  # noqa: E731
+    highest, lowest = pool(padded), -pool(-padded)  # entry i + radius: around generated-face position i
+    index = generated + radius
+    covered = ((index >= 0) & (index < len(highest))).all(axis=-1)
+    rows, cols = (np.clip(index[..., axis], 0, len(highest) - 1) for axis in (1, 0))
+    return np.where(covered, lowest[rows, cols], 0.0), np.where(covered, highest[rows, cols], 0.0)
 
 
 @pytest.mark.parametrize("layout", ["mediapipe", "face_alignment", "insightface"])

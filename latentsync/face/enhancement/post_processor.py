@@ -15,12 +15,11 @@ import torch
 
 from latentsync.face.enhancement.base import FaceEnhancer
 from latentsync.face.enhancement.blending import FEATHER_FRACTION, blend_restored, mouth_protection_map
-from latentsync.face.enhancement.template_warp import (generated_to_frame, similarity_to_template, template_mask,
-                                                       warp_to_template)
+from latentsync.face.enhancement.template_warp import similarity_to_template, template_mask, warp_to_template
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.mask import load_fixed_mask
-from latentsync.face.paste_back import blend_masks, paste_window
-from latentsync.face.warp import invert_affine, warp_affine
+from latentsync.face.paste_back import blend_masks_from_coverage, paste_window, resize_faces_to_crop
+from latentsync.face.warp import invert_affine, warp_affine, warp_affine_with_coverage
 
 DEFAULT_STRENGTH = 0.8
 # How much of the generated mouth is kept over the restored one inside the protected region: the restorer
@@ -81,10 +80,12 @@ class FaceEnhancement:
         square = template_mask(size, self.feather_fraction * size, device).expand(len(frames), 1, size, size)
         back = warp_affine(torch.cat([restored.float(), square], dim=1), invert_affine(to_template), frame_size,
                            window=window)
-        face_mask = blend_masks(affine_matrices, faces.crop_size, frame_size, window).soft * back[:, 3:]
-        protection = self.protection_map(faces.resolution, device).expand(len(frames), 1, -1, -1)
-        protection = warp_affine(protection, generated_to_frame(affine_matrices, faces.crop_size, faces.resolution),
-                                 frame_size, window=window)
+        # The mouth map reaches the frame the way the generated face did (paste-back's resize and warp); the same
+        # grid gives the crop's coverage, hence paste-back's feathered mask.
+        protection = resize_faces_to_crop(self.protection_map(faces.resolution, device), faces.crop_size).clamp_(0, 1)
+        protection, coverage = warp_affine_with_coverage(protection.expand(len(frames), -1, -1, -1),
+                                                         invert_affine(affine_matrices), frame_size, window)
+        face_mask = blend_masks_from_coverage(coverage).soft * back[:, 3:]
         generated = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
         blended = blend_restored(generated, back[:, :3].add(1).mul(127.5), self.strength, face_mask, protection,
                                  self.mouth_protection)

@@ -4,8 +4,7 @@ GFPGAN, CodeFormer and GPEN were trained on faces aligned to a five-point templa
 nose tip and mouth corners at fixed places, the face about half the image wide). LatentSync's crop frames the face
 differently (eyebrows to chin, stretched to a square, about twice as large), so a restorer fed that crop sees a face
 it was not trained on. Here each face is warped from the frame (after paste-back) by the similarity that puts its
-five tracked points on the template, and the restored face is warped back by the inverse of the same matrix; the
-mouth mask of the generated face reaches the frame through the crop's own matrix.
+five tracked points on the template, and the restored face is warped back by the inverse of the same matrix.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import torch
 
 from latentsync.face.alignment import CROP_FILL_VALUE
 from latentsync.face.paste_back import paste_window
-from latentsync.face.warp import invert_affine, warp_affine
+from latentsync.face.warp import warp_affine
 
 
 def similarity_to_template(points: torch.Tensor, template: np.ndarray) -> torch.Tensor:
@@ -53,19 +52,6 @@ def warp_to_template(frames: torch.Tensor, to_template: torch.Tensor, size: int)
     from_window[:, :, 2] += to_template[:, :, :2] @ torch.tensor([left, top], dtype=torch.float32,
                                                                  device=to_template.device)
     return warp_affine(source, from_window, (size, size), fill=CROP_FILL_VALUE)
-
-
-def generated_to_frame(affine_matrices: torch.Tensor, crop_size: tuple[int, int], resolution: int) -> torch.Tensor:
-    """(B, 2, 3) matrices from the generated face's pixels (resolution x resolution) to frame pixels.
-
-    The generated face is the crop stretched to a square, pixel centres aligned as in paste-back's resize
-    (crop x = (x + 0.5) * crop_w / res - 0.5), then the inverse of the frame -> crop matrix.
-    """
-    crop_w, crop_h = crop_size
-    scale_x, scale_y = crop_w / resolution, crop_h / resolution
-    to_crop = torch.tensor([[scale_x, 0.0, (scale_x - 1) / 2], [0.0, scale_y, (scale_y - 1) / 2], [0.0, 0.0, 1.0]],
-                           device=affine_matrices.device)
-    return invert_affine(affine_matrices) @ to_crop
 
 
 def template_mask(size: int, feather: float, device: torch.device) -> torch.Tensor:
