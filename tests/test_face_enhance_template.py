@@ -11,6 +11,7 @@ import torch
 
 from latentsync.face.alignment import FaceAligner, crop_size
 from latentsync.face.enhancement import FaceEnhancement, FaceEnhancer, enhancer_spec, load_face_enhancer
+from latentsync.face.enhancement.template_warp import template_mask
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.landmarks.mediapipe_detector import face_from_mesh
 from latentsync.face.landmarks.points import five_points_from_68, five_points_from_106
@@ -185,3 +186,13 @@ def test_released_model_loader_behind_the_hook(tmp_path):
     mask = face_mask(faces)
     assert torch.all((enhanced[mask > 0.999].float() - 127.5).abs() == 0.5)  # grey: 0 in [-1, 1]
     assert torch.equal(enhanced[mask == 0], faces.frames[mask == 0])
+
+
+def test_template_mask_feathers_the_squares_border_in_frame_coordinates():
+    """A face whose frame maps to template pixels scaled by 2: the square is 0..99 frame pixels, its 8-template-pixel
+    feather 4 frame pixels wide."""
+    to_template = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
+    mask = template_mask(to_template, size=200, feather=8.0, window=(-10, -10, 110, 110))[0, 0]
+    inside, outside = mask[10 + 4:10 + 96, 10 + 4:10 + 96], torch.cat([mask[:10], mask[111:], mask[:, :10].T])
+    assert torch.all(inside == 1) and torch.all(outside == 0)
+    torch.testing.assert_close(mask[60, 10:15], torch.tensor([1, 3, 5, 7, 8]) / 8.0)  # 1 + 2 * x, over 8

@@ -77,17 +77,16 @@ class FaceEnhancement:
             return frames
         restored, to_template = self.restore_in_template(faces)
         size = restored.shape[-1]
-        square = template_mask(size, self.feather_fraction * size, device).expand(len(frames), 1, size, size)
-        back = warp_affine(torch.cat([restored.float(), square], dim=1), invert_affine(to_template), frame_size,
-                           window=window)
+        back = warp_affine(restored, invert_affine(to_template), frame_size, window=window)
         # The mouth map reaches the frame the way the generated face did (paste-back's resize and warp); the same
         # grid gives the crop's coverage, hence paste-back's feathered mask.
         protection = resize_faces_to_crop(self.protection_map(faces.resolution, device), faces.crop_size).clamp_(0, 1)
         protection, coverage = warp_affine_with_coverage(protection.expand(len(frames), -1, -1, -1),
                                                          invert_affine(affine_matrices), frame_size, window)
-        face_mask = blend_masks_from_coverage(coverage).soft * back[:, 3:]
+        face_mask = blend_masks_from_coverage(coverage).soft.mul_(
+            template_mask(to_template, size, self.feather_fraction * size, window))
         generated = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
-        blended = blend_restored(generated, back[:, :3].add(1).mul(127.5), self.strength, face_mask, protection,
+        blended = blend_restored(generated, back.add_(1).mul_(127.5), self.strength, face_mask, protection,
                                  self.mouth_protection)
         output = frames.clone()
         output[:, top:bottom, left:right] = blended.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)

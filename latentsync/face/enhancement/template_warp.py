@@ -14,7 +14,7 @@ import torch
 
 from latentsync.face.alignment import CROP_FILL_VALUE
 from latentsync.face.paste_back import paste_window
-from latentsync.face.warp import warp_affine
+from latentsync.face.warp import Window, warp_affine
 
 
 def similarity_to_template(points: torch.Tensor, template: np.ndarray) -> torch.Tensor:
@@ -47,16 +47,32 @@ def warp_to_template(frames: torch.Tensor, to_template: torch.Tensor, size: int)
     top, left, bottom, right = paste_window(to_template, (size, size), frame_size)
     if bottom <= top or right <= left:  # the square lies outside the frame: warp the whole frame (all fill)
         top, left, bottom, right = 0, 0, *frame_size
-    source = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
-    from_window = to_template.clone()  # window pixel (x, y) is frame pixel (x + left, y + top)
-    from_window[:, :, 2] += to_template[:, :, :2] @ torch.tensor([left, top], dtype=torch.float32,
-                                                                 device=to_template.device)
-    return warp_affine(source, from_window, (size, size), fill=CROP_FILL_VALUE)
+    # Warping (frame - fill) with zero padding, then adding the fill back, is warp_affine's fill without its
+    # extra coverage channel (bilinear weights sum to 1 inside the frame).
+    source = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float().sub_(CROP_FILL_VALUE)
+    return warp_affine(source, shifted(to_template, left, top), (size, size)).add_(CROP_FILL_VALUE)
 
 
-def template_mask(size: int, feather: float, device: torch.device) -> torch.Tensor:
-    """(1, 1, size, size) float32: 1 inside the template square, ramping linearly to 0 over ``feather`` pixels at
-    its border, so a face that reaches the square's edge gets no seam there."""
-    distance = torch.arange(size, dtype=torch.float32, device=device)
-    ramp = (torch.minimum(distance, size - 1 - distance) + 1).div_(max(feather, 1.0)).clamp_(0, 1)
-    return (ramp[:, None] * ramp[None, :])[None, None]
+def shifted(matrices: torch.Tensor, left: int, top: int) -> torch.Tensor:
+    """``matrices`` for a source that starts at frame pixel (left, top): window pixel (x, y) is frame (x + left,
+    y + top)."""
+    offset = torch.tensor([left, top], dtype=matrices.dtype, device=matrices.device)
+    moved = matrices.clone()
+    moved[:, :, 2] += matrices[:, :, :2] @ offset
+    return moved
+
+
+def template_mask(to_template: torch.Tensor, size: int, feather: float, window: Window) -> torch.Tensor:
+    """(B, 1, rows, cols) float32 over the frame ``window``: 1 where a frame pixel falls inside the template square,
+    ramping linearly to 0 over ``feather`` template pixels at its border (so a face that reaches the square's edge
+    gets no seam there), 0 outside. Computed from each pixel's template position, not warped."""
+    top, left, bottom, right = window
+    device = to_template.device
+    ys, xs = torch.meshgrid(torch.arange(top, bottom, dtype=torch.float32, device=device),
+                            torch.arange(left, right, dtype=torch.float32, device=device), indexing="ij")
+    mask = torch.ones(len(to_template), 1, bottom - top, right - left, device=device)
+    for row in to_template[:, :, None, None, :].unbind(1):  # the template x, then y, of every frame pixel
+        position = row[..., 0] * xs + row[..., 1] * ys + row[..., 2]
+        ramp = (torch.minimum(position, size - 1 - position) + 1).div_(max(feather, 1.0)).clamp_(0, 1)
+        mask.mul_(ramp[:, None])
+    return mask
