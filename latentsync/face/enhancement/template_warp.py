@@ -50,10 +50,10 @@ def warp_to_template(frames: torch.Tensor, to_template: torch.Tensor, size: int)
     # Warping (frame - fill) with zero padding, then adding the fill back, is warp_affine's fill without its
     # extra coverage channel (bilinear weights sum to 1 inside the frame).
     source = frames[:, top:bottom, left:right].permute(0, 3, 1, 2).float().sub_(CROP_FILL_VALUE)
-    return warp_affine(source, shifted(to_template, left, top), (size, size)).add_(CROP_FILL_VALUE)
+    return warp_affine(source, _shifted(to_template, left, top), (size, size)).add_(CROP_FILL_VALUE)
 
 
-def shifted(matrices: torch.Tensor, left: int, top: int) -> torch.Tensor:
+def _shifted(matrices: torch.Tensor, left: int, top: int) -> torch.Tensor:
     """``matrices`` for a source that starts at frame pixel (left, top): window pixel (x, y) is frame (x + left,
     y + top)."""
     offset = torch.tensor([left, top], dtype=matrices.dtype, device=matrices.device)
