@@ -53,7 +53,7 @@ def load_batch_setup(args: argparse.Namespace) -> BatchSetup:
     enhancer = load_enhancer(args) if args.face_enhance else None
     pipeline = load_pipeline_from_args(args)
     enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
-    return pipeline, dict(face_postprocessor=enhancement, **generation_kwargs(args))
+    return pipeline, dict(frame_postprocessor=enhancement, **generation_kwargs(args))
 
 
 def run_batch(args: argparse.Namespace, jobs: list) -> BatchReport | None:

@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         pipeline = load_pipeline_from_args(args)
         enhancement = None if enhancer is None else face_enhancement(args, enhancer, pipeline.config.mask_image_path)
         report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **generation_kwargs(args),
-                          face_postprocessor=enhancement, inputs_checked=True)
+                          frame_postprocessor=enhancement, inputs_checked=True)
     except (InputError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""Face enhancement with tiny ONNX stand-ins: pre-/post-processing, the graph checks, blending, mouth protection."""
+"""Face enhancement with tiny ONNX stand-ins: pre-/post-processing, the graph checks, blending, mouth protection
+(the frame path itself: tests/test_face_enhance_template.py)."""
 
 from __future__ import annotations
 
@@ -27,18 +28,15 @@ def random_faces(count: int = 3, size: int = SIZE, seed: int = 0) -> torch.Tenso
     return torch.rand(count, 3, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-class ConstantRestorer(FaceEnhancer):
-    """Restores every face to one colour, so blended pixels show exactly how much of the restoration got in."""
+class IdleRestorer(FaceEnhancer):
+    """A restorer for tests of the settings alone: never run."""
 
-    title = "constant"
-
-    def __init__(self, value: float = 1.0):
-        self.value = value
-        self.batches: list[tuple[int, ...]] = []
+    title = "idle"
+    input_size = 64
+    template = enhancer_spec("gfpgan").template
 
     def restore(self, faces: torch.Tensor) -> torch.Tensor:
-        self.batches.append(tuple(faces.shape))
-        return torch.full_like(faces, self.value)
+        raise AssertionError("not meant to run")
 
 
 def test_the_table_documents_every_released_model():
@@ -46,6 +44,9 @@ def test_the_table_documents_every_released_model():
     assert list(specs) == ["gfpgan", "codeformer", "gpen"]
     for entry in specs.values():
         assert (entry.input_size, entry.value_range, entry.colour_order) == (512, (-1.0, 1.0), "rgb")
+        assert entry.template.name == "ffhq_512" and entry.template.size == 512
+        eyes, nose, mouth = np.split(entry.template.points_at(512), [2, 3])  # FFHQ: eyes 126 px apart at 512
+        assert 120 < eyes[1, 0] - eyes[0, 0] < 130 and eyes[:, 1].max() < nose[0, 1] < mouth[:, 1].min()
         assert entry.repo and entry.filename.endswith(".onnx")
     assert specs["codeformer"].fidelity_input == "weight"
     assert specs["gfpgan"].fidelity_input is None and specs["gpen"].fidelity_input is None
@@ -96,13 +97,13 @@ def test_out_of_range_outputs_are_clipped(tmp_path):
     assert restored.min() == -1.0 and restored.max() == 1.0
 
 
-def test_faces_are_resized_to_the_network_and_back(tmp_path):
+def test_faces_must_come_at_the_networks_input_size(tmp_path):
     enhancer = OnnxFaceEnhancer(spec(), write_tiny_enhancer(tmp_path / "m.onnx", size=SIZE))  # fixed 32x32 graph
-    smooth = torch.nn.functional.interpolate(random_faces(size=4), size=(16, 16), mode="bilinear")
-    assert enhancer.to_model_input(smooth).shape == (3, 3, SIZE, SIZE)
-    restored = enhancer.restore(smooth.half())
-    assert restored.shape == smooth.shape and restored.dtype == torch.float16
-    assert (restored.float() - smooth).abs().max() < 0.05  # bicubic up, antialiased down: near the input
+    with pytest.raises(ValueError, match=f"takes {SIZE}x{SIZE} faces in its template"):
+        enhancer.restore(random_faces(size=16))
+    faces = random_faces().half()
+    restored = enhancer.restore(faces)
+    assert restored.dtype == torch.float16 and restored.shape == faces.shape
 
 
 def test_graph_with_a_fixed_batch_of_one_runs_face_by_face(tmp_path):
@@ -181,58 +182,27 @@ def test_custom_mouth_mask_moves_the_protected_region(tmp_path):
     image[:, :128] = 0  # the left half is generated
     path = tmp_path / "mask.png"
     cv2.imwrite(str(path), image)
-    enhancement = FaceEnhancement(ConstantRestorer(), strength=1.0, mouth_protection=1.0, mask_image_path=path)
+    enhancement = FaceEnhancement(IdleRestorer(), strength=1.0, mouth_protection=1.0, mask_image_path=path)
     protection = enhancement.protection_map(64, torch.device("cpu"))[0, 0]
     assert protection[:, :20].min() > 0.99 and protection[:, 44:].max() < 0.01
 
 
-def test_strength_zero_leaves_the_faces_untouched():
-    faces = random_faces(size=64)
-    restorer = ConstantRestorer()
-    assert torch.equal(FaceEnhancement(restorer, strength=0.0)(faces), faces)
-    assert restorer.batches == []  # not even run
-    assert torch.equal(blend_restored(faces, -faces, 0.0, torch.zeros(1, 1, 64, 64), 0.5), faces)
-
-
-@pytest.mark.parametrize("mouth_protection", [0.0, 0.5, 0.8, 1.0])
-def test_strength_one_restores_fully_outside_the_protected_mouth(mouth_protection):
-    faces = random_faces(count=4, size=64)
-    restorer = ConstantRestorer(value=0.5)
-    enhancement = FaceEnhancement(restorer, strength=1.0, mouth_protection=mouth_protection)
-    enhanced = enhancement(faces)
-    assert restorer.batches == [(4, 3, 64, 64)]  # the whole window in one batch
-    protection = enhancement.protection_map(64, faces.device).expand_as(faces)
-    outside, mouth = protection == 0, protection == 1
-    assert outside.any() and mouth.any()
-    assert torch.all(enhanced[outside] == 0.5)
-    expected_mouth = faces[mouth] + (1 - mouth_protection) * (0.5 - faces[mouth])
-    torch.testing.assert_close(enhanced[mouth], expected_mouth, atol=1e-6, rtol=0)
-    if mouth_protection == 1.0:
-        assert torch.equal(enhanced[mouth], faces[mouth])  # the lip-synced mouth, bit for bit
-
-
-def test_strength_blends_linearly_and_keeps_dtype():
-    faces = random_faces(size=64).half()
-    enhancement = FaceEnhancement(ConstantRestorer(value=1.0), strength=0.25, mouth_protection=1.0)
-    enhanced = enhancement(faces)
-    assert enhanced.dtype == torch.float16 and enhanced.shape == faces.shape
-    outside = (enhancement.protection_map(64, faces.device) == 0).expand_as(faces)
-    torch.testing.assert_close(enhanced[outside].float(), faces[outside].float() * 0.75 + 0.25, atol=2e-3, rtol=0)
+def test_blend_keeps_the_generated_pixels_where_alpha_is_zero():
+    generated, restored = random_faces(size=8), random_faces(size=8, seed=1)
+    face_mask = torch.zeros(1, 1, 8, 8)
+    face_mask[..., 2:6, 2:6] = 1.0
+    protection = torch.zeros(1, 1, 8, 8)
+    protection[..., 4:6, :] = 1.0
+    assert blend_restored(generated, restored, 0.0, face_mask, protection, 0.5) is generated
+    blended = blend_restored(generated, restored, 0.6, face_mask, protection, 1.0)
+    kept = (face_mask == 0) | (protection == 1)
+    assert torch.equal(blended[kept.expand_as(generated)], generated[kept.expand_as(generated)])
+    torch.testing.assert_close(blended[..., 2:4, 2:6], generated[..., 2:4, 2:6] * 0.4 + restored[..., 2:4, 2:6] * 0.6)
+    half_protected = blend_restored(generated, restored, 1.0, face_mask, protection, 0.5)
+    torch.testing.assert_close(half_protected[..., 4:6, 2:6], (generated + restored)[..., 4:6, 2:6] / 2)
 
 
 @pytest.mark.parametrize("strength, protection", [(-0.1, 0.5), (1.5, 0.5), (0.5, 1.2)])
 def test_out_of_range_weights_are_refused(strength, protection):
     with pytest.raises(ValueError, match="between 0 and 1"):
-        FaceEnhancement(ConstantRestorer(), strength=strength, mouth_protection=protection)
-
-
-def test_onnx_enhancer_end_to_end_in_the_post_processor(tmp_path):
-    """The real loader and a tiny graph behind the hook: unchanged mouth, restored elsewhere, 256 faces, 512 net."""
-    directory = tmp_path / "enhancers"
-    write_tiny_enhancer(enhancer_spec("gpen").path(directory), channel_gains=(0.0, 0.0, 0.0))
-    enhancement = FaceEnhancement(load_face_enhancer("gpen", directory), strength=1.0, mouth_protection=1.0)
-    faces = random_faces(count=2, size=256)
-    enhanced = enhancement(faces)
-    protection = enhancement.protection_map(256, faces.device).expand_as(faces)
-    assert torch.equal(enhanced[protection == 1], faces[protection == 1])
-    assert enhanced[protection == 0].abs().max() < 1e-6  # the stand-in restores everything to grey (0)
+        FaceEnhancement(IdleRestorer(), strength=strength, mouth_protection=protection)

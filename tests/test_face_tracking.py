@@ -28,7 +28,8 @@ class ScriptedDetector(FaceLandmarkDetector):
         if index in self.misses:
             return None
         points = np.array([[80.0, 100.0], [170.0, 100.0], [125.0, 150.0]]) + index % 7
-        return DetectedFace(points=points, box=np.array([60.0, 60.0, 190.0, 220.0]))
+        five_points = np.array([[90.0, 120.0], [160.0, 120.0], [125.0, 160.0], [100.0, 190.0], [150.0, 190.0]])
+        return DetectedFace(points=points, box=np.array([60.0, 60.0, 190.0, 220.0]), five_points=five_points + index)
 
 
 def frames(count: int = NUM_FRAMES):
@@ -51,13 +52,18 @@ def test_frames_are_yielded_before_the_detector_has_seen_the_rest():
     detector = ScriptedDetector(misses={5, 17, 18, 30, 31, 32})
     tracked = track_faces(frames(), NUM_FRAMES, detector, FaceAligner(256), max_gap=2)
     first = next(tracked)
-    assert detector.frames_seen == DETECTION_BATCH and first[1]
+    assert detector.frames_seen == DETECTION_BATCH and first.has_face
     rest = list(tracked)
     assert detector.frames_seen == NUM_FRAMES and len(rest) == NUM_FRAMES - 1
     whole = locate_faces(frames(), NUM_FRAMES, ScriptedDetector(detector.misses), FaceAligner(256), max_gap=2)
-    torch.testing.assert_close(torch.stack([first[0]] + [m for m, _ in rest]), whole.affine_matrices, rtol=0, atol=0)
+    torch.testing.assert_close(torch.stack([first.affine_matrix] + [frame.affine_matrix for frame in rest]),
+                               whole.affine_matrices, rtol=0, atol=0)
     # one- and two-frame misses borrow a neighbour; the three in a row stay faceless
     assert whole.has_face.logical_not().nonzero().flatten().tolist() == [30, 31, 32]
+    # the template points travel with the frame (a borrowed frame borrows its neighbour's), zeros without a face
+    offsets = whole.five_points[:, 0, 0] - 90
+    assert offsets[:5].tolist() == [0, 1, 2, 3, 4] and offsets[5] == 4 and offsets[17:19].tolist() == [16, 19]
+    assert not whole.five_points[30:33].any() and whole.five_points.shape == (NUM_FRAMES, 5, 2)
 
 
 @pytest.mark.parametrize("misses, found, known", [(set(), True, 1), (set(range(25)), True, 26),

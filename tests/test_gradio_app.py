@@ -118,8 +118,9 @@ def test_options_become_integers_where_the_pipeline_needs_them():
 def test_request_hands_over_the_result_then_removes_its_folder(uploads):
     calls = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor, **options):
-        assert face_postprocessor is None  # Face Enhance is off
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
+                      **options):
+        assert frame_postprocessor is None  # Face Enhance is off
         calls.append(options | {"inputs_checked": inputs_checked})
         progress("generating", 1.0)
         video_out_path.write_bytes(b"video")
@@ -309,9 +310,9 @@ def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, tmp_path
 
     handed_over = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor,
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
                       **options):
-        handed_over.append(face_postprocessor)
+        handed_over.append(frame_postprocessor)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
                              seconds=2.0, seed=1247)

@@ -55,7 +55,7 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
             output_path = Path(request_dir) / f"{video_path.stem}_lipsync.mp4"
             # check_uploads checked both files and the output is a fresh name in a private folder.
             report = pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path,
-                              **asdict(options), face_postprocessor=enhancement, progress=progress,
+                              **asdict(options), frame_postprocessor=enhancement, progress=progress,
                               inputs_checked=True, speaker=speaker_choice)
             yield str(report.output_path), success_message(report, enhancement, options.changed_timing())
     except (InputError, CheckpointError) as error:

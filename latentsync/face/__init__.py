@@ -1,6 +1,7 @@
 """Face pipeline: landmarks, alignment to the LatentSync crop, the mouth mask, and paste-back."""
 
 from latentsync.face.alignment import AlignedFaces, FaceAligner, crop_size, face_template
+from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.landmarks import DetectedFace, FaceLandmarkDetector, create_landmark_detector
 from latentsync.face.mask import MASK_NAMES, load_fixed_mask, prepare_masks_and_masked_images
 from latentsync.face.paste_back import paste_faces_back
@@ -13,6 +14,7 @@ __all__ = [
     "FaceAligner",
     "FaceLandmarkDetector",
     "FaceTrack",
+    "FramedFaces",
     "create_landmark_detector",
     "crop_size",
     "face_template",

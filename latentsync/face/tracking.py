@@ -1,7 +1,7 @@
 """Locate the face of every frame of a video: landmarks in batches, short gaps filled, alignment matrices.
 
 This is the first pass of a lip-sync run (and the alignment stage of data processing): it keeps only a
-2x3 matrix per frame, so memory does not grow with the video. Frames must arrive in video order because
+2x3 matrix and 5 points per frame, so memory does not grow with the video. Frames must arrive in video order because
 the aligner smooths each matrix with the previous ones.
 """
 
@@ -10,23 +10,27 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from latentsync.face.alignment import FaceAligner
-from latentsync.face.landmarks import FaceLandmarkDetector
+from latentsync.face.landmarks import DetectedFace, FaceLandmarkDetector
 
 DETECTION_BATCH = 16  # frames handed to the detector at once
+NUM_ALIGNMENT_POINTS = 3  # the per-frame point arrays hold the 3 alignment points, then the 5 template points
 
 
 @dataclass(frozen=True)
 class FaceTrack:
-    """Per source frame ``0..n-1``: the frame -> crop matrix and whether a face was found (or borrowed)."""
+    """Per source frame ``0..n-1``: the frame -> crop matrix, the face's 5 template points (``DetectedFace``) and
+    whether a face was found (or borrowed)."""
 
     affine_matrices: torch.Tensor  # (n, 2, 3) float32; zeros where has_face is False
     has_face: torch.Tensor  # (n,) bool
+    five_points: torch.Tensor  # (n, 5, 2) float32 frame pixels; zeros where has_face is False
 
     def __len__(self) -> int:
         return len(self.has_face)
@@ -58,15 +62,23 @@ def fill_face_gaps(points: list[np.ndarray | None], max_gap: int) -> list[np.nda
     return [gap_filled_points(points, index, max_gap) for index in range(len(points))]
 
 
+class TrackedFrame(NamedTuple):
+    """One frame of ``track_faces``."""
+
+    affine_matrix: torch.Tensor  # (2, 3) float32 frame -> crop; zeros without a face
+    five_points: torch.Tensor  # (5, 2) float32 eye centres, nose tip, mouth corners; zeros without a face
+    has_face: bool
+
+
 def track_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector,
                 aligner: FaceAligner, max_gap: int = 2,
-                progress: Callable[[float], None] | None = None) -> Iterator[tuple[torch.Tensor, bool]]:
-    """``(frame -> crop matrix, has a face)`` of the first ``num_frames`` of ``frames``, yielded in order as each is
+                progress: Callable[[float], None] | None = None) -> Iterator[TrackedFrame]:
+    """A ``TrackedFrame`` for each of the first ``num_frames`` of ``frames``, yielded in order as each is
     decided (``max_gap`` frames later), so generation can start while the detector is still ahead of it.
 
     ``frames`` are (H, W, 3) uint8 RGB in video order; the detector sees them ``DETECTION_BATCH`` at a time and
     ``progress(fraction)`` is called after each batch. The aligner's smoothing state is reset first and follows
-    only the frames that have a face; the matrix of a frame without one is zeros.
+    only the frames that have a face. A borrowed frame borrows all its points (alignment and template).
     """
     aligner.reset()
     points: list[np.ndarray | None] = []
@@ -76,7 +88,7 @@ def track_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLan
         for frame in itertools.islice(frames, num_frames):
             batch.append(frame)
             if len(batch) == DETECTION_BATCH or len(points) + len(batch) == num_frames:
-                points += [None if face is None else face.points for face in detector.detect(batch)]
+                points += [_tracked_points(face) for face in detector.detect(batch)]
                 batch = []
                 bar.update(len(points) - bar.n)
                 if progress is not None:
@@ -85,17 +97,26 @@ def track_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLan
                 yield from _aligned(points, range(decided, ready), aligner, max_gap)
                 decided = max(decided, ready)
         if batch:  # the video ended before num_frames
-            points += [None if face is None else face.points for face in detector.detect(batch)]
+            points += [_tracked_points(face) for face in detector.detect(batch)]
         yield from _aligned(points, range(decided, len(points)), aligner, max_gap)
 
 
+def _tracked_points(face: DetectedFace | None) -> np.ndarray | None:
+    """One (8, 2) array per frame (the alignment points, then the template points): a few floats per frame."""
+    return None if face is None else np.concatenate([face.points, face.five_points])
+
+
 def _aligned(points: list[np.ndarray | None], frames: range, aligner: FaceAligner,
-             max_gap: int) -> Iterator[tuple[torch.Tensor, bool]]:
+             max_gap: int) -> Iterator[TrackedFrame]:
     filled = [gap_filled_points(points, index, max_gap) for index in frames]
     found = [p for p in filled if p is not None]
-    matrices = iter(aligner.estimate_affine(np.stack(found)).to(torch.float32) if found else ())
+    matrices = iter(aligner.estimate_affine(np.stack(found)[:, :NUM_ALIGNMENT_POINTS]).to(torch.float32)
+                    if found else ())
     for p in filled:
-        yield (next(matrices), True) if p is not None else (torch.zeros(2, 3), False)
+        if p is None:
+            yield TrackedFrame(torch.zeros(2, 3), torch.zeros(5, 2), False)
+        else:
+            yield TrackedFrame(next(matrices), torch.tensor(p[NUM_ALIGNMENT_POINTS:], dtype=torch.float32), True)
 
 
 def locate_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector,
@@ -116,22 +137,26 @@ class GrowingFaceTrack:
     reached (a video shorter than announced) keep ``has_face`` False.
     """
 
-    def __init__(self, faces: Iterator[tuple[torch.Tensor, bool]], num_frames: int) -> None:
+    def __init__(self, faces: Iterator[TrackedFrame], num_frames: int) -> None:
         self._faces = faces
         self.affine_matrices = torch.zeros(num_frames, 2, 3)
         self.has_face = torch.zeros(num_frames, dtype=torch.bool)
+        self.five_points = torch.zeros(num_frames, 5, 2)
         self.num_known = 0
 
     def extend_to(self, num_frames: int) -> None:
         """Take frames from the tracker until ``num_frames`` are known (or it ends)."""
-        for matrix, found in itertools.islice(self._faces, max(num_frames - self.num_known, 0)):
+        for matrix, five_points, found in itertools.islice(self._faces, max(num_frames - self.num_known, 0)):
             self.affine_matrices[self.num_known] = matrix
+            self.five_points[self.num_known] = five_points
             self.has_face[self.num_known] = found
             self.num_known += 1
 
     def known(self) -> FaceTrack:
         """The ``FaceTrack`` of the frames taken so far."""
-        return FaceTrack(affine_matrices=self.affine_matrices[:self.num_known], has_face=self.has_face[:self.num_known])
+        known = self.num_known
+        return FaceTrack(affine_matrices=self.affine_matrices[:known], has_face=self.has_face[:known],
+                         five_points=self.five_points[:known])
 
     def find_a_face(self) -> bool:
         """Take frames until one has a face; False when none of them has."""

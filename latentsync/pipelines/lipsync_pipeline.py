@@ -4,7 +4,7 @@
 other callers reuse one by one: ``tracking_faces`` / ``locate_faces`` (landmarks + alignment matrices),
 ``audio_features`` / ``audio_embeds`` (Whisper, once per audio), ``align_faces``, ``generate_window`` (the
 latent core of ``LatentInpaintingPipeline``), ``paste_back``, then the ``VideoWriter`` encodes. Memory stays
-flat with video length: face tracking keeps a 2x3 matrix per frame, generation decodes the video again in
+flat with video length: face tracking keeps a 2x3 matrix and 5 points per frame, generation decodes the video again in
 output order (forward, backward, ... when the audio is longer than the video) and writes 16 frames at a time.
 
 Pipelined by default (``pipelined=True``): face tracking (its own decoder, then the landmark detector) runs
@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from ..errors import InputError
 from ..face.alignment import FaceAligner
+from ..face.framed_faces import FramedFaces
 from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
@@ -58,6 +59,7 @@ logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, float], None]  # (stage, fraction done of that stage)
 FacePostprocessor = Callable[[torch.Tensor], torch.Tensor]  # generated faces (B, 3, res, res) in [-1, 1] -> same
+FramePostprocessor = Callable[[FramedFaces], torch.Tensor]  # frames after paste-back -> (B, H, W, 3) uint8 frames
 # Decoded frames the first pass keeps ahead of the landmark detector (one detection batch).
 PREFETCH_FRAMES = 16
 # Frame windows the second pass keeps decoded ahead of generation.
@@ -94,6 +96,7 @@ class _FrameWindow:
     generate_weights: torch.Tensor  # (len(output_frames),) float32, the plan's (below 1: cross-faded over the source)
     affine_matrices: torch.Tensor  # (faces, 2, 3) of the frames with a face
     num_written: int
+    five_points: torch.Tensor  # (faces, 5, 2) of the frames with a face (CPU)
 
 
 # Pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -285,7 +288,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                  video_out_path: str | os.PathLike, num_inference_steps: int | None = None,
                  guidance_scale: float | None = None, seed: int | None = None, enable_deepcache: bool = False,
                  deepcache_interval: int = 3, max_face_gap: int = 2,
-                 face_postprocessor: FacePostprocessor | None = None, encoding: str = "standard",
+                 face_postprocessor: FacePostprocessor | None = None,
+                 frame_postprocessor: FramePostprocessor | None = None, encoding: str = "standard",
                  progress: ProgressCallback | None = None, inputs_checked: bool = False,
                  pipelined: bool = True, windows_per_call: int = 1, speaker: SpeakerChoice | str = "largest",
                  sync_mode: str = "bounce", audio_context: str = "cut", silence: str = "generate",
@@ -297,7 +301,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         ``sync_mode`` chooses another rule (``loop``, ``remap``, ``cut_off``, ``silence``: see ``frame_plan``). It has
         the input's resolution, ``config.video_fps`` H.264 video and the new audio as AAC; it appears only when
         complete. ``None`` settings take ``self.config``'s; seed -1 draws a random seed (logged, and in the report).
-        ``face_postprocessor`` (e.g. face enhancement) gets each window's generated faces right before paste-back.
+        ``face_postprocessor`` gets each U-Net call's generated faces right before paste-back;
+        ``frame_postprocessor`` (face enhancement) gets each window's frames with a face right after paste-back,
+        with their faces' points and crop matrices (``FramedFaces``), and returns the frames to write.
         ``encoding`` names the x264 settings (``ENCODINGS``): ``standard`` (the original's CRF 18 ``medium``),
         ``high_quality`` (CRF 13 ``slow``: larger file, fewer artefacts) or ``fast`` (CRF 16 ``veryfast``: about the
         standard's fidelity, 2-3x faster to encode, ~15% larger).
@@ -384,12 +390,13 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                     num_written = frames_to_write(windows[index], num_output_frames)
                     in_call.append(_FrameWindow(windows[index], next(batches).to(device, non_blocking=pin), rows,
                                                 window_weights[index], track.affine_matrices[sources[rows]].to(device),
-                                                num_written))
+                                                num_written, track.five_points[sources[rows]]))
                     frames_without_face += int((planned & ~rows)[:num_written].sum())
                 with_faces = [window for window in in_call if window.has_face.any()]
                 if with_faces:
                     self._lipsync_windows(with_faces, features, initial_noise, generator, num_inference_steps,
-                                          guidance_scale, deep_cache_interval, face_postprocessor)
+                                          guidance_scale, deep_cache_interval, face_postprocessor,
+                                          frame_postprocessor)
                 for window in in_call:
                     for frame in window.frames[:window.num_written].cpu().numpy():
                         writer.write(frame)
@@ -404,7 +411,8 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     def _lipsync_windows(self, windows: list[_FrameWindow], features: torch.Tensor, initial_noise: torch.Tensor,
                          generator: torch.Generator, num_inference_steps: int, guidance_scale: float,
-                         deep_cache_interval: int | None, face_postprocessor: FacePostprocessor | None) -> None:
+                         deep_cache_interval: int | None, face_postprocessor: FacePostprocessor | None,
+                         frame_postprocessor: FramePostprocessor | None) -> None:
         """Regenerate the faces of consecutive windows in one U-Net call and paste them into their frames."""
         faces = torch.cat([self.align_faces(window.frames[window.has_face.to(window.frames.device)],
                                             window.affine_matrices) for window in windows])
@@ -417,6 +425,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         for window, window_faces in zip(windows, generated.split([len(w.affine_matrices) for w in windows])):
             rows = window.has_face.to(window.frames.device)  # frames[rows] is a gathered copy: paste into it
             pasted = self.paste_back(window.frames[rows], window_faces, window.affine_matrices, in_place=True)
+            if frame_postprocessor is not None:
+                pasted = frame_postprocessor(FramedFaces(pasted, window.five_points, window.affine_matrices,
+                                                         self.aligner.crop_size, self.config.resolution))
             weights = window.generate_weights[window.has_face]
             window.frames[rows] = pasted if bool((weights == 1).all()) else cross_fade(window.frames[rows], pasted,
                                                                                        weights)

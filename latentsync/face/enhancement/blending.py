@@ -1,4 +1,5 @@
-"""Mixing restored faces with the generated ones: overall strength, and a feathered guard over the mouth.
+"""Mixing restored faces with the generated ones: overall strength, the face mask, and a feathered guard over
+the mouth.
 
 A restorer re-draws the whole face from its own prior; left alone it may close or reshape a mouth that
 LatentSync drew to match the audio. The region LatentSync generated (the inpainted part of its mouth mask)
@@ -31,12 +32,13 @@ def mouth_protection_map(keep_mask: torch.Tensor, feather_fraction: float = FEAT
     return gaussian_blur(generated, [kernel, kernel], [sigma, sigma]).clamp(0, 1)
 
 
-def blend_restored(generated: torch.Tensor, restored: torch.Tensor, strength: float,
+def blend_restored(generated: torch.Tensor, restored: torch.Tensor, strength: float, face_mask: torch.Tensor,
                    protection: torch.Tensor, mouth_weight: float) -> torch.Tensor:
-    """lerp(generated, restored, alpha) with alpha = strength * (1 - mouth_weight * protection).
+    """lerp(generated, restored, alpha) with alpha = strength * face_mask * (1 - mouth_weight * protection).
 
-    strength 0 returns ``generated`` itself (bit for bit); strength 1 gives ``restored`` wherever the protection
-    map is 0; mouth_weight 1 keeps the generated mouth exactly where the map is 1, 0 protects nothing.
+    strength 0 returns ``generated`` itself (bit for bit); alpha is exactly 0 wherever the face mask is 0, and
+    where the protection map is 1 with mouth_weight 1 (the generated mouth kept exactly); strength 1 gives
+    ``restored`` where the face mask is 1 and the protection map 0. Maps broadcast over the images.
     Computed in float32, returned in ``generated``'s dtype.
     """
     if not 0.0 <= strength <= 1.0:
@@ -45,6 +47,7 @@ def blend_restored(generated: torch.Tensor, restored: torch.Tensor, strength: fl
         raise ValueError(f"mouth protection weight must be between 0 and 1, got {mouth_weight}")
     if strength == 0.0:
         return generated
-    alpha = strength * (1 - mouth_weight * protection.to(generated.device, torch.float32))
+    device = generated.device
+    alpha = strength * face_mask.to(device, torch.float32) * (1 - mouth_weight * protection.to(device, torch.float32))
     # torch.lerp returns its end points exactly at weights 0 and 1.
     return torch.lerp(generated.float(), restored.float(), alpha).to(generated.dtype)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.transforms.functional import InterpolationMode, resize
 
 from latentsync.errors import CheckpointError
 from latentsync.face.enhancement.base import FaceEnhancer
@@ -43,9 +42,9 @@ def onnx_providers(device: torch.device | str) -> list[str | tuple[str, dict]]:
 
 
 class OnnxFaceEnhancer(FaceEnhancer):
-    """One ONNX restoration model; faces are resized to its input size, mapped to its value range and colour
-    order, restored a batch at a time (one face at a time for graphs exported with a fixed batch of 1), and
-    mapped back."""
+    """One ONNX restoration model; faces (already in its template, at its input size) are mapped to its value range
+    and colour order, restored a batch at a time (one face at a time for graphs exported with a fixed batch of 1),
+    and mapped back."""
 
     def __init__(self, spec: EnhancerSpec, model_path: str | os.PathLike, device: torch.device | str = "cpu",
                  fidelity: float = DEFAULT_CODEFORMER_FIDELITY):
@@ -55,6 +54,8 @@ class OnnxFaceEnhancer(FaceEnhancer):
             raise ValueError(f"CodeFormer fidelity must be between 0 and 1, got {fidelity}")
         self.spec = spec
         self.title = spec.title
+        self.input_size = spec.input_size
+        self.template = spec.template
         self.fidelity = fidelity
         self.model_path = model_path
         try:
@@ -93,11 +94,11 @@ class OnnxFaceEnhancer(FaceEnhancer):
         self._batch_size = batch if isinstance(batch, int) and batch > 0 else None
 
     def to_model_input(self, faces: torch.Tensor) -> np.ndarray:
-        """(B, 3, H, W) RGB faces in [-1, 1] -> the network's (B, 3, S, S) array in its range, order and dtype."""
-        size = self.spec.input_size
-        faces = faces.detach().float()
+        """(B, 3, S, S) RGB faces in [-1, 1] -> the network's (B, 3, S, S) array in its range, order and dtype."""
+        size = self.input_size
         if tuple(faces.shape[-2:]) != (size, size):
-            faces = resize(faces, [size, size], interpolation=InterpolationMode.BICUBIC, antialias=True)
+            raise ValueError(f"{self.title} takes {size}x{size} faces in its template, got {tuple(faces.shape)}")
+        faces = faces.detach().float()
         low, high = self.spec.value_range
         faces = (faces.clamp(-1, 1) + 1) / 2 * (high - low) + low
         if self.spec.colour_order == "bgr":
@@ -105,14 +106,12 @@ class OnnxFaceEnhancer(FaceEnhancer):
         return faces.cpu().numpy().astype(ONNX_ELEMENT_TYPES[self._face_input.type], copy=False)
 
     def from_model_output(self, outputs: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-        """The network's output -> RGB faces in [-1, 1] with ``like``'s size, dtype and device."""
+        """The network's output -> RGB faces in [-1, 1] with ``like``'s dtype and device."""
         faces = torch.from_numpy(np.ascontiguousarray(outputs, dtype=np.float32)).to(like.device)
         if self.spec.colour_order == "bgr":
             faces = faces.flip(1)
         low, high = self.spec.value_range
         faces = (faces.clamp(low, high) - low) / (high - low) * 2 - 1
-        if tuple(faces.shape[-2:]) != tuple(like.shape[-2:]):
-            faces = resize(faces, list(like.shape[-2:]), interpolation=InterpolationMode.BICUBIC, antialias=True)
         return faces.clamp(-1, 1).to(like.dtype)
 
     def run(self, model_input: np.ndarray) -> np.ndarray:

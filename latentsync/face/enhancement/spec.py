@@ -12,12 +12,31 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from omegaconf import OmegaConf
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 ENHANCERS_CONFIG = REPO_ROOT / "configs" / "face_enhancers.yaml"
 DEFAULT_ENHANCERS_DIR = REPO_ROOT / "checkpoints" / "enhancers"
 COLOUR_ORDERS = ("rgb", "bgr")
+TEMPLATES_KEY = "face_templates"  # the config's table of five-point templates; every other key is a method
+
+
+@dataclass(frozen=True)
+class FaceTemplate:
+    """Where a restorer expects a face: five points (eye centres, nose tip, mouth corners, image-left first)."""
+
+    name: str
+    size: int  # the side of the square the points are given in
+    points: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.points) != 5 or any(len(point) != 2 for point in self.points):
+            raise ValueError(f"{ENHANCERS_CONFIG}: {TEMPLATES_KEY}.{self.name}.points must be five [x, y] pairs")
+
+    def points_at(self, size: int) -> np.ndarray:
+        """(5, 2) float64 points in a ``size`` x ``size`` square (the template scaled from its own size)."""
+        return np.asarray(self.points, dtype=np.float64) * (size / self.size)
 
 
 @dataclass(frozen=True)
@@ -31,6 +50,7 @@ class EnhancerSpec:
     revision: str
     sha256: str | None
     input_size: int
+    template: FaceTemplate
     value_range: tuple[float, float]
     colour_order: str
     fidelity_input: str | None
@@ -57,8 +77,15 @@ class EnhancerSpec:
 def enhancer_specs() -> dict[str, EnhancerSpec]:
     """Method name -> spec, in the order of the config file."""
     table = OmegaConf.to_container(OmegaConf.load(ENHANCERS_CONFIG), resolve=True)
-    return {method: EnhancerSpec(method=method, **{**entry, "value_range": tuple(entry["value_range"])})
-            for method, entry in table.items()}
+    templates = {name: FaceTemplate(name, entry["size"], tuple(map(tuple, entry["points"])))
+                 for name, entry in table.pop(TEMPLATES_KEY).items()}
+    specs = {}
+    for method, entry in table.items():
+        if entry["template"] not in templates:
+            raise ValueError(f"{ENHANCERS_CONFIG}: {method}.template must be one of {', '.join(templates)}")
+        specs[method] = EnhancerSpec(method=method, **{**entry, "value_range": tuple(entry["value_range"]),
+                                                        "template": templates[entry["template"]]})
+    return specs
 
 
 def enhancer_spec(method: str) -> EnhancerSpec:

@@ -16,6 +16,9 @@ class DetectedFace:
     # (3, 2) float64, integer-valued: image-left eyebrow centre, image-right eyebrow centre, nose centre
     points: np.ndarray
     box: np.ndarray  # (4,) float64 x1, y1, x2, y2 of the face (informational; alignment uses only the points)
+    # (5, 2) float64: image-left eye centre, image-right eye centre, nose tip, image-left and image-right mouth
+    # corners; where face enhancement places the face in its restorer's template
+    five_points: np.ndarray
     # Lip opening: the mouth's height over its width (grows as the mouth opens); None when the backend has no lips.
     mouth_opening: float | None = None
 

@@ -10,7 +10,7 @@ import torch
 from latentsync.errors import InputError
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, largest_face, mouth_opening
-from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68
+from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68, five_points_from_68
 
 # The files face-alignment 1.4.x loads (the version LatentSync 1.5 used; 1.5.x wants other files).
 WEIGHT_FILES = ("2DFAN4-cd938726ad.zip", "s3fd-619a316812.pth")
@@ -53,5 +53,6 @@ class FaceAlignmentLandmarkDetector(FaceLandmarkDetector):
         if not landmarks:
             return []
         return [DetectedFace(points=alignment_points_from_68(np.round(face)), box=np.asarray(box[:4], dtype=np.float64),
+                             five_points=five_points_from_68(face),
                              mouth_opening=mouth_opening(face[INNER_LIPS_68]))
                 for face, box in zip(landmarks, boxes)]

@@ -9,7 +9,7 @@ import torch
 
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, mouth_opening
-from latentsync.face.landmarks.points import MOUTH_106, alignment_points_from_106
+from latentsync.face.landmarks.points import MOUTH_106, alignment_points_from_106, five_points_from_106
 
 MODEL_PACK = "buffalo_l"
 WEIGHT_FILES = ("det_10g.onnx", "2d106det.onnx")
@@ -54,6 +54,7 @@ class InsightFaceLandmarkDetector(FaceLandmarkDetector):
                 continue
             faces.append(DetectedFace(points=alignment_points_from_106(np.round(face.landmark_2d_106)),
                                       box=np.asarray(face.bbox[:4], dtype=np.float64),
+                                      five_points=five_points_from_106(face.landmark_2d_106),
                                       mouth_opening=mouth_opening(face.landmark_2d_106[MOUTH_106])))
         return faces
 

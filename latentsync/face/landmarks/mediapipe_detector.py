@@ -8,7 +8,7 @@ import numpy as np
 
 from latentsync.face.landmarks.dependencies import import_backend_package
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector, largest_face, mouth_opening
-from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68
+from latentsync.face.landmarks.points import INNER_LIPS_68, alignment_points_from_68, five_points_from_68
 from latentsync.utils.quiet_logs import filtered_native_stderr
 
 # Face-mesh vertex standing in for each of the 68 iBUG points (LatentSync 1.5's table).
@@ -20,6 +20,14 @@ MESH_INDEX_FOR_68_POINTS = [
 # Meshes computed per frame; more than one so that the largest face (or a speaker) can be chosen (a face's
 # mesh does not depend on this number).
 MAX_FACES = 4
+
+
+def face_from_mesh(mesh: np.ndarray, box: np.ndarray) -> DetectedFace:
+    """A face mesh (468 vertices, frame pixels) read through the 68-point table: alignment and template points, and
+    how open the mouth is."""
+    landmarks = mesh[MESH_INDEX_FOR_68_POINTS]
+    return DetectedFace(points=alignment_points_from_68(landmarks), box=box, five_points=five_points_from_68(landmarks),
+                        mouth_opening=mouth_opening(landmarks[INNER_LIPS_68]))
 
 
 class MediapipeLandmarkDetector(FaceLandmarkDetector):
@@ -48,10 +56,7 @@ class MediapipeLandmarkDetector(FaceLandmarkDetector):
         for face in results.multi_face_landmarks or ():
             mesh = np.array([(int(point.x * width), int(point.y * height)) for point in face.landmark],
                             dtype=np.float64)
-            landmarks = mesh[MESH_INDEX_FOR_68_POINTS]
-            faces.append(DetectedFace(points=alignment_points_from_68(landmarks),
-                                      box=np.concatenate([mesh.min(axis=0), mesh.max(axis=0)]),
-                                      mouth_opening=mouth_opening(landmarks[INNER_LIPS_68])))
+            faces.append(face_from_mesh(mesh, np.concatenate([mesh.min(axis=0), mesh.max(axis=0)])))
         return faces
 
     def close(self) -> None:
