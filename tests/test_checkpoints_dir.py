@@ -37,7 +37,8 @@ def test_data_pipeline_looks_in_checkpoints_dir(elsewhere, capsys):
     raw = elsewhere / "raw"
     raw.mkdir()
     (raw / "a.mp4").write_bytes(b"\0")
-    code = data_pipeline.main(["--no_progress", "--input_dir", "raw", "--output_root", "out", "--checkpoints_dir", "ck"])
+    code = data_pipeline.main(["--no_progress", "--input_dir", "raw", "--output_root", "out", "--checkpoints_dir", "ck",
+                               "--face_backend", "mediapipe"])
     assert code == 2
     assert f"{Path('ck') / 'auxiliary'}" in capsys.readouterr().err
 

@@ -143,7 +143,8 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
 def test_timing_settings_reach_the_pipeline_and_the_status(uploads):
     calls = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, face_postprocessor, **options):
+    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
+                      **options):
         calls.append(options)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
