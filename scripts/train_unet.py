@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.models.s3fd import DEFAULT_S3FD_PATH
 from latentsync.models.videomae import VIT_G_CHECKPOINT
 from latentsync.pipelines.loading import DEFAULT_VAE
 from latentsync.training.session import add_session_arguments, run_cli
@@ -31,7 +32,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     validation.add_argument("--no_validation", dest="validation", action="store_false",
                             help="skip lip-syncing and scoring data.val_video_path")
     validation.add_argument("--sync_model_path", default=SYNC_MODEL_PATH, help="classic SyncNet that scores it")
-    validation.add_argument("--face_backend", default="mediapipe", choices=LANDMARK_DETECTORS)
+    validation.add_argument("--s3fd_path", default=str(DEFAULT_S3FD_PATH),
+                            help="S3FD face detector of that score (the original sync-confidence protocol)")
+    validation.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
+                            help="landmarks that align the clip; auto = the release's, as inference chooses")
     add_session_arguments(parser)
     return parser.parse_args(argv)
 
