@@ -47,10 +47,7 @@ class UNetDataset(ClipDataset):
     def load_sample(self, path: str, rng: np.random.Generator) -> dict:
         reader, total = self.open_clip(path)
         num_frames = self.num_frames
-        start = int(rng.integers(0, total - num_frames + 1))
-        ref_candidates = np.concatenate([np.arange(0, start - num_frames + 1),
-                                         np.arange(start + num_frames, total - num_frames + 1)])
-        ref_start = int(rng.choice(ref_candidates))
+        start, ref_start = draw_windows(rng, total, num_frames)
         sample = {}
         if self.use_mel:
             mel = mel_window(self.mel_cache.mel(path), start, num_frames, fps=self.video_fps)
@@ -67,3 +64,12 @@ class UNetDataset(ClipDataset):
             "start_idx": start,
         }
         return sample
+
+
+def draw_windows(rng: np.random.Generator, total: int, num_frames: int) -> tuple[int, int]:
+    """``(start, ref_start)`` as the original draws them: the target anywhere in ``[0, total - num_frames]``, the
+    reference anywhere in that range that does not overlap it (uniform over the allowed starts)."""
+    start = int(rng.integers(0, total - num_frames + 1))
+    ref_candidates = np.concatenate([np.arange(0, start - num_frames + 1),
+                                     np.arange(start + num_frames, total - num_frames + 1)])
+    return start, int(rng.choice(ref_candidates))
