@@ -51,7 +51,8 @@ def drop_incompatible_keys(unet: UNet3DConditionModel, state_dict: dict[str, tor
         why = f"{conv_out.shape[0]} output channels, the config has out_channels {config.out_channels}"
         reasons |= {"conv_out.weight": why, "conv_out.bias": why}
     for key, value in state_dict.items():
-        if ("attn2.to_k." in key or "attn2.to_v." in key) and value.shape[1] != config.cross_attention_dim:
+        audio_projection = "attn2.to_k." in key or "attn2.to_v." in key
+        if audio_projection and value.ndim == 2 and value.shape[1] != config.cross_attention_dim:
             reasons[key] = f"width {value.shape[1]}, the config has cross_attention_dim {config.cross_attention_dim}"
     for key in reasons:
         state_dict.pop(key, None)
