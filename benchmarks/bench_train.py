@@ -4,7 +4,9 @@
 ``python benchmarks/bench_train.py --unet_config configs/unet/stage2.yaml`` builds the real stage-1/2 networks
 with random weights (VAE, SyncNet, LPIPS trunk and the ViT-g of TREPA included: only speed and memory are
 measured) and compares gradient checkpointing and TREPA half precision on and off. ``--fileslist`` adds the
-data loader's samples/s for each ``--workers`` count.
+data loader's samples/s for each ``--workers`` count. The frozen models run as ``frozen_model_precision`` decides
+for the device (the trainer's settings). ``--stage2_memory`` prints, for a stage-2 step at 256 px
+(``stage2.yaml``) and 512 px (``stage2_512.yaml``), those settings and, on a GPU, the step's peak memory.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from latentsync.models.stable_syncnet import StableSyncNet  # noqa: E402
 from latentsync.models.unet_loading import unet_from_config  # noqa: E402
 from latentsync.models.videomae import VisionTransformer, vit_giant_patch14_224  # noqa: E402
 from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR  # noqa: E402
+from latentsync.training.frozen_precision import FrozenModelPrecision, frozen_model_precision  # noqa: E402
 from latentsync.training.optimization import backward, clip_and_step  # noqa: E402
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
@@ -57,7 +60,9 @@ def tiny_unet_config() -> dict:
 
 
 def build_models(config, device: torch.device, gradient_checkpointing: bool, trepa_half: bool, tiny: bool):
-    """Random-weight U-Net (trainable modules as the config says), frozen VAE, SyncNet, LPIPS and TREPA."""
+    """Random-weight U-Net (trainable modules as the config says), frozen VAE, SyncNet, LPIPS and TREPA, the frozen
+    ones in the dtypes and with the checkpointing ``frozen_model_precision`` gives (TREPA's dtype: ``trepa_half``)."""
+    frozen = frozen_model_precision(device, config)
     unet = unet_from_config(config).to(device)
     trainable_modules = config.run.get("trainable_modules")
     unet.requires_grad_(not trainable_modules)
@@ -67,23 +72,27 @@ def build_models(config, device: torch.device, gradient_checkpointing: bool, tre
     if gradient_checkpointing:
         unet.enable_gradient_checkpointing()
     unet.train()
-    vae = AutoencoderKL(**(TINY_VAE if tiny else SD_VAE)).to(device).requires_grad_(False)
+    vae = AutoencoderKL(**(TINY_VAE if tiny else SD_VAE)).to(device, frozen.vae_dtype).requires_grad_(False)
+    if frozen.vae_gradient_checkpointing:
+        vae.enable_gradient_checkpointing()
     vae.config.scaling_factor = 0.18215
     vae.config.shift_factor = 0
     syncnet_config = OmegaConf.load(REPO_ROOT / config.data.syncnet_config_path)
     if tiny:
         syncnet_config.model = OmegaConf.create(TINY_SYNCNET)
         syncnet_config.data.resolution = 32
-    syncnet = StableSyncNet(syncnet_config.model).to(device).requires_grad_(False)
-    videomae = (VisionTransformer(**TINY_VIDEOMAE, gradient_checkpointing=gradient_checkpointing) if tiny
-                else vit_giant_patch14_224(gradient_checkpointing=gradient_checkpointing))
+    syncnet = StableSyncNet(syncnet_config.model, gradient_checkpointing=frozen.syncnet_gradient_checkpointing)
+    syncnet.to(device, frozen.syncnet_dtype).requires_grad_(False).eval()
+    trepa_checkpointing = frozen.trepa_gradient_checkpointing
+    videomae = (VisionTransformer(**TINY_VIDEOMAE, gradient_checkpointing=trepa_checkpointing) if tiny
+                else vit_giant_patch14_224(gradient_checkpointing=trepa_checkpointing))
     videomae.to(device=device, dtype=torch.float16 if trepa_half else torch.float32)
     models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
                             syncnet=syncnet, syncnet_resolution=syncnet_config.data.resolution,
                             syncnet_lower_half=syncnet_config.data.lower_half,
                             syncnet_latent_space=syncnet_config.data.latent_space,
                             lpips=load_lpips(device, pnet_rand=True), trepa=TREPALoss(videomae))
-    return models, trainable
+    return models, trainable, frozen
 
 
 def synthetic_batch(config, device: torch.device, audio_dim: int) -> tuple[dict, torch.Tensor]:
@@ -98,7 +107,7 @@ def synthetic_batch(config, device: torch.device, audio_dim: int) -> tuple[dict,
 
 
 def bench_steps(config, device, steps: int, gradient_checkpointing: bool, trepa_half: bool, tiny: bool) -> str:
-    models, trainable = build_models(config, device, gradient_checkpointing, trepa_half, tiny)
+    models, trainable, _ = build_models(config, device, gradient_checkpointing, trepa_half, tiny)
     settings = UNetStepSettings.from_config(config, autocast_dtype=torch.float16 if device.type == "cuda" else None)
     optimizer = torch.optim.AdamW(trainable, lr=1e-5)
     scaler = torch.amp.GradScaler("cuda") if device.type == "cuda" else None
@@ -117,6 +126,29 @@ def bench_steps(config, device, steps: int, gradient_checkpointing: bool, trepa_
     device_peak = f"{torch.cuda.max_memory_allocated(device) / 2**30:.1f} GiB" if device.type == "cuda" else "-"
     return (f"| {'on' if gradient_checkpointing else 'off'} | {'fp16' if trepa_half else 'fp32'} | "
             f"{1 / seconds:.2f} | {config.data.batch_size / seconds:.2f} | {_host_peak_mib():.0f} MiB | {device_peak} |")
+
+
+def stage2_memory(device: torch.device, steps: int) -> list[str]:
+    """Peak device memory of a stage-2 step at 256 and 512 px with the trainer's settings (batch 1, real networks);
+    on the CPU only the settings, since the real networks' figures there mean nothing for a GPU run."""
+    rows = []
+    for name in ("stage2.yaml", "stage2_512.yaml"):
+        config = OmegaConf.load(REPO_ROOT / "configs" / "unet" / name)
+        config.data.batch_size = 1
+        frozen: FrozenModelPrecision = frozen_model_precision(device, config)
+        row = f"| {name} | {config.data.resolution} | {frozen.describe()} |"
+        if device.type != "cuda":
+            on_cuda = frozen_model_precision("cuda", config).describe()
+            rows.append(row + f" no GPU: settings only (on CUDA: {on_cuda}) |")
+            continue
+        try:
+            figure = bench_steps(config, device, steps, config.run.enable_gradient_checkpointing,
+                                 frozen.trepa_dtype == torch.float16, tiny=False)
+            rows.append(row + " " + figure.split("|")[-2].strip() + " |")
+        except torch.OutOfMemoryError:
+            rows.append(row + " out of memory |")
+        torch.cuda.empty_cache()
+    return rows
 
 
 def bench_loader(config, fileslist: str, workers: list[int], batches: int) -> list[str]:
@@ -157,8 +189,15 @@ def main() -> None:
     parser.add_argument("--fileslist", default=None, help="processed clips for the data-loader figures")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--stage2_memory", action="store_true",
+                        help="only the stage-2 step at 256 and 512 px: the frozen models' settings, GPU peak memory")
     args = parser.parse_args()
     device = resolve_device(args.device)
+    if args.stage2_memory:
+        print(f"stage-2 step, batch 1 x 16 frames, on {device}\n| config | px | frozen models | peak device |\n"
+              "|---|---:|---|---:|")
+        print("\n".join(stage2_memory(device, max(args.steps, 1))), flush=True)
+        return
     tiny = args.unet_config == "tiny"
     config = tiny_unet_config() if tiny else OmegaConf.load(args.unet_config)
     print(f"{args.unet_config} on {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}),"

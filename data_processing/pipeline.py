@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="processes for the CPU stages (local executor), at least 1")
     parser.add_argument("--per_gpu_num_workers", type=positive_int, default=1,
                         help="processes per GPU for the model stages (on the CPU when there is no GPU), at least 1")
-    parser.add_argument("--temp_dir", default=None, help="accepted for compatibility with the original; unused")
+    parser.add_argument("--temp_dir", default=None, help=argparse.SUPPRESS)  # the original's; nothing is staged
     parser.add_argument("--no_progress", action="store_true", help="no progress bars")
     return parser.parse_args(argv)
 

@@ -137,8 +137,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
                               "when installed with its weights, else the next best (logged)")
     runtime.add_argument("--audio_cache_dir", default=None,
                          help="cache Whisper features here, keyed by the audio file's content")
-    runtime.add_argument("--temp_dir", default=None,
-                         help="accepted for compatibility with the original; unused (nothing is staged on disk)")
+    runtime.add_argument("--temp_dir", default=None, help=argparse.SUPPRESS)  # the original's; nothing is staged
 
 
 def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:

@@ -20,6 +20,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config_path", default="configs/syncnet/syncnet_16_pixel_attn.yaml")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE of a latent-space SyncNet (hub id or folder)")
+    parser.add_argument("--fresh_val_samples", action="store_true",
+                        help="draw new validation samples at each validation, as the original (default: the same "
+                             "samples every time, for a smoother curve)")
     add_session_arguments(parser)
     return parser.parse_args(argv)
 

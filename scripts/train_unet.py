@@ -37,7 +37,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                             help="skip lip-syncing and scoring data.val_video_path")
     validation.add_argument("--sync_model_path", default=None,
                             help="classic SyncNet that scores it (default: CHECKPOINTS_DIR/auxiliary/syncnet_v2.model)")
-    validation.add_argument("--face_backend", default="mediapipe", choices=LANDMARK_DETECTORS)
+    validation.add_argument("--s3fd_path", default=None,
+                            help="S3FD face detector of that score, the original sync-confidence protocol "
+                                 "(default: CHECKPOINTS_DIR/auxiliary/sfd_face.pth)")
+    validation.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
+                            help="landmarks that align the clip; auto = the release's, as inference chooses")
     add_session_arguments(parser)
     return parser.parse_args(argv)
 

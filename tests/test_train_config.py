@@ -55,6 +55,33 @@ def test_an_unknown_syncnet_encoder_key_and_a_missing_required_key_fail(tmp_path
         load_syncnet_training_config(tmp_path / "missing.yaml")
 
 
+@pytest.mark.parametrize("run, key", [({"max_train_steps": 0}, "run.max_train_steps"),
+                                      ({"max_train_steps": -3}, "run.max_train_steps"),
+                                      ({"max_train_steps": -1, "max_train_epochs": -1}, "run.max_train_epochs"),
+                                      ({"max_train_steps": -1, "max_train_epochs": 0}, "run.max_train_epochs"),
+                                      ({"max_train_epochs": -2}, "run.max_train_epochs"),
+                                      ({"max_train_steps": 2.5}, "run.max_train_steps")])
+def test_a_config_that_would_train_no_step_is_refused_naming_the_key(tmp_path, run, key):
+    config = OmegaConf.load(UNET_CONFIGS[0])
+    config.run.update(run)
+    OmegaConf.save(config, tmp_path / "bad.yaml")
+    with pytest.raises(InputError, match=key.replace(".", r"\.")) as error:
+        load_unet_training_config(tmp_path / "bad.yaml")
+    assert "\n" not in str(error.value)
+
+
+def test_max_train_steps_minus_one_with_epochs_is_accepted_but_not_for_syncnet(tmp_path):
+    config = OmegaConf.load(UNET_CONFIGS[0])
+    config.run.update({"max_train_steps": -1, "max_train_epochs": 3})
+    OmegaConf.save(config, tmp_path / "epochs.yaml")
+    assert load_unet_training_config(tmp_path / "epochs.yaml").run.max_train_epochs == 3
+    config = OmegaConf.load(SYNCNET_CONFIGS[0])
+    config.run.max_train_steps = -1
+    OmegaConf.save(config, tmp_path / "syncnet.yaml")
+    with pytest.raises(InputError, match=r"run\.max_train_steps -1"):
+        load_syncnet_training_config(tmp_path / "syncnet.yaml")
+
+
 def test_optional_keys_get_their_defaults(tmp_path):
     config = OmegaConf.load(UNET_CONFIGS[0])
     del config.run["use_mixed_noise"]

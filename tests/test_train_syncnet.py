@@ -1,5 +1,5 @@
-"""SyncNet trainer: a 2-process torchrun (gloo) run with gradient accumulation, exact resume, overfitting 4 clips,
-bad input before any step."""
+"""SyncNet trainer: a 2-process torchrun (gloo) run with gradient accumulation of a 32 px SyncNet on 64 px clips,
+exact resume, overfitting 4 clips, bad input before any step."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchr
 from tests.training_data import make_processed_dataset, write_fileslist
 
 RESOLUTION = 32  # the tiny SyncNet's input (lower half: 16x32)
+CLIP_RESOLUTION = 64  # the processed clips: resized to RESOLUTION as the original does
 
 
 def syncnet_config(root: Path, fileslist: Path, **run) -> dict:
@@ -39,7 +40,7 @@ def syncnet_config(root: Path, fileslist: Path, **run) -> dict:
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("syncnet_data")
-    return write_fileslist(make_processed_dataset(num_clips=4, seconds=2.4, resolution=RESOLUTION),
+    return write_fileslist(make_processed_dataset(num_clips=4, seconds=2.4, resolution=CLIP_RESOLUTION),
                            root / "train.txt")
 
 
@@ -118,7 +119,8 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, tmp_pat
     assert "empty.txt" in _expect_bad_input(capsys, config_with(train_fileslist=str(tmp_path / "empty.txt")))
     (tmp_path / "ghost.txt").write_text(clips.read_text() + str(tmp_path / "ghost.mp4") + "\n")
     assert "ghost.mp4" in _expect_bad_input(capsys, config_with(train_fileslist=str(tmp_path / "ghost.txt")))
-    assert "resolution" in _expect_bad_input(capsys, config_with(resolution=64))
+    config = syncnet_config(tmp_path, clips, max_train_steps=0)
+    assert "run.max_train_steps" in _expect_bad_input(capsys, write_config(tmp_path / "bad.yaml", config))
     (tmp_path / "not_a_folder").write_text("")
     assert "not_a_folder" in _expect_bad_input(capsys, config_with(train_output_dir=str(tmp_path / "not_a_folder")))
     assert "latest" in _expect_bad_input(capsys, config_with(), "--resume", "latest")

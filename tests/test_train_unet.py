@@ -1,8 +1,11 @@
-"""U-Net trainer: a 2-process torchrun (gloo) stage-2 run that inference loads, exact resume, overfitting one
-clip (stage 1), and bad input failing before any step. Tiny models throughout (64x64 faces, 8x8 latents)."""
+"""U-Net trainer: the two-stage recipe (stage 1 in one process, then stage 2 from its checkpoint on a 2-process
+torchrun with gloo) that inference loads, exact resume, overfitting one clip (stage 1), and bad input failing
+before any step. Tiny models throughout (64x64 faces, 8x8 latents)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -62,7 +65,7 @@ def unet_config(root: Path, fileslist: Path, models: dict[str, Path], stage2: bo
                 "seed": 1247, "use_mixed_noise": True, "mixed_noise_alpha": 1, "mixed_precision_training": False,
                 "enable_gradient_checkpointing": stage2, "max_train_steps": 3, "max_train_epochs": -1, **run},
         "optimizer": {"lr": 1e-4, "scale_lr": False, "max_grad_norm": 1.0, "lr_scheduler": "cosine",
-                      "lr_warmup_steps": 1},
+                      "lr_warmup_steps": 0},
         "model": OmegaConf.to_container(OmegaConf.merge(OmegaConf.load(REPO_ROOT / "configs/unet/stage2.yaml").model,
                                                         tiny_unet_model_config(WHISPER_DIM))),
     }
@@ -72,47 +75,93 @@ def model_args(models: dict[str, Path]) -> list[str]:
     return ["--vae_model_path", str(models["vae"]), "--whisper_model_path", str(models["whisper"]), "--no_validation"]
 
 
+class RecordedLogs(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 @pytest.fixture(scope="module")
-def two_process_runs(clips, models, tmp_path_factory):
-    """Run A: 3 stage-2 steps on 2 processes, saving each step. Run B: resumed from A's step 1, to step 3."""
+def two_stage_runs(clips, models, tmp_path_factory):
+    """The original recipe, tiny. Stage 1 (one process, no motion modules) from a stage-2 checkpoint for one epoch
+    (``max_train_steps: -1``: 2 clips = 2 steps). Run A: stage 2 from stage 1's checkpoint-2 on 2 processes to
+    step 4, saving each step. Run B: run A resumed from its step 3, to step 4."""
     root = tmp_path_factory.mktemp("unet_runs")
-    config_path = write_config(root / "tiny_stage2.yaml", unet_config(root, clips, models))
-    torchrun("scripts.train_unet", "--unet_config_path", str(config_path), *model_args(models))
+    stage1 = unet_config(root / "stage1", clips, models, stage2=False, max_train_steps=-1, max_train_epochs=1)
+    stage1["ckpt"]["resume_ckpt_path"] = str(models["start"])
+    stage1["model"]["use_motion_module"] = False
+    stage1_path = write_config(root / "tiny_stage1.yaml", stage1)
+    logs, logger = RecordedLogs(), logging.getLogger("latentsync")
+    level = logger.level
+    logger.addHandler(logs)
+    logger.setLevel(logging.INFO)
+    try:
+        assert train_unet.main(["--unet_config_path", str(stage1_path), "--device", "cpu", *model_args(models)]) == 0
+    finally:
+        logger.removeHandler(logs)
+        logger.setLevel(level)
+    (stage1_run,) = run_dirs(root / "stage1" / "runs")
+    stage2 = unet_config(root, clips, models, max_train_steps=4)
+    stage2["ckpt"]["resume_ckpt_path"] = str(stage1_run / "checkpoints" / "checkpoint-2.pt")
+    config_path = write_config(root / "tiny_stage2.yaml", stage2)
+    stage2_log = torchrun("scripts.train_unet", "--unet_config_path", str(config_path), *model_args(models)).stderr
     (run_a,) = run_dirs(root / "runs")
     torchrun("scripts.train_unet", "--unet_config_path", str(config_path), *model_args(models),
-             "--resume", str(run_a / "checkpoints" / "checkpoint-1.pt"))
+             "--resume", str(run_a / "checkpoints" / "checkpoint-3.pt"))
     run_b = next(p for p in run_dirs(root / "runs") if p != run_a)
-    return config_path, run_a, run_b
+    return {"stage1": stage1_run, "stage1_log": "\n".join(logs.lines), "config": config_path, "run_a": run_a,
+            "stage2_log": stage2_log, "run_b": run_b}
 
 
-def test_two_processes_train_only_the_trainable_modules_and_inference_loads_the_checkpoint(two_process_runs, models):
-    config_path, run_a, _ = two_process_runs
-    saved = checkpoint(run_a, 3)
-    assert saved["global_step"] == 3
-    unet = load_unet(config_path, run_a / "checkpoints" / "checkpoint-3.pt")  # scripts.inference's strict loader
-    start = torch.load(models["start"], weights_only=True)["state_dict"]
-    changed = {k for k, v in unet.state_dict().items() if not torch.equal(v, start[k])}
-    assert changed and all("motion_modules." in k or "attentions." in k for k in changed)
-    assert any("motion_modules." in k for k in changed) and any("attentions." in k for k in changed)
+def test_stage1_trains_one_epoch_from_a_released_checkpoint_ignoring_its_motion_modules(two_stage_runs):
+    stage1, log = two_stage_runs["stage1"], two_stage_runs["stage1_log"]
+    assert sorted(p.name for p in (stage1 / "checkpoints").glob("*.pt") if "resume" not in p.name) == \
+        ["checkpoint-1.pt", "checkpoint-2.pt"]  # max_train_steps -1: 1 epoch x 2 batches
+    assert checkpoint(stage1, 2)["global_step"] == 2
+    assert not any("motion_modules" in k for k in checkpoint(stage1, 2)["state_dict"])
+    assert "U-Net start (global_step 0)" in log and "0 missing" in log
+    assert re.search(r"motion_modules: \d+ unexpected", log), log
+
+
+def test_stage2_starts_from_stage1_with_fresh_motion_modules_and_continues_its_global_step(two_stage_runs):
+    run_a, log = two_stage_runs["run_a"], two_stage_runs["stage2_log"]
+    assert "U-Net start (global_step 2)" in log and "0 unexpected" in log
+    assert re.search(r"motion_modules: \d+ missing", log), log
+    assert sorted(p.name for p in (run_a / "checkpoints").glob("*.pt") if "resume" not in p.name) == \
+        ["checkpoint-3.pt", "checkpoint-4.pt"]
+    saved = checkpoint(run_a, 4)
+    assert saved["global_step"] == 4
+    unet = load_unet(two_stage_runs["config"], run_a / "checkpoints" / "checkpoint-4.pt")  # inference's strict loader
+    start = checkpoint(two_stage_runs["stage1"], 2)["state_dict"]
+    assert all("motion_modules." in k for k in unet.state_dict() if k not in start)
+    changed = {k for k, v in unet.state_dict().items() if k in start and not torch.equal(v, start[k])}
+    assert changed and all("attentions." in k for k in changed)
+    assert any("motion_modules." in k for k in unet.state_dict() if k not in start
+               and torch.count_nonzero(unet.state_dict()[k]) and "proj_out" in k)  # trained from zero
     assert (run_a / "unet.yaml").is_file() and list((run_a / "loss_charts").glob("*.png"))
+    syncnet_config = Path(OmegaConf.load(run_a / "unet.yaml").data.syncnet_config_path)
+    assert (run_a / "syncnet.yaml").read_text() == syncnet_config.read_text()  # copied, as the original does
 
 
-def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_process_runs):
-    _, run_a, run_b = two_process_runs
-    assert not (run_b / "checkpoints" / "checkpoint-1.pt").exists()
-    assert_same_weights(checkpoint(run_b, 3)["state_dict"], checkpoint(run_a, 3)["state_dict"])
+def test_resuming_at_step_3_reproduces_the_uninterrupted_run_bit_for_bit(two_stage_runs):
+    run_a, run_b = two_stage_runs["run_a"], two_stage_runs["run_b"]
+    assert not (run_b / "checkpoints" / "checkpoint-3.pt").exists()
+    assert_same_weights(checkpoint(run_b, 4)["state_dict"], checkpoint(run_a, 4)["state_dict"])
 
 
 def test_unet_recon_loss_on_one_clip_falls_well_below_its_start(clips, models, tmp_path):
     fileslist = write_fileslist(clips.read_text().split()[:1], tmp_path / "one.txt")
     config = unet_config(tmp_path, fileslist, models, stage2=False, max_train_steps=20)
-    config["ckpt"]["save_ckpt_steps"] = 1000
-    config["optimizer"].update(lr=2e-3, lr_scheduler="constant", lr_warmup_steps=0)
+    config["ckpt"]["save_ckpt_steps"] = 1000  # no start file: conv_in/conv_out start at zero, as the original's
+    config["optimizer"].update(lr=5e-3, lr_scheduler="constant", lr_warmup_steps=0)
     config_path = write_config(tmp_path / "overfit.yaml", config)
     assert train_unet.main(["--unet_config_path", str(config_path), "--device", "cpu", *model_args(models)]) == 0
     (run,) = run_dirs(tmp_path / "runs")
     bundle = torch.load(run / "checkpoints" / "checkpoint-20.resume.pt", weights_only=True)
-    losses = bundle["extras"]["history"]["recon_loss"]["values"]  # seeded, fp32: 1.13, 0.94, 0.79 ... 0.24
+    losses = bundle["extras"]["history"]["recon_loss"]["values"]  # seeded, fp32: deterministic
     start, end = sum(losses[:3]) / 3, sum(losses[-5:]) / 5
     assert end < 0.5 * start, (start, end)
 
@@ -129,9 +178,13 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, models,
     bad = unet_config(tmp_path, clips, models)
     bad["run"]["use_mixed_nosie"] = True
     assert "use_mixed_nosie" in expect(bad)
-    bad = unet_config(tmp_path, clips, models)
-    bad["data"]["resolution"] = 32
-    assert "resolution" in expect(bad)
+    assert "run.max_train_steps" in expect(unet_config(tmp_path, clips, models, max_train_steps=0))
+    assert "run.max_train_epochs" in expect(unet_config(tmp_path, clips, models, max_train_steps=-1))
+    assert "run.max_train_epochs 0" in expect(unet_config(tmp_path, clips, models, max_train_epochs=0))
+    save_checkpoint(tmp_path / "late.pt", torch.load(models["start"], weights_only=True)["state_dict"], global_step=3)
+    late = unet_config(tmp_path, clips, models)  # max_train_steps 3
+    late["ckpt"]["resume_ckpt_path"] = str(tmp_path / "late.pt")
+    assert "global_step 3" in expect(late)
     assert "vae_missing" in expect(good, "--vae_model_path", str(tmp_path / "vae_missing"))
     assert "whisper_missing.pt" in expect(good, "--whisper_model_path", str(tmp_path / "whisper_missing.pt"))
     syncnet = OmegaConf.load(models["syncnet_config"])
@@ -147,4 +200,9 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, models,
     assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *good_without_flag,
                             "--sync_model_path", str(tmp_path / "syncnet_v2_missing.model")]) == 2
     assert "syncnet_v2_missing.model" in capsys.readouterr().err
+    (tmp_path / "syncnet_v2.model").write_bytes(b"")
+    assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *good_without_flag,
+                            "--sync_model_path", str(tmp_path / "syncnet_v2.model"),
+                            "--s3fd_path", str(tmp_path / "sfd_face_missing.pth")]) == 2
+    assert "sfd_face_missing.pth" in capsys.readouterr().err
     assert not list(tmp_path.glob("runs/*/checkpoints/*.pt"))

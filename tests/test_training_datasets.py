@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 from torch.utils.data import DataLoader
+from torchvision.transforms.functional import InterpolationMode, resize
 
 from latentsync.data import (DistributedResumableSampler, MelCache, SyncNetDataset, UNetDataset, read_video_list,
                              whisper_windows)
+from latentsync.data.unet_dataset import draw_windows
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
@@ -27,8 +29,8 @@ def clips():
     return [str(path) for path in make_processed_dataset(num_clips=2, resolution=RESOLUTION)]
 
 
-def _syncnet_dataset(clips, tmp_path, **kwargs):
-    return SyncNetDataset(clips, num_frames=16, resolution=RESOLUTION, audio_mel_cache_dir=str(tmp_path / "mel"),
+def _syncnet_dataset(clips, tmp_path, resolution=RESOLUTION, **kwargs):
+    return SyncNetDataset(clips, num_frames=16, resolution=resolution, audio_mel_cache_dir=str(tmp_path / "mel"),
                           **kwargs)
 
 
@@ -82,7 +84,7 @@ def test_unet_sample(clips, tmp_path):
         sample = dataset[0]
         start = sample["start_idx"]
         assert sample["video_path"] == path
-        assert 8 <= start <= len(frames) - 16 - 8
+        assert 0 <= start <= len(frames) - 16
         torch.testing.assert_close(sample["gt_pixel_values"], frames[start : start + 16], atol=1e-6, rtol=0)
         masks = sample["masks"]
         assert masks.shape == (16, 1, RESOLUTION, RESOLUTION) and 0 <= masks.min() and masks.max() <= 1
@@ -164,8 +166,31 @@ def test_file_list_errors(clips, tmp_path):
         read_video_list(None, str(tmp_path / "no_videos"))
     with pytest.raises(InputError, match="neither data.val_fileslist nor data.val_data_dir"):
         read_video_list("", "", role="val")
-    with pytest.raises(InputError, match="resolution is 128"):
-        SyncNetDataset(clips, num_frames=16, resolution=128, audio_mel_cache_dir=str(tmp_path))
+
+
+def test_unet_windows_reach_both_ends_of_the_clip_and_never_overlap():
+    """As the original: the target anywhere in [0, total - F], the reference anywhere it does not overlap it."""
+    rng = np.random.default_rng(0)
+    starts, refs = zip(*(draw_windows(rng, 60, 16) for _ in range(3000)))
+    assert min(starts) == 0 and max(starts) == 44 and min(refs) == 0 and max(refs) == 44
+    assert all(abs(start - ref) >= 16 for start, ref in zip(starts, refs))
+
+
+def test_clips_at_another_resolution_are_resized_and_upsampling_warns_once(clips, tmp_path, caplog):
+    frames = torch.from_numpy(np.stack(list(VideoReader(clips[0]).frames()))).permute(0, 3, 1, 2)
+    with caplog.at_level(logging.WARNING, logger="latentsync.data"):
+        smaller = _syncnet_dataset(clips, tmp_path, resolution=32)
+    assert "upsampled" not in caplog.text
+    sample = smaller[0]
+    assert sample["frames"].shape == (16, 3, 32, 32)
+    expected = resize(frames, [32, 32], interpolation=InterpolationMode.BICUBIC, antialias=True) / 255.0 * 2 - 1
+    assert any(torch.allclose(sample["frames"], expected[s : s + 16], atol=1e-5) for s in range(len(frames) - 15))
+    with caplog.at_level(logging.WARNING, logger="latentsync.data"):
+        larger = UNetDataset(clips, num_frames=16, resolution=128, audio_mel_cache_dir=str(tmp_path / "mel"),
+                             use_mel=False)
+        sample = larger[0]
+    assert caplog.text.count("upsampled") == 1
+    assert sample["gt_pixel_values"].shape == sample["ref_pixel_values"].shape == (16, 3, 128, 128)
 
 
 def test_mel_cache_rebuilds_a_corrupt_entry(clips, tmp_path):

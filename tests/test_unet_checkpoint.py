@@ -6,7 +6,7 @@ import torch
 from latentsync.errors import CheckpointError
 from latentsync.models.checkpoint_io import read_checkpoint, save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
-from latentsync.models.unet_loading import init_unet_from_sd15, load_unet
+from latentsync.models.unet_loading import load_unet, load_unet_training_start
 
 TINY = dict(block_out_channels=(32, 32, 32, 32), cross_attention_dim=16, attention_head_dim=8,
             layers_per_block=1, motion_module_kwargs=dict(num_attention_heads=8, attention_block_types=["Temporal_Self"] * 2))
@@ -88,30 +88,52 @@ def test_damaged_file_is_one_line_naming_it_and_the_fix(tmp_path, name, content,
     assert message.endswith("; delete it and download it again with ./setup_env.sh")
 
 
-def test_sd15_init_drops_only_incompatible_layers_and_says_so(caplog):
+def test_training_start_from_sd15_drops_only_incompatible_layers_and_says_why(tmp_path):
     # A stand-in SD 1.5 U-Net: 4 input channels, 768-wide text cross-attention, no motion modules.
     sd15 = _tiny(in_channels=4, cross_attention_dim=768, use_motion_module=False)
     _randomise(sd15)
     sd15_state = sd15.state_dict()
+    save_checkpoint(tmp_path / "sd15.pt", sd15_state)
     unet = _tiny()
-    with caplog.at_level("WARNING"):
-        report = init_unet_from_sd15(unet, dict(sd15_state))
-    assert {"conv_in.weight", "conv_in.bias"} <= set(report.dropped)
-    assert any(k.endswith("attn2.to_k.weight") for k in report.dropped)
+    report, global_step = load_unet_training_start(unet, tmp_path / "sd15.pt")
+    assert global_step == 0
+    assert "input channels" in report.dropped["conv_in.weight"]
+    assert any(k.endswith("attn2.to_k.weight") and "cross_attention_dim 16" in why for k, why in report.dropped.items())
     assert all(".motion_modules." in k or k in report.dropped for k in report.missing)
     assert not report.unexpected
-    assert "dropped" in caplog.text and "conv_in.weight" in caplog.text
+    groups = report.by_group()
+    assert groups["attn2"]["dropped"] > 0 and groups["motion_modules"] == {"missing": groups["motion_modules"]["missing"]}
+    assert "attn2:" in report.table() and "input channels" in report.table()
     loaded = unet.state_dict()
-    assert torch.count_nonzero(loaded["conv_in.weight"]) == 0  # fresh input conv starts silent
+    assert torch.count_nonzero(loaded["conv_in.weight"]) == 0  # fresh input conv starts silent, as the original's
+    assert torch.equal(loaded["conv_out.weight"], sd15_state["conv_out.weight"])
     assert torch.equal(loaded["time_embedding.linear_1.weight"], sd15_state["time_embedding.linear_1.weight"])
     # New motion modules start as the identity: zero out-projection.
     assert torch.count_nonzero(loaded["down_blocks.0.motion_modules.0.temporal_transformer.proj_out.weight"]) == 0
 
 
-def test_sd15_init_still_rejects_other_mismatches():
-    sd15 = _tiny(in_channels=4, use_motion_module=False, block_out_channels=(32, 32, 32, 64))
+def test_training_start_moves_between_stages_and_keeps_the_global_step(tmp_path):
+    stage2 = _tiny()
+    _randomise(stage2)
+    save_checkpoint(tmp_path / "stage2.pt", stage2.state_dict(), global_step=7)
+    stage1 = _tiny(use_motion_module=False)
+    report, global_step = load_unet_training_start(stage1, tmp_path / "stage2.pt")  # a released checkpoint
+    assert global_step == 7 and not report.missing and not report.dropped
+    assert report.unexpected and all(".motion_modules." in k for k in report.unexpected)
+    assert set(report.by_group()["motion_modules"]) == {"unexpected"}
+    save_checkpoint(tmp_path / "stage1.pt", stage1.state_dict(), global_step=9)
+    fresh = _tiny()
+    report, global_step = load_unet_training_start(fresh, tmp_path / "stage1.pt")
+    assert global_step == 9 and not report.unexpected
+    assert report.missing and all(".motion_modules." in k for k in report.missing)
+    assert torch.equal(fresh.state_dict()["conv_in.weight"], stage2.state_dict()["conv_in.weight"])
+
+
+def test_training_start_still_rejects_other_mismatches(tmp_path):
+    other = _tiny(in_channels=4, use_motion_module=False, block_out_channels=(32, 32, 32, 64))
+    save_checkpoint(tmp_path / "other.pt", other.state_dict())
     with pytest.raises(CheckpointError, match="wrong shape"):
-        init_unet_from_sd15(_tiny(), sd15.state_dict())
+        load_unet_training_start(_tiny(), tmp_path / "other.pt")
 
 
 def test_gradient_checkpointing_switches_and_keeps_gradients():

@@ -105,12 +105,17 @@ def pixel_values(frames: np.ndarray, resolution: int) -> torch.Tensor:
 
 
 def check_clip_resolution(path: str, resolution: int) -> None:
-    """Fail at start-up when the data was processed at another resolution than the config's."""
+    """Warn (once, at start-up) when the data is smaller than the config's resolution: it is upsampled.
+
+    Clips of any size are resized to ``data.resolution`` as the original does, so one processed data set serves
+    a 256 px SyncNet and a 512 px U-Net; only upsampling, which blurs, deserves a word.
+    """
     try:
         reader = VideoReader(path)
     except (av.FFmpegError, InputError, OSError) as error:
         logger.warning("cannot check the resolution of %s (%s)", path, error)
         return
-    if (reader.width, reader.height) != (resolution, resolution):
-        raise InputError(f"{path} is {reader.width}x{reader.height} but data.resolution is {resolution}; "
-                         f"process the data at {resolution}x{resolution} or change data.resolution")
+    if reader.width < resolution or reader.height < resolution:
+        logger.warning("%s is %dx%d, smaller than data.resolution %d: clips are upsampled (bicubic); process the "
+                       "data at %d px or more for sharp samples", path, reader.width, reader.height, resolution,
+                       resolution)

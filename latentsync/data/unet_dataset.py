@@ -19,9 +19,9 @@ class UNetDataset(ClipDataset):
     ``gt_pixel_values`` in [-1, 1], ``masked_pixel_values`` (mouth region zeroed by the fixed mask), ``masks``
     (F, 1, res, res; 1 keep, 0 inpaint), ``ref_pixel_values`` (a window at least num_frames away from the
     target, so the reference never shows the mouth being predicted), ``mel`` (1, 80, 52) when ``use_mel``
-    (the sync loss), and ``video_path`` / ``start_idx`` for the trainer's Whisper window. The target starts
-    at least num_frames // 2 into the clip and ends as far from its end, as the original. Clips under 3x
-    num_frames are skipped.
+    (the sync loss), and ``video_path`` / ``start_idx`` for the trainer's Whisper window. As the original, the
+    target starts anywhere in ``[0, frames - num_frames]`` and the reference anywhere it does not overlap it.
+    Clips under 3x num_frames are skipped.
     """
 
     min_clip_frames_factor = 3
@@ -46,11 +46,8 @@ class UNetDataset(ClipDataset):
 
     def load_sample(self, path: str, rng: np.random.Generator) -> dict:
         reader, total = self.open_clip(path)
-        num_frames, margin = self.num_frames, self.num_frames // 2
-        start = int(rng.integers(margin, total - num_frames - margin + 1))
-        ref_candidates = np.concatenate([np.arange(0, start - num_frames + 1),
-                                         np.arange(start + num_frames, total - num_frames + 1)])
-        ref_start = int(rng.choice(ref_candidates))
+        num_frames = self.num_frames
+        start, ref_start = draw_windows(rng, total, num_frames)
         sample = {}
         if self.use_mel:
             mel = mel_window(self.mel_cache.mel(path), start, num_frames, fps=self.video_fps)
@@ -67,3 +64,12 @@ class UNetDataset(ClipDataset):
             "start_idx": start,
         }
         return sample
+
+
+def draw_windows(rng: np.random.Generator, total: int, num_frames: int) -> tuple[int, int]:
+    """``(start, ref_start)`` as the original draws them: the target anywhere in ``[0, total - num_frames]``, the
+    reference anywhere in that range that does not overlap it (uniform over the allowed starts)."""
+    start = int(rng.integers(0, total - num_frames + 1))
+    ref_candidates = np.concatenate([np.arange(0, start - num_frames + 1),
+                                     np.arange(start + num_frames, total - num_frames + 1)])
+    return start, int(rng.choice(ref_candidates))

@@ -21,22 +21,55 @@ logger = logging.getLogger(__name__)
 UNET_CONFIG_HINT = "Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2)."
 
 
+# Sub-module names that say what a key belongs to, most specific first ("attn2" is the audio cross-attention).
+MODULE_GROUPS = ("motion_modules", "attn2", "attentions", "resnets", "downsamplers", "upsamplers",
+                 "audio_encoder", "visual_encoder")
+
+
+def module_group(key: str) -> str:
+    """The group a state-dict key is reported under: its first ``MODULE_GROUPS`` part, else its top module."""
+    parts = key.split(".")
+    return next((group for group in MODULE_GROUPS if group in parts), parts[0])
+
+
 @dataclass
 class LoadReport:
-    """What a load did; ``dropped`` are checkpoint keys removed on purpose before loading."""
+    """What a load did; ``dropped`` maps checkpoint keys removed on purpose before loading to the reason."""
 
     source: str
     missing: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         def part(label: str, keys: list[str]) -> str:
             shown = ", ".join(keys[:8]) + (f", ... ({len(keys) - 8} more)" if len(keys) > 8 else "")
             return f"{len(keys)} {label}" + (f" [{shown}]" if keys else "")
 
-        return (f"{self.source}: " + "; ".join(part(label, keys) for label, keys in
+        return (f"{self.source}: " + "; ".join(part(label, list(keys)) for label, keys in
                 (("missing", self.missing), ("unexpected", self.unexpected), ("dropped", self.dropped))))
+
+    def by_group(self) -> dict[str, dict[str, int]]:
+        """``group -> {"loaded": n, "dropped": n, "missing": n, "unexpected": n}`` (only non-zero counts)."""
+        counts: dict[str, dict[str, int]] = {}
+        for kind, keys in (("loaded", self.loaded), ("dropped", self.dropped), ("missing", self.missing),
+                           ("unexpected", self.unexpected)):
+            for key in keys:
+                group = counts.setdefault(module_group(key), {})
+                group[kind] = group.get(kind, 0) + 1
+        return counts
+
+    def table(self) -> str:
+        """Multi-line report: totals, one line per module group, and why each kind of key was dropped."""
+        lines = [f"{self.source}: {len(self.loaded)} loaded, {len(self.dropped)} dropped, {len(self.missing)} "
+                 f"missing (kept their initialisation), {len(self.unexpected)} unexpected (ignored)"]
+        for group, counts in sorted(self.by_group().items()):
+            lines.append(f"  {group}: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+        for reason in dict.fromkeys(self.dropped.values()):
+            keys = [k for k, why in self.dropped.items() if why == reason]
+            lines.append(f"  dropped {len(keys)} ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}): {reason}")
+        return "\n".join(lines)
 
 
 def require_checkpoint_file(path: str | os.PathLike, what: str = "checkpoint",
@@ -100,24 +133,27 @@ def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
-                           allow_missing: frozenset[str] | set[str] = frozenset(),
-                           dropped: list[str] | None = None, hint: str = UNET_CONFIG_HINT) -> LoadReport:
+                           allow_missing: frozenset[str] | set[str] = frozenset(), allow_unexpected: bool = False,
+                           dropped: dict[str, str] | None = None, hint: str = UNET_CONFIG_HINT) -> LoadReport:
     """Load every key or fail with a message naming the offending keys; the report is logged either way.
 
-    ``allow_missing`` names model keys that may legitimately stay at their fresh initialisation.
+    ``allow_missing`` names model keys that may legitimately stay at their fresh initialisation;
+    ``allow_unexpected`` ignores checkpoint keys the model lacks. A shape mismatch always fails.
     """
     expected = model.state_dict()
-    report = LoadReport(source=source, dropped=list(dropped or []))
+    report = LoadReport(source=source, dropped=dict(dropped or {}))
     report.missing = [k for k in expected if k not in state_dict]
     report.unexpected = [k for k in state_dict if k not in expected]
+    report.loaded = [k for k in expected if k in state_dict]
     mismatched = [f"{k} {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}"
-                  for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape]
+                  for k in report.loaded if state_dict[k].shape != expected[k].shape]
     bad_missing = [k for k in report.missing if k not in allow_missing]
-    if bad_missing or report.unexpected or mismatched:
+    bad_unexpected = [] if allow_unexpected else report.unexpected
+    if bad_missing or bad_unexpected or mismatched:
         problems = [report.summary()]
         if mismatched:
             problems.append(f"{len(mismatched)} with wrong shape [{', '.join(mismatched[:8])}]")
         raise CheckpointError("checkpoint does not match the model config: " + "; ".join(problems) + ". " + hint)
-    model.load_state_dict(state_dict, strict=False)
+    model.load_state_dict({k: state_dict[k] for k in report.loaded}, strict=False)
     logger.info("loaded %s", report.summary())
     return report

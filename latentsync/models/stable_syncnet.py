@@ -70,7 +70,7 @@ def load_stable_syncnet(config: DictConfig | str | Path, ckpt_path: str | Path |
     syncnet = StableSyncNet(config.model, gradient_checkpointing=gradient_checkpointing)
     load_state_dict_strict(syncnet, state_dict, str(ckpt_path),
                            hint="Check that the SyncNet config's model section matches the checkpoint.")
-    return syncnet.to(device=device, dtype=dtype).requires_grad_(False)
+    return syncnet.to(device=device, dtype=dtype).requires_grad_(False).eval()
 
 
 def _to_plain(config: Mapping[str, Any]) -> dict[str, Any]:

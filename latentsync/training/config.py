@@ -71,6 +71,7 @@ def load_unet_training_config(path: str | os.PathLike) -> DictConfig:
         _check_keys(config.model.motion_module_kwargs, _constructor_keys(VanillaTemporalModule, skip={"in_channels"}),
                     path, "model.motion_module_kwargs")
     _check_rates(config, path)
+    check_training_length(config, path)
     if OmegaConf.select(config, "data.train_fileslist") in ("", None) and config.data.train_data_dir in ("", None):
         raise InputError(f"{path}: set data.train_fileslist (one video per line) or data.train_data_dir")
     return config
@@ -87,6 +88,7 @@ def load_syncnet_training_config(path: str | os.PathLike) -> DictConfig:
     for tower in ("audio_encoder", "visual_encoder"):
         _check_keys(config.model[tower], encoder_keys, path, f"model.{tower}")
     _check_rates(config, path)
+    check_training_length(config, path)
     if config.data.train_fileslist in ("", None) and config.data.train_data_dir in ("", None):
         raise InputError(f"{path}: set data.train_fileslist (one video per line) or data.train_data_dir")
     return config
@@ -137,3 +139,43 @@ def _check_rates(config: DictConfig, path) -> None:
     if config.data.audio_sample_rate != SUPPORTED_AUDIO_SAMPLE_RATE or config.data.video_fps != SUPPORTED_VIDEO_FPS:
         raise InputError(f"{path}: data.audio_sample_rate {config.data.audio_sample_rate} / data.video_fps "
                          f"{config.data.video_fps} are unsupported; the processed data must be 16000 Hz and 25 fps")
+
+
+def check_training_length(config: DictConfig, path: str | os.PathLike) -> None:
+    """Refuse a config that would train no step: ``run.max_train_steps`` is a positive count or -1 (U-Net only:
+    then ``run.max_train_epochs`` epochs, as the original), and ``run.max_train_epochs`` is positive or -1.
+
+    Called by both config loaders, so a launcher that loads the config fails before starting any process.
+    """
+    run = config.run
+    epochs = run.get("max_train_epochs")
+    for key, value in (("max_train_steps", run.max_train_steps), ("max_train_epochs", epochs)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise InputError(f"{path}: run.{key} is {value!r}; give a whole number")
+    if epochs is not None and (epochs == 0 or epochs < -1):
+        raise InputError(f"{path}: run.max_train_epochs {epochs} would train no epoch; give a positive count, "
+                         "or -1 to let run.max_train_steps decide")
+    if run.max_train_steps == -1:
+        if epochs is None:
+            raise InputError(f"{path}: run.max_train_steps -1 is not supported here; give a positive step count")
+        if epochs == -1:
+            raise InputError(f"{path}: run.max_train_steps and run.max_train_epochs are both -1, so nothing says "
+                             "how long to train; set run.max_train_steps (or run.max_train_epochs)")
+    elif run.max_train_steps < 1:
+        raise InputError(f"{path}: run.max_train_steps {run.max_train_steps} would train no step; give a positive "
+                         "count (or -1 with run.max_train_epochs)")
+
+
+def total_train_steps(run: DictConfig, batches_per_epoch: int) -> int:
+    """``run.max_train_steps``, or with -1 ``run.max_train_epochs`` x the batches of one epoch, as the original."""
+    if run.max_train_steps == -1:
+        return run.max_train_epochs * batches_per_epoch
+    return run.max_train_steps
+
+
+def check_steps_left(global_step: int, max_steps: int, source: str) -> None:
+    """Refuse a start (``ckpt.resume_ckpt_path`` or ``--resume``) whose global step leaves nothing to train."""
+    if global_step >= max_steps:
+        raise InputError(f"{source} starts at global_step {global_step}, but training ends at step {max_steps} "
+                         "(run.max_train_steps, or run.max_train_epochs x batches per epoch): no step would be "
+                         "trained; raise run.max_train_steps")

@@ -28,3 +28,9 @@ def clip_and_step(optimizer: torch.optim.Optimizer, parameters: Iterable[torch.n
         optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return total_norm
+
+
+def scaled_learning_rate(lr: float, scale_lr: bool, num_processes: int) -> float:
+    """``optimizer.lr``, times the number of processes with ``optimizer.scale_lr`` (as the original: not times the
+    per-process batch size)."""
+    return lr * num_processes if scale_lr else lr

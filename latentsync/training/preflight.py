@@ -51,6 +51,7 @@ def check_unet_training(options: UNetTrainOptions) -> None:
     if options.validation:
         try:
             require_checkpoint_file(options.sync_model_path, "validation SyncNet", AUXILIARY_SETUP_HINT)
+            require_checkpoint_file(options.s3fd_path, "validation face detector (S3FD)", AUXILIARY_SETUP_HINT)
         except CheckpointError as error:
             raise CheckpointError(f"{error}, or train with --no_validation") from None
     _check_starting_weights(config.ckpt.resume_ckpt_path, options.resume, config.data.train_output_dir)

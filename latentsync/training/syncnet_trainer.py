@@ -16,22 +16,24 @@ from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from ..data import DistributedResumableSampler, SyncNetDataset
 from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from ..models.stable_syncnet import StableSyncNet
 from ..pipelines.loading import DEFAULT_VAE, load_vae
-from .config import load_syncnet_training_config
+from .config import check_steps_left, load_syncnet_training_config
 from .data_position import DataPosition
 from .distributed import distributed, mean_over_ranks
 from .optimization import backward, clip_and_step
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from .syncnet_step import syncnet_training_step
+from .frozen_precision import validation_autocast_dtype
 from .validation import syncnet_validation_loss
 
 logger = logging.getLogger(__name__)
+
+VAL_FRAMES_PER_BATCH = 640  # the original's cap on a validation batch (frames), against running out of memory
 
 
 @dataclass
@@ -42,6 +44,7 @@ class SyncNetTrainOptions:
     report_to: str = "none"  # or "tensorboard"
     mixed_precision: str = "auto"
     device: str | None = None
+    fresh_val_samples: bool = False  # True: new validation samples each time, as the original (a noisier curve)
 
 
 def train_syncnet(options: SyncNetTrainOptions) -> Path:
@@ -70,6 +73,8 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
         load_state_dict_strict(syncnet, state_dict, str(weights),
                                hint="Check that the config's model section matches the checkpoint.")
         global_step = int(extras["global_step"])
+        check_steps_left(global_step, config.run.max_train_steps,
+                         "--resume" if session.bundle is not None else "ckpt.resume_ckpt_path")
         curves = extras
     syncnet.train()
     model = DistributedDataParallel(syncnet, device_ids=[device.index] if device.type == "cuda" else None) \
@@ -78,6 +83,8 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
     scaler = precision.grad_scaler(device)
     sampler = DistributedResumableSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.run.seed)
     loader = training_loader(train_set, sampler, data, device, config.run.seed)
+    if session.bundle is None:
+        sampler.set_position(global_step // len(loader), 0)  # the epoch the original continues in
     if session.bundle is not None:
         session.restore(optimizer, None, scaler, sampler)
     elif session.metrics is not None and "train_loss_list" in curves:  # an original checkpoint's curves
@@ -86,9 +93,9 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
             "val_loss": {"steps": list(curves.get("val_step_list", [])), "values": list(curves.get("val_loss_list", []))},
         }
 
-    def loss_of(net: torch.nn.Module, batch: dict) -> torch.Tensor:
+    def loss_of(net: torch.nn.Module, batch: dict, autocast_dtype: torch.dtype | None) -> torch.Tensor:
         return syncnet_training_step(to_device(batch, device), net, lower_half=data.lower_half, vae=vae,
-                                     autocast_dtype=precision.autocast_dtype).loss
+                                     autocast_dtype=autocast_dtype).loss
 
     accumulation = data.gradient_accumulation_steps
     max_steps = config.run.max_train_steps
@@ -101,7 +108,7 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
             micro_step += 1
             sync_now = micro_step % accumulation == 0
             with contextlib.nullcontext() if sync_now or not ctx.is_distributed else model.no_sync():
-                loss = loss_of(model, batch) / accumulation
+                loss = loss_of(model, batch, precision.autocast_dtype) / accumulation
                 backward(loss, scaler)
             accumulated += loss.detach()
             if not sync_now:
@@ -115,7 +122,9 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
             if session.metrics is not None:
                 session.metrics.log(global_step, train_loss=train_loss)
             if val_set is not None and global_step % config.run.validation_steps == 0:
-                _validate(session, syncnet, val_set, data, global_step, lambda batch: loss_of(syncnet, batch))
+                val_set.set_epoch(global_step if options.fresh_val_samples else 0)
+                _validate(session, syncnet, val_set, data, global_step, ctx.world_size,
+                          lambda batch: loss_of(syncnet, batch, validation_autocast_dtype(device)))
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
                 session.save(global_step, syncnet.state_dict(), optimizer=optimizer, lr_scheduler=None,
                              grad_scaler=scaler, sampler_state=position.sampler_state(),
@@ -129,14 +138,17 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
     return session.run_dir
 
 
-def _validate(session: TrainingSession, syncnet: StableSyncNet, val_set, data, step: int, loss_of_batch) -> None:
-    """Rank 0 scores ``data.num_val_samples`` validation samples with the unwrapped net (no collective)."""
+def _validate(session: TrainingSession, syncnet: StableSyncNet, val_set, data, step: int, world_size: int,
+              loss_of_batch) -> None:
+    """Rank 0 scores validation batches with the unwrapped net (no collective): as many batches, of the size, as the
+    original (``num_val_samples // (processes x batch_size) + 1`` of ``min(640 // num_frames, batch_size)``)."""
     if session.metrics is None:
         return
-    val_set.set_epoch(0)  # the same samples every time, so the values are comparable
-    loader = DataLoader(val_set, batch_size=data.batch_size, shuffle=False, num_workers=data.num_workers)
     device = next(syncnet.parameters()).device
-    val_loss = syncnet_validation_loss(syncnet, loader, data.num_val_samples, loss_of_batch, device)
+    val_loss = syncnet_validation_loss(syncnet, val_set, batch_size=min(VAL_FRAMES_PER_BATCH // data.num_frames,
+                                                                         data.batch_size),
+                                       num_batches=data.num_val_samples // (world_size * data.batch_size) + 1,
+                                       loss_of_batch=loss_of_batch, device=device, num_workers=data.num_workers)
     session.metrics.log(step, val_loss=val_loss)
     session.metrics.save_chart(step)
     logger.info("step %d: validation loss %.4f", step, val_loss)

@@ -164,9 +164,12 @@ def unet_training_step(batch: dict, audio_embeds: torch.Tensor | None, models: U
         [noisy_latents, steps["masks_latent"], steps["masked_latents"], steps["ref_latents"]], dim=1
     )
 
+    # A float16 VAE (CUDA) gives float16 latents; the trained U-Net's own dtype takes them (exactly), so it runs
+    # with or without autocast, which then casts them back as the original feeds them.
+    unet_dtype = next(models.unet.parameters()).dtype
     autocast = settings.autocast_dtype is not None
     with torch.autocast(device_type=device.type, dtype=settings.autocast_dtype or torch.float32, enabled=autocast):
-        pred_noise = models.unet(unet_input, timesteps, encoder_hidden_states=audio_embeds).sample
+        pred_noise = models.unet(unet_input.to(unet_dtype), timesteps, encoder_hidden_states=audio_embeds).sample
     steps["pred_noise"] = pred_noise
     steps["pred_latents"] = pred_latents = predicted_original(scheduler.alphas_cumprod, noisy_latents, pred_noise,
                                                               timesteps)

@@ -27,18 +27,20 @@ from ..errors import CheckpointError, InputError
 from ..losses.perceptual import load_lpips
 from ..losses.trepa import load_trepa_loss
 from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from ..models.s3fd import DEFAULT_S3FD_PATH
 from ..models.stable_syncnet import load_stable_syncnet
 from ..models.unet import UNet3DConditionModel
-from ..models.unet_loading import init_unet_from_sd15, unet_from_config
+from ..models.unet_loading import load_unet_training_start, unet_from_config, zero_input_output_convs
 from ..models.videomae import VIT_G_CHECKPOINT
 from ..pipelines.loading import (DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path,
                                  load_vae)
 from ..utils.checkpoints_dir import in_checkpoints_dir
 from ..whisper import Audio2Feature
-from .config import load_unet_training_config
+from .config import check_steps_left, load_unet_training_config, total_train_steps
 from .data_position import DataPosition
 from .distributed import barrier, distributed, mean_over_ranks
-from .optimization import backward, clip_and_step
+from .frozen_precision import frozen_model_precision
+from .optimization import backward, clip_and_step, scaled_learning_rate
 from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from .unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
 from .validation import UNetValidator
@@ -54,10 +56,11 @@ class UNetTrainOptions:
     checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR  # where the weights not given below are
     whisper_model_path: str | os.PathLike | None = None  # None: tiny.pt for 384-wide audio attention, small.pt for 768
     trepa_ckpt_path: str | os.PathLike | None = None  # None: the ViT-g in checkpoints_dir/auxiliary
-    trepa_half_precision: bool | None = None  # None: on CUDA only
+    trepa_half_precision: bool | None = None  # None: as frozen_model_precision decides (fp16 on CUDA)
     validation: bool = True
     sync_model_path: str | os.PathLike | None = None  # the classic SyncNet that scores validation videos
-    face_backend: str = "mediapipe"
+    s3fd_path: str | os.PathLike | None = None  # the face detector of that score (checkpoints_dir/auxiliary)
+    face_backend: str = "auto"  # landmarks that align the validation clip: the release's, as inference
     report_to: str = "none"
     mixed_precision: str = "auto"
     device: str | None = None
@@ -66,6 +69,7 @@ class UNetTrainOptions:
         auxiliary = Path(self.checkpoints_dir) / "auxiliary"
         self.trepa_ckpt_path = self.trepa_ckpt_path or auxiliary / Path(VIT_G_CHECKPOINT).name
         self.sync_model_path = self.sync_model_path or auxiliary / "syncnet_v2.model"
+        self.s3fd_path = self.s3fd_path or auxiliary / DEFAULT_S3FD_PATH.name
 
     def syncnet_path(self, syncnet_config: DictConfig) -> Path:
         """The SyncNet config's ``ckpt.inference_ckpt_path``; ``checkpoints/...`` is in ``checkpoints_dir``."""
@@ -82,19 +86,25 @@ def train_unet(options: UNetTrainOptions) -> Path:
         return _train(options, ctx, session_scope)
 
 
-def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike) -> int:
-    """Load ``ckpt.resume_ckpt_path``; return the global step it continues from (as the original does).
+def load_initial_unet_weights(unet: UNet3DConditionModel, path: str | os.PathLike | None, exact_resume: bool,
+                              log: bool) -> int:
+    """The starting weights; return the global step training continues from (the file's, as the original).
 
-    A Stable Diffusion 1.5 U-Net (4 input channels) initialises stage 1 through ``init_unet_from_sd15``; any
-    other file is a LatentSync checkpoint and loads strictly.
+    ``exact_resume``: this trainer's own checkpoint of the same config, loaded strictly. Otherwise
+    ``ckpt.resume_ckpt_path`` loads non-strictly the original's way (``load_unet_training_start``, report logged
+    by module group when ``log``); without any file the model starts as the original's constructor leaves it.
     """
-    state_dict, extras = read_checkpoint(path)
-    conv_in = state_dict.get("conv_in.weight")
-    if conv_in is not None and conv_in.shape[1] == 4 != unet.config.in_channels:
-        init_unet_from_sd15(unet, state_dict, source=str(path))
+    if exact_resume:
+        state_dict, extras = read_checkpoint(path)
+        load_state_dict_strict(unet, state_dict, str(path))
+        return int(extras["global_step"])
+    if not path:
+        zero_input_output_convs(unet)
         return 0
-    load_state_dict_strict(unet, state_dict, str(path))
-    return int(extras["global_step"])
+    report, global_step = load_unet_training_start(unet, path)
+    if log:
+        logger.info("U-Net start (global_step %d): %s", global_step, report.table())
+    return global_step
 
 
 def select_trainable_parameters(unet: UNet3DConditionModel, trainable_modules) -> list[torch.nn.Parameter]:
@@ -130,43 +140,64 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
     data, run, device = config.data, config.run, ctx.device
     seed_everything(run.seed + ctx.rank)
     precision = resolve_precision(run.mixed_precision_training, options.mixed_precision, device)
+    frozen = frozen_model_precision(device, config)
+    if ctx.is_main:
+        logger.info("frozen models on %s: %s", device, frozen.describe())
     settings = UNetStepSettings.from_config(config, autocast_dtype=precision.autocast_dtype)
     train_set = UNetDataset.from_config(config, seed=run.seed)
+    sampler = DistributedResumableSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=run.seed)
+    loader = training_loader(train_set, sampler, data, device, run.seed)
+    batches_per_epoch = len(loader)
+    max_steps = total_train_steps(run, batches_per_epoch)
 
     # Every model and weight file before the run folder exists: a missing one fails before any step.
     unet = unet_from_config(config)
-    vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False)
+    vae = load_vae(options.vae_model_path, frozen.vae_dtype).to(device).requires_grad_(False)
+    if frozen.vae_gradient_checkpointing:
+        vae.enable_gradient_checkpointing()
     audio_encoder = None
     if config.model.add_audio_layer:
-        audio_encoder = Audio2Feature(options.whisper_path(config.model.cross_attention_dim), device=device, num_frames=data.num_frames,
+        audio_encoder = Audio2Feature(options.whisper_path(config.model.cross_attention_dim), device=device,
+                                      dtype=frozen.whisper_dtype, num_frames=data.num_frames,
                                       audio_feat_length=tuple(data.audio_feat_length),
                                       cache_dir=data.audio_embeds_cache_dir)
     models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR))
     if settings.uses("sync"):
         syncnet_config = _load_syncnet_config(data.syncnet_config_path)
-        models.syncnet = load_stable_syncnet(syncnet_config, options.syncnet_path(syncnet_config), device=device)
+        models.syncnet = load_stable_syncnet(syncnet_config, options.syncnet_path(syncnet_config), device=device,
+                                             dtype=frozen.syncnet_dtype,
+                                             gradient_checkpointing=frozen.syncnet_gradient_checkpointing)
         models.syncnet_resolution = syncnet_config.data.resolution
         models.syncnet_lower_half = syncnet_config.data.lower_half
         models.syncnet_latent_space = syncnet_config.data.latent_space
     if settings.uses("lpips"):
         models.lpips = load_lpips(device)
     if settings.uses("trepa"):
-        half = device.type == "cuda" if options.trepa_half_precision is None else options.trepa_half_precision
+        half = (frozen.trepa_dtype == torch.float16 if options.trepa_half_precision is None
+                else options.trepa_half_precision)
         models.trepa = load_trepa_loss(options.trepa_ckpt_path, half_precision=half,
-                                       gradient_checkpointing=run.enable_gradient_checkpointing, device=device)
+                                       gradient_checkpointing=frozen.trepa_gradient_checkpointing, device=device)
     validator = None
-    if options.validation and not Path(options.sync_model_path).is_file():
-        raise CheckpointError(f"validation SyncNet {options.sync_model_path} not found; run ./setup_env.sh "
-                              "--auxiliary to download it, pass --sync_model_path, or train with --no_validation")
+    for what, path, flag in (("SyncNet", options.sync_model_path, "--sync_model_path"),
+                             ("face detector (S3FD)", options.s3fd_path, "--s3fd_path")):
+        if options.validation and not Path(path).is_file():
+            raise CheckpointError(f"validation {what} {path} not found; run ./setup_env.sh --auxiliary to download "
+                                  f"it, pass {flag}, or train with --no_validation")
     if options.validation and ctx.is_main:
-        validator = UNetValidator(config, options.sync_model_path, device, options.face_backend)
+        validator = UNetValidator(config, options.sync_model_path, device, options.face_backend, options.s3fd_path,
+                                  autocast_dtype=frozen.validation_autocast_dtype)
 
-    session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, {"unet.yaml": config},
-                                                          options.resume, options.report_to))
     global_step = 0
-    weights = session.resume_checkpoint or config.ckpt.resume_ckpt_path
-    if weights:
-        global_step = load_initial_unet_weights(unet, weights)
+    if not options.resume:  # a training start: known before the run folder exists
+        global_step = load_initial_unet_weights(unet, config.ckpt.resume_ckpt_path, exact_resume=False,
+                                                log=ctx.is_main)
+        check_steps_left(global_step, max_steps, "ckpt.resume_ckpt_path")
+        sampler.set_position(global_step // batches_per_epoch, 0)  # the epoch the original continues in
+    session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, _configs_to_copy(config),
+                                                          options.resume, options.report_to))
+    if session.bundle is not None:
+        global_step = load_initial_unet_weights(unet, session.resume_checkpoint, exact_resume=True, log=False)
+        check_steps_left(global_step, max_steps, "--resume")
     unet.to(device)
     if run.enable_gradient_checkpointing:
         unet.enable_gradient_checkpointing()
@@ -175,27 +206,21 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
     if ctx.is_distributed:
         models.unet = DistributedDataParallel(unet, device_ids=[device.index] if device.type == "cuda" else None)
     if ctx.is_main:
-        logger.info("training %d of %d U-Net parameters", sum(p.numel() for p in trainable),
-                    sum(p.numel() for p in unet.parameters()))
+        logger.info("training %d of %d U-Net parameters, steps %d to %d (%d batches per epoch and process)",
+                    sum(p.numel() for p in trainable), sum(p.numel() for p in unet.parameters()), global_step + 1,
+                    max_steps, batches_per_epoch)
 
-    lr = config.optimizer.lr
-    if config.optimizer.scale_lr:
-        lr *= data.batch_size * ctx.world_size
-    optimizer = torch.optim.AdamW(trainable, lr=lr)
+    optimizer = torch.optim.AdamW(trainable, lr=scaled_learning_rate(config.optimizer.lr, config.optimizer.scale_lr,
+                                                                      ctx.world_size))
     lr_scheduler = get_scheduler(config.optimizer.lr_scheduler, optimizer,
-                                 num_warmup_steps=config.optimizer.lr_warmup_steps,
-                                 num_training_steps=run.max_train_steps)
+                                 num_warmup_steps=config.optimizer.lr_warmup_steps, num_training_steps=max_steps)
     scaler = precision.grad_scaler(device)
-    sampler = DistributedResumableSampler(train_set, ctx.world_size, ctx.rank, shuffle=True, seed=run.seed)
-    loader = training_loader(train_set, sampler, data, device, run.seed)
     if session.bundle is not None:
         session.restore(optimizer, lr_scheduler, scaler, sampler)
 
-    max_steps = run.max_train_steps
     position = DataPosition(loader, sampler, train_set)
     progress = tqdm(total=max_steps, initial=global_step, desc="training U-Net", disable=not ctx.is_main)
-    last_saved = global_step  # the starting weights are a checkpoint already
-    while global_step < max_steps and (run.max_train_epochs < 0 or position.epoch < run.max_train_epochs):
+    while global_step < max_steps:
         for batch in position.batches():
             batch = to_device(batch, device)
             audio_embeds = None
@@ -216,7 +241,6 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
             if global_step % config.ckpt.save_ckpt_steps == 0 or global_step == max_steps:
                 session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
                              grad_scaler=scaler, sampler_state=position.sampler_state())
-                last_saved = global_step
                 if validator is not None:
                     _validate(session, validator, unet, vae, audio_encoder, global_step)
                 if session.metrics is not None:
@@ -225,12 +249,17 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
             if global_step >= max_steps:
                 break
     progress.close()
-    if last_saved != global_step:  # stopped by max_train_epochs between save steps: keep the work
-        session.save(global_step, unet.state_dict(), optimizer=optimizer, lr_scheduler=lr_scheduler,
-                     grad_scaler=scaler, sampler_state=position.sampler_state())
     if validator is not None:
         validator.close()
     return session.run_dir
+
+
+def _configs_to_copy(config: DictConfig) -> dict:
+    """The config as used, and the SyncNet config file it names, as the original copies both into the run folder."""
+    configs = {"unet.yaml": config}
+    if Path(config.data.syncnet_config_path).is_file():
+        configs["syncnet.yaml"] = config.data.syncnet_config_path
+    return configs
 
 
 def _validate(session: TrainingSession, validator: UNetValidator, unet, vae, audio_encoder, step: int) -> None:

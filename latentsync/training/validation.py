@@ -17,13 +17,14 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
+from torch.utils.data import DataLoader
 
 from ..errors import InputError
-from ..evaluation.video_sync import VideoSyncScorer, scorer_from_args
+from ..evaluation.video_sync import VideoSyncScorer, add_scorer_arguments, scorer_from_args
+from ..models.s3fd import DEFAULT_S3FD_PATH
 from ..models.unet import UNet3DConditionModel
 from ..pipelines.lipsync_pipeline import LipsyncPipeline
 from ..pipelines.loading import SCHEDULER_CONFIG_DIR
-from ..utils.checkpoints_dir import DEFAULT_CHECKPOINTS_DIR
 from ..whisper import Audio2Feature
 from .resume import capture_rng_state, restore_rng_state
 
@@ -59,19 +60,25 @@ def lipsync_validation_video(unet: UNet3DConditionModel, vae: AutoencoderKL, aud
 class UNetValidator:
     """At each save step: lip-sync ``data.val_video_path`` to ``data.val_audio_path`` and score its sync (LSE-C).
 
-    ``sync_model_path`` is the classic SyncNet of the evaluation (``checkpoints/auxiliary/syncnet_v2.model``);
-    it is loaded at start-up so a missing file fails before any training step.
+    As the original: the faces are aligned with the landmark backend inference chooses (``face_backend``), the
+    generation runs under ``autocast_dtype`` autocast (float16 on CUDA, see ``frozen_model_precision``), and the
+    video is scored with the sync-confidence evaluation's S3FD face tracks. ``sync_model_path`` is the classic
+    SyncNet of that evaluation (``checkpoints/auxiliary/syncnet_v2.model``); both weights are loaded at start-up
+    so a missing file fails before any training step.
     """
 
     def __init__(self, config: DictConfig, sync_model_path: str | os.PathLike, device: torch.device,
-                 face_backend: str = "mediapipe", min_face_size: float = 100):
+                 face_backend: str = "auto", s3fd_path: str | os.PathLike = DEFAULT_S3FD_PATH,
+                 autocast_dtype: torch.dtype | None = None, min_face_size: float = 100):
         self.config = config
         self.device = device
         self.face_backend = face_backend
-        args = argparse.Namespace(initial_model=str(sync_model_path), detector=face_backend,
-                                  checkpoints_dir=DEFAULT_CHECKPOINTS_DIR, s3fd_path=None, min_track=50,
-                                  min_face_size=min_face_size, batch_size=20, device=str(device),
-                                  protocol="original")
+        self.autocast_dtype = autocast_dtype
+        parser = argparse.ArgumentParser()
+        add_scorer_arguments(parser)
+        args = parser.parse_args(["--initial_model", str(sync_model_path), "--detector", "s3fd",
+                                  "--s3fd_path", str(s3fd_path), "--min_face_size", str(min_face_size),
+                                  "--device", str(device)])
         self.scorer: VideoSyncScorer = scorer_from_args(args)
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,
@@ -79,14 +86,18 @@ class UNetValidator:
         """Sync confidence (LSE-C) of the lip-synced validation video written to ``output_path``.
 
         NaN (with a warning) when the scorer finds no long enough face track in it, as happens early in
-        training: a validation hiccup must not end a run.
+        training: a validation hiccup must not end a run (the original charts 0 then).
         """
         was_training = unet.training
         unet.eval()
+        autocast = torch.autocast(self.device.type, dtype=self.autocast_dtype or torch.float32,
+                                  enabled=self.autocast_dtype is not None)
         try:
             with preserved_rng(self.device):
-                video = lipsync_validation_video(unet, vae, audio_encoder, self.config, self.config.data.val_video_path,
-                                                 self.config.data.val_audio_path, output_path, self.face_backend)
+                with autocast:
+                    video = lipsync_validation_video(unet, vae, audio_encoder, self.config,
+                                                     self.config.data.val_video_path, self.config.data.val_audio_path,
+                                                     output_path, self.face_backend)
                 try:
                     return self.scorer(video).confidence
                 except InputError as error:
@@ -100,20 +111,25 @@ class UNetValidator:
 
 
 @torch.no_grad()
-def syncnet_validation_loss(syncnet: torch.nn.Module, loader, num_samples: int, step_function,
-                            device: torch.device) -> float:
-    """Mean loss over the first ``num_samples`` validation samples (``step_function(batch) -> mean loss``)."""
+def syncnet_validation_loss(syncnet: torch.nn.Module, dataset, batch_size: int, num_batches: int, loss_of_batch,
+                            device: torch.device, num_workers: int = 0) -> float:
+    """Mean of the mean losses of ``num_batches`` batches of ``dataset`` (``loss_of_batch(batch) -> mean loss``), as
+    the original averages its validation batches. When the data runs out it is walked again with the next epoch's
+    draws. The caller's ``dataset.epoch`` chooses the samples: the same epoch gives the same samples."""
     was_training = syncnet.training
     syncnet.eval()
-    total, seen = 0.0, 0
+    losses: list[float] = []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    first_epoch = dataset.epoch
     try:
         with preserved_rng(device):
-            for batch in loader:
-                size = len(batch["y"])
-                total += float(step_function(batch)) * size
-                seen += size
-                if seen >= num_samples:
-                    break
+            while len(losses) < num_batches:
+                for batch in loader:
+                    losses.append(float(loss_of_batch(batch)))
+                    if len(losses) == num_batches:
+                        break
+                dataset.set_epoch(dataset.epoch + 1)
     finally:
+        dataset.set_epoch(first_epoch)
         syncnet.train(was_training)
-    return total / max(seen, 1)
+    return sum(losses) / len(losses)
