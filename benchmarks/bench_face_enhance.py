@@ -28,13 +28,10 @@ from torch import nn
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.bench_paste_back import DEFAULT_VIDEO, WINDOW, read_frames  # noqa: E402
-from latentsync.face.alignment import FaceAligner  # noqa: E402
+from benchmarks.bench_paste_back import DEFAULT_VIDEO, WINDOW, tracked_demo_frames  # noqa: E402
 from latentsync.face.enhancement import (DEFAULT_ENHANCERS_DIR, FaceEnhancement, FaceEnhancer,  # noqa: E402
                                          OnnxFaceEnhancer, enhancer_specs)
 from latentsync.face.framed_faces import FramedFaces  # noqa: E402
-from latentsync.face.landmarks import create_landmark_detector  # noqa: E402
-from latentsync.face.tracking import locate_faces  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
 
 # Channels at 512, 256, ..., 4 pixels: StyleGAN2's widths at channel multiplier 2.
@@ -131,13 +128,7 @@ def synchronize(device: torch.device) -> None:
 
 def tracked_windows(args: argparse.Namespace, device: torch.device) -> list[FramedFaces]:
     """The demo frames with their tracked faces, a window of ``WINDOW`` frames at a time."""
-    frames = read_frames(args.video, args.frames, args.scale)
-    aligner = FaceAligner(args.resolution)
-    detector = create_landmark_detector("mediapipe", device)
-    try:
-        track = locate_faces(iter(frames), len(frames), detector, aligner, max_gap=2)
-    finally:
-        detector.close()
+    frames, aligner, track = tracked_demo_frames(args.video, args.frames, args.scale, args.resolution, device)
     frames_on_device = torch.from_numpy(np.stack(frames)).to(device)
     return [FramedFaces(frames_on_device[start:start + WINDOW], track.five_points[start:start + WINDOW],
                         track.affine_matrices[start:start + WINDOW].to(device), aligner.crop_size, args.resolution)

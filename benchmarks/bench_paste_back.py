@@ -30,7 +30,7 @@ from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.face.alignment import FaceAligner  # noqa: E402
 from latentsync.face.landmarks import create_landmark_detector  # noqa: E402
 from latentsync.face.paste_back import paste_faces_back  # noqa: E402
-from latentsync.face.tracking import locate_faces  # noqa: E402
+from latentsync.face.tracking import FaceTrack, locate_faces  # noqa: E402
 from latentsync.io.background_writer import BackgroundVideoWriter  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
@@ -60,13 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     device = resolve_device(args.device)
-    frames = read_frames(args.video, args.frames, args.scale)
-    aligner = FaceAligner(args.resolution)
-    detector = create_landmark_detector("mediapipe", device)
-    try:
-        track = locate_faces(iter(frames), len(frames), detector, aligner, max_gap=2)
-    finally:
-        detector.close()
+    frames, aligner, track = tracked_demo_frames(args.video, args.frames, args.scale, args.resolution, device)
     frames_on_host = torch.from_numpy(np.stack(frames))
     frames_on_device = frames_on_host.to(device)
     matrices = track.affine_matrices.to(device)
@@ -110,6 +104,18 @@ def frames_per_second(windows: Callable[[], Iterator[torch.Tensor]], device: tor
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     return count / (time.perf_counter() - started)
+
+
+def tracked_demo_frames(video: Path, num_frames: int, scale: float, resolution: int,
+                        device: torch.device) -> tuple[list[np.ndarray], FaceAligner, FaceTrack]:
+    """The first ``num_frames`` of ``video`` (scaled), the aligner of ``resolution`` and their faces (mediapipe)."""
+    frames = read_frames(video, num_frames, scale)
+    aligner = FaceAligner(resolution)
+    detector = create_landmark_detector("mediapipe", device)
+    try:
+        return frames, aligner, locate_faces(iter(frames), len(frames), detector, aligner, max_gap=2)
+    finally:
+        detector.close()
 
 
 def read_frames(video: Path, num_frames: int, scale: float) -> list[np.ndarray]:

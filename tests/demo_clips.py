@@ -37,11 +37,15 @@ def write_h264(path: Path, frames: Sequence[np.ndarray], crf: int = 10) -> Path:
 
 def write_demo_speech(path: Path, num_frames: int) -> Path:
     """The first ``num_frames`` video frames' worth (640 samples each) of demo2_audio.wav, as a 16 kHz mono WAV."""
-    samples = load_audio(shared_path("media", "demo2_audio.wav"), 16000)[:num_frames * 640]
+    return write_wav(path, load_audio(shared_path("media", "demo2_audio.wav"), 16000)[:num_frames * 640])
+
+
+def write_wav(path: Path, samples: np.ndarray, sample_rate: int = 16000) -> Path:
+    """``samples`` in [-1, 1] as a 16-bit mono WAV."""
     with wave.open(str(path), "wb") as file:
         file.setnchannels(1)
         file.setsampwidth(2)
-        file.setframerate(16000)
+        file.setframerate(sample_rate)
         file.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
     return path
 

@@ -9,7 +9,7 @@ import torch
 
 from latentsync.pipelines.frame_plan import SYNC_MODES, cross_fade, plan_frames
 from latentsync.pipelines.silence import frame_loudness_db, silence_weights, silent_runs
-from latentsync.utils.frame_schedule import num_frames_to_align, num_output_audio_samples, source_frame_indices
+from latentsync.utils.frame_schedule import num_output_audio_samples, source_frame_index
 
 FPS, RATE = 25, 16000
 
@@ -17,9 +17,8 @@ FPS, RATE = 25, 16000
 @pytest.mark.parametrize("num_video, num_audio", [(10, 23), (23, 10), (16, 16), (1, 5), (100_000, 7)])
 def test_bounce_is_the_original_schedule(num_video, num_audio):
     plan = plan_frames("bounce", num_video, num_audio)
-    aligned = num_frames_to_align(num_video, num_audio)
-    assert plan.source_frames.tolist() == source_frame_indices(aligned, num_audio)
-    assert plan.num_frames_to_track == aligned
+    assert plan.source_frames.tolist() == [source_frame_index(k, num_video) for k in range(num_audio)]
+    assert plan.num_frames_to_track == min(num_video, num_audio)  # faces of the frames shown, in video order
     assert (plan.generate_weights == 1).all() and plan.num_passed_through == 0
 
 
@@ -110,3 +109,21 @@ def test_cross_fade_blends_frames():
     generated = torch.full_like(source, 200)
     blended = cross_fade(source, generated, torch.tensor([1.0, 0.75, 0.25]))
     assert blended[:, 0, 0, 0].tolist() == [200, 150, 50]
+
+
+@pytest.mark.parametrize("mode, num_video, num_audio, planned", [
+    ("bounce", 4, 10, [0, 1, 2, 3, 3, 2, 1, 0, 0, 1, 2, 3]),  # ends with the audio: 2 frames more, same rule
+    ("loop", 4, 10, [0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3]),
+    ("remap", 4, 10, [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 3]),  # past the end: the last source frame
+    ("cut_off", 4, 10, [0, 1, 2, 3]),  # ends with the video: nothing past it
+    ("silence", 12, 10, list(range(12))),  # ends after the audio: nothing past it
+])
+def test_the_original_s_last_window_runs_past_the_audio_but_is_not_written(mode, num_video, num_audio, planned):
+    plan = plan_frames(mode, num_video, num_audio, num_generated_frames=num_audio + 2)
+    unextended = plan_frames(mode, num_video, num_audio)
+    assert plan.source_frames.tolist() == planned
+    assert plan.num_output_frames == unextended.num_output_frames
+    assert plan.source_frames[:plan.num_output_frames].tolist() == unextended.source_frames.tolist()
+    assert plan.num_passed_through == unextended.num_passed_through
+    assert len(plan.audio_track(np.ones(640 * 20, np.float32), FPS, RATE)) == \
+        num_output_audio_samples(unextended.num_output_frames, FPS, RATE)

@@ -5,7 +5,6 @@ through are the source frames."""
 from __future__ import annotations
 
 import logging
-import wave
 
 import av
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.frame_plan import plan_frames
 from latentsync.pipelines.silence import silence_weights
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264
+from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264, write_wav
 from tests.paths import shared_path
 
 MARKER_WIDTH = 12  # source frame i shows a white block at x = 12 i in a black band along the top
@@ -35,15 +34,6 @@ def markers(frames: list[np.ndarray]) -> list[int]:
     return [int(np.argmax(frame[2:14, :, 1].mean(axis=0))) // MARKER_WIDTH for frame in frames]
 
 
-def write_speech(path, samples: np.ndarray):
-    with wave.open(str(path), "wb") as file:
-        file.setnchannels(1)
-        file.setsampwidth(2)
-        file.setframerate(16000)
-        file.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
-
-
 def block_difference(a: np.ndarray, b: np.ndarray) -> float:
     """The largest mean absolute difference of an 8x8 block: tens of levels where a mouth was generated, a few for
     two lossy encodes of the same frame."""
@@ -59,7 +49,7 @@ def clip(tmp_path_factory):
     inputs = tiny_lipsync_inputs(work, marked(demo_frames(NUM_VIDEO_FRAMES, step=2)), 12)
     pipeline, video, short_speech, _ = next(inputs)
     speech = load_audio(shared_path("media", "demo1_audio.wav"))[SPEECH_START * 640:][:NUM_AUDIO_FRAMES * 640]
-    yield pipeline, video, write_speech(work / "pause.wav", speech), short_speech, decode_rgb(video), work
+    yield pipeline, video, write_wav(work / "pause.wav", speech), short_speech, decode_rgb(video), work
     inputs.close()
 
 

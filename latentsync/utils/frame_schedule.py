@@ -2,7 +2,7 @@
 
 The output has one frame per audio (whisper) chunk. A shorter video is played forward, then
 backward, then forward again ("ping-pong"), so the turn-around frame appears twice in a row;
-a longer video is cut. Faces are aligned once per source frame, in video order, and reused.
+a longer video is cut (``frame_plan`` builds every sync mode's plan on these rules).
 """
 
 from __future__ import annotations
@@ -16,21 +16,6 @@ def source_frame_index(output_index: int, num_video_frames: int) -> int:
         raise ValueError(f"a video needs at least one frame, got {num_video_frames}")
     loop_pass, position = divmod(output_index, num_video_frames)
     return position if loop_pass % 2 == 0 else num_video_frames - 1 - position
-
-
-def iter_source_frame_indices(num_video_frames: int, num_output_frames: int) -> Iterator[int]:
-    """Lazy ``source_frame_index`` for output frames 0..m-1, for streaming without materialising frames."""
-    return (source_frame_index(k, num_video_frames) for k in range(num_output_frames))
-
-
-def source_frame_indices(num_video_frames: int, num_output_frames: int) -> list[int]:
-    """E.g. n=10, m=23: 0..9, 9..0, 0, 1, 2."""
-    return list(iter_source_frame_indices(num_video_frames, num_output_frames))
-
-
-def num_frames_to_align(num_video_frames: int, num_output_frames: int) -> int:
-    """Frames 0..k-1 are aligned, in order (so the smoothing state follows the video); the loop reuses them."""
-    return min(num_video_frames, num_output_frames)
 
 
 def inference_windows(num_output_frames: int, window: int, num_generated_frames: int | None = None) -> list[range]:

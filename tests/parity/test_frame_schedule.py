@@ -4,14 +4,8 @@ import json
 
 import pytest
 
-from latentsync.utils.frame_schedule import (
-    inference_windows,
-    iter_source_frame_indices,
-    num_frames_to_align,
-    num_output_audio_samples,
-    source_frame_index,
-    source_frame_indices,
-)
+from latentsync.pipelines.frame_plan import plan_frames
+from latentsync.utils.frame_schedule import inference_windows, num_output_audio_samples, source_frame_index
 from tests.parity.face_data import face_path
 
 
@@ -23,8 +17,9 @@ def loop_reference() -> dict:
 def test_cases(loop_reference):
     for case in loop_reference["cases"]:
         n, m = case["num_video_frames"], case["num_whisper_chunks"]
-        assert source_frame_indices(n, m) == case["frame_indices"], (n, m)
-        assert [list(range(num_frames_to_align(n, m)))] == case["affine_transform_video_called_on"]
+        plan = plan_frames("bounce", n, m)  # the default sync mode is the original's schedule
+        assert plan.source_frames.tolist() == case["frame_indices"], (n, m)
+        assert [list(range(plan.num_frames_to_track))] == case["affine_transform_video_called_on"]
         windows = inference_windows(m, 16)
         assert len(windows) == case["num_inferences_num_frames_16"]
         assert [k for window in windows for k in window] == list(range(case["num_output_frames"]))
@@ -37,9 +32,8 @@ def test_audio_cut_float_quirk(loop_reference):
         assert num_output_audio_samples(m, 25, 16000) == irregular.get(m, 640 * m), m
 
 
-def test_lazy_indices_need_no_frames():
-    lazy = iter_source_frame_indices(10**9, 3)
-    assert next(lazy) == 0 and list(lazy) == [1, 2]
+def test_plan_of_a_long_video_needs_no_frames():
+    assert plan_frames("bounce", 10**9, 3).source_frames.tolist() == [0, 1, 2]
     assert source_frame_index(10**6 + 5, 10**6) == 10**6 - 6  # deep in a backward pass, computed directly
     with pytest.raises(ValueError):
         source_frame_index(0, 0)
