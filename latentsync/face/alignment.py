@@ -6,6 +6,8 @@ are those the released checkpoints were trained with; changing them shifts every
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -20,6 +22,12 @@ BASE_FACE_TEMPLATE = np.array([[17.0, 20.0], [58.0, 20.0], [37.5, 40.0]])
 BASE_CROP_SIZE = (75, 100)  # (w, h) at ratio 1
 CROP_FILL_VALUE = 127.0
 PREVIOUS_BIAS_WEIGHT, CURRENT_BIAS_WEIGHT = 0.2, 0.8
+
+
+@functools.cache
+def _resize_pool() -> ThreadPoolExecutor:
+    """Threads for the per-crop resizes: OpenCV runs an image this small on one core, and releases the GIL."""
+    return ThreadPoolExecutor(max(1, torch.get_num_threads()), thread_name_prefix="crop-resize")
 
 
 def crop_ratio(resolution: int) -> float:
@@ -125,11 +133,12 @@ class FaceAligner:
     def resize_crops(self, crops: torch.Tensor) -> torch.Tensor:
         """(B, crop_h, crop_w, 3) uint8 -> (B, 3, res, res) uint8 with OpenCV Lanczos4 (the reference's numerics).
 
-        The non-square crop is stretched to a square. Runs on the CPU (OpenCV) and returns to
-        the crops' device.
+        The non-square crop is stretched to a square. Runs on the CPU (OpenCV, the crops spread over threads) and
+        returns to the crops' device.
         """
         size = (self.resolution, self.resolution)
-        resized = [cv2.resize(crop, size, interpolation=cv2.INTER_LANCZOS4) for crop in crops.cpu().numpy()]
+        resized = list(_resize_pool().map(functools.partial(cv2.resize, dsize=size, interpolation=cv2.INTER_LANCZOS4),
+                                          crops.cpu().numpy()))
         return torch.from_numpy(np.stack(resized)).permute(0, 3, 1, 2).to(crops.device)
 
     def __call__(self, frames: torch.Tensor, landmarks3: np.ndarray) -> AlignedFaces:
