@@ -77,8 +77,15 @@ def _inference_benchmark_without_inputs(tmp_path: Path) -> int:
     return load_benchmark("bench_inference").main(["--tiny", "--video", str(tmp_path / "none.mp4")])
 
 
-@pytest.mark.parametrize("entry_point", [_batch_lipsync_with_unpaired_lists, _inference_benchmark_without_inputs],
-                         ids=["batch_lipsync", "bench_inference"])
+def _training_without_its_config(tmp_path: Path) -> int:
+    from scripts import train_syncnet
+
+    return train_syncnet.main(["--config_path", str(tmp_path / "none.yaml")])
+
+
+@pytest.mark.parametrize("entry_point", [_batch_lipsync_with_unpaired_lists, _inference_benchmark_without_inputs,
+                                         _training_without_its_config],
+                         ids=["batch_lipsync", "bench_inference", "training"])
 def test_other_entry_points_filter_the_same_noise(tmp_path, capsys, entry_point):
     modeling = logging.getLogger("diffusers.models.modeling_utils")
     saved_filters = list(modeling.filters)

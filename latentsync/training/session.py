@@ -26,6 +26,7 @@ from torch.utils.data import DataLoader
 
 from ..errors import CheckpointError, InputError
 from ..utils.kept_unless_failed import KeptUnlessFailed
+from ..utils.quiet_logs import quiet_library_logs
 from .charts import REPORT_TO, MetricsLogger
 from .checkpointing import create_run_dir, save_training_checkpoint
 from .distributed import DistributedContext, barrier, gather_to_main, run_on_main
@@ -196,6 +197,7 @@ def run_cli(train: Callable[[], Any]) -> int:
     torchrun's error file, from which the launcher tells it when rank 0 did not fail this way.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_library_logs()
     try:
         train()
     except (InputError, CheckpointError) as error:
