@@ -26,10 +26,12 @@ from latentsync.errors import InputError
 from latentsync.evaluation import face_tracking
 from latentsync.evaluation.face_tracking import TrackCropper, box_iou
 from latentsync.evaluation.scene_detection import SceneCutDetector
+from latentsync.evaluation.syncnet_eval import SAMPLES_PER_FRAME
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
 from latentsync.face.tracking import DETECTION_BATCH
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
+from latentsync.utils.loudness import frame_loudness_db
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ MAX_LAG = 2  # frames lips may lead or trail the loudness when correlating them
 MIN_SCORED_FRAMES = 8  # tracks with fewer detections in a scene cannot be judged active
 MAX_SCORED_FRAMES = 250  # SyncNet sees at most the first 10 s of a track (crops are kept in memory)
 AUDIO_SAMPLE_RATE = 16000
-SAMPLES_PER_FRAME = 640  # 16 kHz audio at 25 fps (SyncNet's rate)
+SILENT_DB = -100.0  # the loudness floor of the lip/loudness correlation
 
 TrackScorer = Callable[[np.ndarray, np.ndarray], float]
 """(T, 224, 224, 3) uint8 BGR face crops at 25 fps, their 16 kHz int16 audio -> how well they agree (higher: better)."""
@@ -124,15 +126,6 @@ def center_distances(tracks: Sequence[SpeakerTrack], frame_size: tuple[int, int]
     centre = np.array([width / 2, height / 2])
     return [float(np.mean([np.linalg.norm((face.box[:2] + face.box[2:]) / 2 - centre) for face in track.faces.values()])
                   / width) for track in tracks]
-
-
-def loudness_envelope(waveform: np.ndarray, num_frames: int, samples_per_frame: int = SAMPLES_PER_FRAME) -> np.ndarray:
-    """RMS level in dB of each video frame's span of audio (frames past the audio's end: silence)."""
-    samples = np.zeros(num_frames * samples_per_frame, dtype=np.float64)
-    kept = waveform[: len(samples)]
-    samples[: len(kept)] = kept
-    rms = np.sqrt(np.mean(samples.reshape(num_frames, samples_per_frame) ** 2, axis=1))
-    return 20 * np.log10(rms + 1e-5)
 
 
 def lip_loudness_agreement(track: SpeakerTrack, loudness: np.ndarray) -> float:
@@ -265,7 +258,8 @@ class SpeakerSelector:
             raise InputError(f"--speaker active compares lips with the video's own soundtrack: {error}") from None
         if self.scorer is None:
             num_frames = 1 + max((track.last_frame for track in tracks), default=0)
-            loudness = loudness_envelope(waveform, num_frames, round(AUDIO_SAMPLE_RATE / reader.fps))
+            # silent frames (and those past the audio's end) at a finite floor, so correlations stay defined
+            loudness = np.maximum(frame_loudness_db(waveform, num_frames, reader.fps, AUDIO_SAMPLE_RATE), SILENT_DB)
             return [lip_loudness_agreement(track, loudness) for track in tracks]
         return self._syncnet_scores(tracks, reader, waveform)
 
