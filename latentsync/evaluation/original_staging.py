@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from ..data_processing.media import SAMPLE_RATE, encode_audio
-from ..io.audio_reader import load_audio
+from ..io.audio_reader import load_audio, to_pcm16
 from ..io.video_reader import VideoReader
 from ..io.video_writer import EncoderSettings, VideoWriter
 from .face_tracking import CROP_SIZE
@@ -30,11 +30,6 @@ from .face_tracking import CROP_SIZE
 FPS = 25
 LIBX264_DEFAULTS = EncoderSettings(crf=23, preset="medium")
 FRAME_JPEG_QSCALE = 2  # the frames S3FD and the cropper read; the crops' JPEGs use the encoder's rate control
-
-
-def pcm16(audio: np.ndarray) -> np.ndarray:
-    """float samples in [-1, 1) -> int16, exact for what ``load_audio`` decoded from 16-bit."""
-    return np.clip(np.round(audio * 32768), -32768, 32767).astype(np.int16)
 
 
 def aac_round_trip(audio: np.ndarray, path: Path) -> np.ndarray:
@@ -106,7 +101,7 @@ class OriginalStaging:
     def audio(self) -> np.ndarray:
         """The 16 kHz int16 audio through the staged AAC; read once a face track was found, as the original's
         error for a video without a face comes first."""
-        return pcm16(aac_round_trip(load_audio(self.video_path, SAMPLE_RATE), self.folder / "audio.m4a"))
+        return to_pcm16(aac_round_trip(load_audio(self.video_path, SAMPLE_RATE), self.folder / "audio.m4a"))
 
     def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(scene-detection frame, face-detection frame) pairs: the re-encoded video downscaled, and its JPEG."""
@@ -127,4 +122,4 @@ class OriginalStaging:
         frames = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
                   for jpeg in jpeg_encoder_frames(decoded_frames(crop_video), qscale=None)]
         segment = aac_round_trip(audio.astype(np.float32) / 32768, self.folder / f"crop_{index:05d}.m4a")
-        return np.stack(frames), pcm16(segment)
+        return np.stack(frames), to_pcm16(segment)

@@ -28,7 +28,7 @@ from .syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
 from .syncnet_v2 import load_syncnet_v2
 from ..errors import InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detector
-from ..io.audio_reader import load_audio
+from ..io.audio_reader import load_audio, to_pcm16
 from ..io.video_reader import VideoReader
 from ..models.s3fd import DEFAULT_S3FD_PATH, S3FD
 from ..utils.checkpoints_dir import add_checkpoints_dir_argument
@@ -52,7 +52,7 @@ class LosslessStaging:
     @functools.cached_property
     def audio(self) -> np.ndarray:
         """The 16 kHz int16 audio, read once a face track was found (a faceless video is reported as such)."""
-        return (load_audio(self.video_path) * 32768).astype(np.int16)  # exact: decoded as s16, then / 32768
+        return to_pcm16(load_audio(self.video_path))
 
     def frames(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(scene-detection frame, face-detection frame) pairs: the same frame, full size."""

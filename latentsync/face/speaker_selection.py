@@ -29,7 +29,7 @@ from latentsync.evaluation.scene_detection import SceneCutDetector
 from latentsync.evaluation.syncnet_eval import SAMPLES_PER_FRAME
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
 from latentsync.face.tracking import DETECTION_BATCH
-from latentsync.io.audio_reader import load_audio
+from latentsync.io.audio_reader import load_audio, to_pcm16
 from latentsync.io.video_reader import VideoReader
 from latentsync.utils.loudness import frame_loudness_db
 
@@ -276,7 +276,7 @@ class SpeakerSelector:
         last = max(int(span.frames[-1]) for span in spans)
         for index, frame in enumerate(itertools.islice(reader.frames(), last + 1)):
             cropper.update(index, frame)
-        audio = (waveform * 32768).astype(np.int16)
+        audio = to_pcm16(waveform)
         scores = []
         for span, crops in zip(spans, cropper.crops, strict=True):
             if len(crops) < MIN_SCORED_FRAMES:

@@ -36,6 +36,11 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> np.ndarray:
     return pcm16.astype(np.float32) / 32768.0
 
 
+def to_pcm16(audio: np.ndarray) -> np.ndarray:
+    """float samples in [-1, 1) -> int16 (``load_audio``'s division undone: exact for what it decoded)."""
+    return np.clip(np.round(audio * 32768), -32768, 32767).astype(np.int16)
+
+
 def _decode_to_pcm16(container: av.container.InputContainer, stream: av.AudioStream, sample_rate: int) -> np.ndarray:
     """Decode, downmix and resample ``stream`` to packed int16 mono, flushing the resampler's tail."""
     resampler = av.AudioResampler(format="s16", layout="mono", rate=sample_rate)
