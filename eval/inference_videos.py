@@ -21,7 +21,7 @@ import sys
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines.batch_lipsync import (BatchReport, BatchSetup, lipsync_batch, lipsync_batch_on_ray,
-                                                plan_jobs, read_path_list, share_of_jobs)
+                                                plan_jobs, read_path_list, share_of_jobs, skip_finished)
 from latentsync.training.distributed import distributed, gather_to_main
 from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.quiet_logs import quiet_library_logs
@@ -81,10 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # The lists are read and paired before minutes of model loading.
         jobs = plan_jobs(read_path_list(args.video_fileslist), read_path_list(args.audio_fileslist), args.output_dir)
-        # A finished pair needs no model at all (outputs appear only when complete).
-        finished = BatchReport(skipped=[(job, f"{job.output_path} exists") for job in jobs
-                                        if args.skip_existing and job.output_path.is_file()])
-        pending = [job for job in jobs if not (args.skip_existing and job.output_path.is_file())]
+        pending, finished = skip_finished(jobs, args.skip_existing)  # a finished pair needs no model at all
         if pending:
             report = run_batch(args, pending)
         else:  # under torchrun, rank 0 alone reports

@@ -79,12 +79,19 @@ def plan_jobs(video_paths: list[Path], audio_paths: list[Path], output_dir: str 
     return jobs
 
 
+def skip_finished(jobs: Sequence[LipsyncJob], skip_existing: bool) -> tuple[list[LipsyncJob], BatchReport]:
+    """The jobs still to run, and the report of those skipped because their output exists (with
+    ``skip_existing``; outputs appear only when complete, so an existing one is finished)."""
+    finished = [job for job in jobs if skip_existing and job.output_path.is_file()]
+    return ([job for job in jobs if job not in finished],
+            BatchReport(skipped=[(job, f"{job.output_path} exists") for job in finished]))
+
+
 def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, skip_existing: bool = False,
                 **call_kwargs) -> BatchReport:
     """One pair: done, skipped (its output exists and ``skip_existing``; bad inputs) or failed (any other error)."""
-    report = BatchReport()
-    if skip_existing and job.output_path.is_file():  # outputs appear only when complete
-        report.skipped.append((job, f"{job.output_path} exists"))
+    pending, report = skip_finished([job], skip_existing)
+    if not pending:
         return report
     try:
         job.output_path.parent.mkdir(parents=True, exist_ok=True)
