@@ -30,7 +30,7 @@ TRAINERS: dict[str, tuple[type, Callable]] = {
 }
 # Options naming files or folders; given on the command line they are the caller's, relative to its folder.
 PATH_OPTIONS = ("config_path", "unet_config_path", "checkpoints_dir", "vae_model_path", "whisper_model_path",
-                "trepa_ckpt_path", "sync_model_path", "resume")
+                "trepa_ckpt_path", "sync_model_path", "s3fd_path", "resume")
 
 
 def caller_paths(args: argparse.Namespace, defaults: argparse.Namespace, cwd: Path) -> list[str]:
