@@ -25,11 +25,11 @@ import torch
 from scipy import linalg
 from tqdm import tqdm
 
-from ..errors import CheckpointError, InputError
-from ..face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
-from ..io.video_reader import VideoReader
-from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
-from .video_files import list_videos
+from latentsync.errors import CheckpointError, InputError
+from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
+from latentsync.io.video_reader import VideoReader
+from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from latentsync.evaluation.video_files import list_videos
 
 logger = logging.getLogger(__name__)
 

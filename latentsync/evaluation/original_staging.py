@@ -21,11 +21,11 @@ import av
 import cv2
 import numpy as np
 
-from ..data_processing.media import SAMPLE_RATE, encode_audio
-from ..io.audio_reader import load_audio, to_pcm16
-from ..io.video_reader import VideoReader
-from ..io.video_writer import EncoderSettings, VideoWriter
-from .face_tracking import CROP_SIZE
+from latentsync.data_processing.media import SAMPLE_RATE, encode_audio
+from latentsync.io.audio_reader import load_audio, to_pcm16
+from latentsync.io.video_reader import VideoReader
+from latentsync.io.video_writer import EncoderSettings, VideoWriter
+from latentsync.evaluation.face_tracking import CROP_SIZE
 
 FPS = 25
 LIBX264_DEFAULTS = EncoderSettings(crf=23, preset="medium")

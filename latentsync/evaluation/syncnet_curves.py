@@ -17,8 +17,8 @@ matplotlib.use("Agg")  # files only; no display needed
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..errors import CheckpointError  # noqa: E402
-from ..models.checkpoint_io import read_checkpoint  # noqa: E402
+from latentsync.errors import CheckpointError  # noqa: E402
+from latentsync.models.checkpoint_io import read_checkpoint  # noqa: E402
 
 HISTORY_KEYS = ("train_step_list", "train_loss_list", "val_step_list", "val_loss_list")
 # The original plots the first validation point and then every fifth, which smooths the noisy validation line.

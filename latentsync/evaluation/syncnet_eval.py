@@ -11,10 +11,10 @@ import cv2
 import numpy as np
 import torch
 
-from .mfcc import mfcc
-from .sync_scoring import SyncScore, score_sync
-from .syncnet_v2 import SyncNetV2
-from ..errors import InputError
+from latentsync.evaluation.mfcc import mfcc
+from latentsync.evaluation.sync_scoring import SyncScore, score_sync
+from latentsync.evaluation.syncnet_v2 import SyncNetV2
+from latentsync.errors import InputError
 
 FRAMES_PER_WINDOW = 5
 MFCC_COLUMNS_PER_FRAME = 4

@@ -20,19 +20,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .face_tracking import TrackCropper, track_faces
-from .original_staging import OriginalStaging
-from .scene_detection import SceneCutDetector
-from .sync_scoring import SyncScore
-from .syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
-from .syncnet_v2 import load_syncnet_v2
-from ..errors import InputError
+from latentsync.evaluation.face_tracking import TrackCropper, track_faces
+from latentsync.evaluation.original_staging import OriginalStaging
+from latentsync.evaluation.scene_detection import SceneCutDetector
+from latentsync.evaluation.sync_scoring import SyncScore
+from latentsync.evaluation.syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
+from latentsync.evaluation.syncnet_v2 import load_syncnet_v2
+from latentsync.errors import InputError
 from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detector
-from ..io.audio_reader import load_audio, to_pcm16
-from ..io.video_reader import VideoReader
-from ..models.s3fd import DEFAULT_S3FD_PATH, S3FD
-from ..utils.checkpoints_dir import add_checkpoints_dir_argument
-from ..utils.cli_ranges import number_in_range, positive_int
+from latentsync.io.audio_reader import load_audio, to_pcm16
+from latentsync.io.video_reader import VideoReader
+from latentsync.models.s3fd import DEFAULT_S3FD_PATH, S3FD
+from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
+from latentsync.utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.device import resolve_device
 
 FACE_DETECTORS = ("s3fd", *LANDMARK_DETECTORS)

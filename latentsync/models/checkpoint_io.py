@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..errors import CheckpointError
+from latentsync.errors import CheckpointError
 
 logger = logging.getLogger(__name__)
 UNET_CONFIG_HINT = "Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2)."

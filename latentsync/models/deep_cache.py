@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .unet import UNet3DConditionModel
+from latentsync.models.unet import UNet3DConditionModel
 
 
 class DeepCacheUNet:

@@ -11,8 +11,8 @@ from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import BaseOutput
 from torch import nn
 
-from .resnet import InflatedConv3d
-from .unet_blocks import DownBlock3D, UNetMidBlock3DCrossAttn, UpBlock3D
+from latentsync.models.resnet import InflatedConv3d
+from latentsync.models.unet_blocks import DownBlock3D, UNetMidBlock3DCrossAttn, UpBlock3D
 
 _CROSS_ATTENTION_BLOCKS = {"CrossAttnDownBlock3D": True, "DownBlock3D": False,
                            "CrossAttnUpBlock3D": True, "UpBlock3D": False}

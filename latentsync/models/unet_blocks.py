@@ -11,9 +11,9 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from .attention import Transformer3DModel
-from .motion_module import build_motion_module
-from .resnet import Downsample3D, ResnetBlock3D, Upsample3D
+from latentsync.models.attention import Transformer3DModel
+from latentsync.models.motion_module import build_motion_module
+from latentsync.models.resnet import Downsample3D, ResnetBlock3D, Upsample3D
 
 
 class _VideoLayers(nn.Module):

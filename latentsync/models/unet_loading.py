@@ -8,8 +8,8 @@ import os
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from .checkpoint_io import LoadReport, load_state_dict_strict, read_checkpoint
-from .unet import UNet3DConditionModel
+from latentsync.models.checkpoint_io import LoadReport, load_state_dict_strict, read_checkpoint
+from latentsync.models.unet import UNet3DConditionModel
 
 logger = logging.getLogger(__name__)
 

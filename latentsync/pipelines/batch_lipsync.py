@@ -23,8 +23,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ..errors import InputError
-from .lipsync_pipeline import LipsyncPipeline, LipsyncReport
+from latentsync.errors import InputError
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..utils.frame_schedule import num_output_audio_samples, source_frame_index
+from latentsync.utils.frame_schedule import num_output_audio_samples, source_frame_index
 
 SYNC_MODES = ("bounce", "loop", "remap", "cut_off", "silence")
 

@@ -15,8 +15,8 @@ from diffusers import AutoencoderKL, DDIMScheduler, DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange
 
-from ..models.deep_cache import DeepCacheUNet
-from ..models.unet import UNet3DConditionModel
+from latentsync.models.deep_cache import DeepCacheUNet
+from latentsync.models.unet import UNet3DConditionModel
 
 StepCallback = Callable[[int, torch.Tensor, torch.Tensor], None]
 

@@ -31,29 +31,29 @@ from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from ..errors import InputError
-from ..face.alignment import FaceAligner
-from ..face.framed_faces import FramedFaces
-from ..face.landmarks import FaceLandmarkDetector, create_landmark_detector
-from ..face.landmarks.selection import choose_landmark_backend, release_for_resolution
-from ..face.mask import load_fixed_mask, prepare_masks_and_masked_images
-from ..face.paste_back import paste_faces_back
-from ..face.speaker_selection import SpeakerChoice, SpeakerSelector
-from ..face.tracking import FaceTrack, GrowingFaceTrack, track_faces
-from ..io.audio_reader import load_audio
-from ..io.background_writer import BackgroundVideoWriter
-from ..io.paths import check_audio_input, check_output_path, check_video_input
-from ..io.video_reader import VideoReader
-from ..io.video_writer import ENCODINGS, VideoWriter
-from ..models.unet import UNet3DConditionModel
-from ..utils.allocator import map_large_buffers
-from ..utils.background import Prefetcher
-from ..utils.frame_schedule import frames_to_write, group_windows, inference_windows
-from ..utils.seed import resolve_seed
-from ..whisper.audio2feature import Audio2Feature, num_chunks
-from .frame_plan import cross_fade, plan_frames
-from .latent_inpainting import LatentInpaintingPipeline
-from .silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES, silence_weights
+from latentsync.errors import InputError
+from latentsync.face.alignment import FaceAligner
+from latentsync.face.framed_faces import FramedFaces
+from latentsync.face.landmarks import FaceLandmarkDetector, create_landmark_detector
+from latentsync.face.landmarks.selection import choose_landmark_backend, release_for_resolution
+from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images
+from latentsync.face.paste_back import paste_faces_back
+from latentsync.face.speaker_selection import SpeakerChoice, SpeakerSelector
+from latentsync.face.tracking import FaceTrack, GrowingFaceTrack, track_faces
+from latentsync.io.audio_reader import load_audio
+from latentsync.io.background_writer import BackgroundVideoWriter
+from latentsync.io.paths import check_audio_input, check_output_path, check_video_input
+from latentsync.io.video_reader import VideoReader
+from latentsync.io.video_writer import ENCODINGS, VideoWriter
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.utils.allocator import map_large_buffers
+from latentsync.utils.background import Prefetcher
+from latentsync.utils.frame_schedule import frames_to_write, group_windows, inference_windows
+from latentsync.utils.seed import resolve_seed
+from latentsync.whisper.audio2feature import Audio2Feature, num_chunks
+from latentsync.pipelines.frame_plan import cross_fade, plan_frames
+from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
+from latentsync.pipelines.silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES, silence_weights
 
 logger = logging.getLogger(__name__)
 

@@ -11,14 +11,14 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
 
-from ..errors import CheckpointError
-from ..models.checkpoint_io import require_checkpoint_file
-from ..models.unet_loading import load_unet
-from ..utils.device import resolve_device, resolve_dtype
-from ..whisper import Audio2Feature
-from .lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
-from .unet_config import load_unet_config
-from .vae_check import PLACE_VAE_HINT, check_vae
+from latentsync.errors import CheckpointError
+from latentsync.models.checkpoint_io import require_checkpoint_file
+from latentsync.models.unet_loading import load_unet
+from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.whisper import Audio2Feature
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
+from latentsync.pipelines.unet_config import load_unet_config
+from latentsync.pipelines.vae_check import PLACE_VAE_HINT, check_vae
 
 logger = logging.getLogger(__name__)
 

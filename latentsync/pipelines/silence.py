@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ..utils.loudness import frame_loudness_db
+from latentsync.utils.loudness import frame_loudness_db
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ..errors import CheckpointError, InputError
-from ..models.unet import UNet3DConditionModel
-from ..training.config import UNET_SCHEMA, _check_keys, _constructor_keys
+from latentsync.errors import CheckpointError, InputError
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.training.config import UNET_SCHEMA, _check_keys, _constructor_keys
 
 
 def load_unet_config(path: str | os.PathLike) -> DictConfig:

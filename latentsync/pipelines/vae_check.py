@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import CheckpointError
-from ..utils.hub import hub_unreachable_reason
+from latentsync.errors import CheckpointError
+from latentsync.utils.hub import hub_unreachable_reason
 
 VAE_FILES = ["config.json", "diffusion_pytorch_model.safetensors"]
 PLACE_VAE_HINT = ("pass --vae_model_path a local diffusers folder holding " + " and ".join(VAE_FILES) +

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import InputError
-from ..models.checkpoint_io import save_checkpoint
+from latentsync.errors import InputError
+from latentsync.models.checkpoint_io import save_checkpoint
 
 CHECKPOINT_DIR = "checkpoints"
 _CHECKPOINT_NAME = re.compile(r"^checkpoint-(\d+)\.pt$")

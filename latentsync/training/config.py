@@ -15,10 +15,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from ..errors import InputError
-from ..models.motion_module import VanillaTemporalModule
-from ..models.syncnet_blocks import DownEncoder2D
-from ..models.unet import UNet3DConditionModel
+from latentsync.errors import InputError
+from latentsync.models.motion_module import VanillaTemporalModule
+from latentsync.models.syncnet_blocks import DownEncoder2D
+from latentsync.models.unet import UNet3DConditionModel
 
 REQUIRED = object()
 """Marks a key without a default."""

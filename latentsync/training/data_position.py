@@ -7,7 +7,7 @@ from typing import Any
 
 from torch.utils.data import DataLoader
 
-from ..data import DistributedResumableSampler
+from latentsync.data import DistributedResumableSampler
 
 
 class DataPosition:

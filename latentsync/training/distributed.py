@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..errors import CheckpointError, InputError
+from latentsync.errors import CheckpointError, InputError
 
 
 @dataclass(frozen=True)

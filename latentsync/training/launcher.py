@@ -17,11 +17,11 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..errors import CheckpointError, InputError
-from ..pipelines.loading import REPO_ROOT
-from .preflight import check_syncnet_training, check_unet_training
-from .syncnet_trainer import SyncNetTrainOptions
-from .unet_trainer import UNetTrainOptions
+from latentsync.errors import CheckpointError, InputError
+from latentsync.pipelines.loading import REPO_ROOT
+from latentsync.training.preflight import check_syncnet_training, check_unet_training
+from latentsync.training.syncnet_trainer import SyncNetTrainOptions
+from latentsync.training.unet_trainer import UNetTrainOptions
 
 # Trainer module -> its options and the checks that run before torchrun.
 TRAINERS: dict[str, tuple[type, Callable]] = {

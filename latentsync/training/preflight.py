@@ -7,18 +7,18 @@ the same checks again as they load (a plain ``python -m scripts.train_*`` has no
 
 from __future__ import annotations
 
-from ..data.video_list import read_video_list
-from ..errors import CheckpointError
-from ..losses.perceptual import _vgg16_weights
-from ..models.checkpoint_io import require_checkpoint_file
-from ..models.stable_syncnet import AUXILIARY_SETUP_HINT
-from ..models.videomae import VIT_G_SETUP_HINT
-from ..pipelines.vae_check import check_vae
-from .config import load_syncnet_training_config, load_unet_training_config
-from .resume import find_resume_bundle
-from .syncnet_trainer import SyncNetTrainOptions
-from .unet_step import UNetStepSettings
-from .unet_trainer import UNetTrainOptions, _load_syncnet_config
+from latentsync.data.video_list import read_video_list
+from latentsync.errors import CheckpointError
+from latentsync.losses.perceptual import _vgg16_weights
+from latentsync.models.checkpoint_io import require_checkpoint_file
+from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from latentsync.models.videomae import VIT_G_SETUP_HINT
+from latentsync.pipelines.vae_check import check_vae
+from latentsync.training.config import load_syncnet_training_config, load_unet_training_config
+from latentsync.training.resume import find_resume_bundle
+from latentsync.training.syncnet_trainer import SyncNetTrainOptions
+from latentsync.training.unet_step import UNetStepSettings
+from latentsync.training.unet_trainer import UNetTrainOptions, _load_syncnet_config
 
 
 def check_syncnet_training(options: SyncNetTrainOptions) -> None:

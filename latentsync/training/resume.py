@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import InputError
-from .checkpointing import CHECKPOINT_DIR, step_of_checkpoint
+from latentsync.errors import InputError
+from latentsync.training.checkpointing import CHECKPOINT_DIR, step_of_checkpoint
 
 BUNDLE_SUFFIX = ".resume.pt"
 BUNDLE_FORMAT = 1

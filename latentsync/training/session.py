@@ -24,13 +24,13 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from ..errors import CheckpointError, InputError
-from ..utils.kept_unless_failed import KeptUnlessFailed
-from ..utils.quiet_logs import quiet_library_logs
-from .charts import REPORT_TO, MetricsLogger
-from .checkpointing import create_run_dir, save_training_checkpoint
-from .distributed import DistributedContext, barrier, gather_to_main, run_on_main
-from .resume import capture_rng_state, find_resume_bundle, load_resume_bundle, restore_rng_state, save_resume_bundle
+from latentsync.errors import CheckpointError, InputError
+from latentsync.utils.kept_unless_failed import KeptUnlessFailed
+from latentsync.utils.quiet_logs import quiet_library_logs
+from latentsync.training.charts import REPORT_TO, MetricsLogger
+from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
+from latentsync.training.distributed import DistributedContext, barrier, gather_to_main, run_on_main
+from latentsync.training.resume import capture_rng_state, find_resume_bundle, load_resume_bundle, restore_rng_state, save_resume_bundle
 
 logger = logging.getLogger(__name__)
 

@@ -18,18 +18,18 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from ..data import DistributedResumableSampler, SyncNetDataset
-from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from ..models.stable_syncnet import StableSyncNet
-from ..pipelines.loading import DEFAULT_VAE, load_vae
-from .config import check_steps_left, load_syncnet_training_config
-from .data_position import DataPosition
-from .distributed import distributed, mean_over_ranks
-from .optimization import backward, clip_and_step
-from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
-from .syncnet_step import syncnet_training_step
-from .frozen_precision import validation_autocast_dtype
-from .validation import syncnet_validation_loss
+from latentsync.data import DistributedResumableSampler, SyncNetDataset
+from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from latentsync.models.stable_syncnet import StableSyncNet
+from latentsync.pipelines.loading import DEFAULT_VAE, load_vae
+from latentsync.training.config import check_steps_left, load_syncnet_training_config
+from latentsync.training.data_position import DataPosition
+from latentsync.training.distributed import distributed, mean_over_ranks
+from latentsync.training.optimization import backward, clip_and_step
+from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
+from latentsync.training.syncnet_step import syncnet_training_step
+from latentsync.training.frozen_precision import validation_autocast_dtype
+from latentsync.training.validation import syncnet_validation_loss
 
 logger = logging.getLogger(__name__)
 

@@ -22,28 +22,28 @@ from omegaconf import DictConfig, OmegaConf
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from ..data import DistributedResumableSampler, UNetDataset, whisper_windows
-from ..errors import CheckpointError, InputError
-from ..losses.perceptual import load_lpips
-from ..losses.trepa import load_trepa_loss
-from ..models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from ..models.s3fd import DEFAULT_S3FD_PATH
-from ..models.stable_syncnet import load_stable_syncnet
-from ..models.unet import UNet3DConditionModel
-from ..models.unet_loading import load_unet_training_start, unet_from_config, zero_input_output_convs
-from ..models.videomae import VIT_G_CHECKPOINT
-from ..pipelines.loading import (DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path,
+from latentsync.data import DistributedResumableSampler, UNetDataset, whisper_windows
+from latentsync.errors import CheckpointError, InputError
+from latentsync.losses.perceptual import load_lpips
+from latentsync.losses.trepa import load_trepa_loss
+from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
+from latentsync.models.s3fd import DEFAULT_S3FD_PATH
+from latentsync.models.stable_syncnet import load_stable_syncnet
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.models.unet_loading import load_unet_training_start, unet_from_config, zero_input_output_convs
+from latentsync.models.videomae import VIT_G_CHECKPOINT
+from latentsync.pipelines.loading import (DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path,
                                  load_vae)
-from ..utils.checkpoints_dir import in_checkpoints_dir
-from ..whisper import Audio2Feature
-from .config import check_steps_left, load_unet_training_config, total_train_steps
-from .data_position import DataPosition
-from .distributed import barrier, distributed, mean_over_ranks
-from .frozen_precision import frozen_model_precision
-from .optimization import backward, clip_and_step, scaled_learning_rate
-from .session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
-from .unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
-from .validation import UNetValidator
+from latentsync.utils.checkpoints_dir import in_checkpoints_dir
+from latentsync.whisper import Audio2Feature
+from latentsync.training.config import check_steps_left, load_unet_training_config, total_train_steps
+from latentsync.training.data_position import DataPosition
+from latentsync.training.distributed import barrier, distributed, mean_over_ranks
+from latentsync.training.frozen_precision import frozen_model_precision
+from latentsync.training.optimization import backward, clip_and_step, scaled_learning_rate
+from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
+from latentsync.training.unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.training.validation import UNetValidator
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from ..errors import InputError
-from ..evaluation.video_sync import VideoSyncScorer, add_scorer_arguments, scorer_from_args
-from ..models.s3fd import DEFAULT_S3FD_PATH
-from ..models.unet import UNet3DConditionModel
-from ..pipelines.lipsync_pipeline import LipsyncPipeline
-from ..pipelines.loading import SCHEDULER_CONFIG_DIR
-from ..whisper import Audio2Feature
-from .resume import capture_rng_state, restore_rng_state
+from latentsync.errors import InputError
+from latentsync.evaluation.video_sync import VideoSyncScorer, add_scorer_arguments, scorer_from_args
+from latentsync.models.s3fd import DEFAULT_S3FD_PATH
+from latentsync.models.unet import UNet3DConditionModel
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR
+from latentsync.whisper import Audio2Feature
+from latentsync.training.resume import capture_rng_state, restore_rng_state
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
-from .kept_unless_failed import KeptUnlessFailed
+from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
 T = TypeVar("T")
 

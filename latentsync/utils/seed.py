@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from ..errors import InputError
+from latentsync.errors import InputError
 
 RANDOM_SEED = -1
 # Drawn seeds stay below 2**32 so they can be typed back (or held exactly by a float-valued UI field).
