@@ -10,6 +10,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$ROOT/scripts/torchrun.sh"
-exec_torchrun "$ROOT" scripts.train_syncnet \
+exec_torchrun "$ROOT" latentsync.cli.train_syncnet \
   --config_path "$ROOT/configs/syncnet/syncnet_16_pixel_attn.yaml" \
   "$@"

@@ -10,6 +10,6 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$ROOT/scripts/torchrun.sh"
-exec_torchrun "$ROOT" scripts.train_unet \
+exec_torchrun "$ROOT" latentsync.cli.train_unet \
   --unet_config_path "$ROOT/configs/unet/stage2_512.yaml" \
   "$@"

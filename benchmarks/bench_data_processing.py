@@ -45,7 +45,7 @@ def make_raw_folder(folder: Path, seconds: float, scale: float) -> None:
 
 def weight_files(weights_dir: Path, scratch: Path) -> dict[str, Path]:
     """Real weights where present, else random ones of the same networks saved in ``scratch``."""
-    from latentsync.evaluation.syncnet_v2 import SyncNetV2
+    from latentsync.analysis.syncnet_v2 import SyncNetV2
     from latentsync.models.hyperiqa import HyperNet
     from latentsync.models.s3fd import S3FDNet
 

@@ -41,7 +41,7 @@ from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
-from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR, load_lipsync_pipeline  # noqa: E402
+from latentsync.pipelines.loading import load_lipsync_pipeline, load_scheduler  # noqa: E402
 from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         video, audio = prepare_clip(args.video, args.audio, args.frames, args.scale, pipe.config.audio_sample_rate,
                                     work)
         reader = VideoReader(video)
-        call = functools.partial(pipe, video_path=video, audio_path=audio, num_inference_steps=args.steps,
+        call = functools.partial(pipe, video, audio, num_inference_steps=args.steps,
                                  guidance_scale=1.0 if args.no_guidance else pipe.config.guidance_scale,
                                  enable_deepcache=args.deepcache, windows_per_call=args.windows_per_call,
                                  encoding=args.encoding)
@@ -152,7 +152,7 @@ def random_pipeline(config_path: Path, device: torch.device, dtype: torch.dtype,
                     face_backend: str, work: Path) -> LipsyncPipeline:
     """Full-size models with random weights: the release's U-Net config, sd-vae-ft-mse's VAE shape, Whisper."""
     import whisper
-    from diffusers import AutoencoderKL, DDIMScheduler
+    from diffusers import AutoencoderKL
     from omegaconf import OmegaConf
 
     from latentsync.models.unet_loading import unet_from_config
@@ -171,7 +171,7 @@ def random_pipeline(config_path: Path, device: torch.device, dtype: torch.dtype,
     torch.save({"dims": vars(dims), "model_state_dict": whisper.model.Whisper(dims).state_dict()}, whisper_path)
     audio_encoder = Audio2Feature(whisper_path, device=device, dtype=dtype, num_frames=config.data.num_frames,
                                   audio_feat_length=list(config.data.audio_feat_length))
-    scheduler = DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR)
+    scheduler = load_scheduler()
     return LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
                                             scheduler=scheduler, checkpoints_dir=checkpoints_dir,
                                             face_backend=face_backend)

@@ -1,6 +1,6 @@
 """Peak resident memory of a ``LipsyncPipeline`` run at 10 s, 40 s and 160 s of output, and per-stage frames/s.
 
-``pipe(video_path=...)`` streams (two decode passes, 16 frames generated, pasted back and encoded at a time), so its
+``pipe(video, audio, out)`` streams (two decode passes, 16 frames generated, pasted back and encoded at a time), so its
 peak memory must not grow with the length of the output. This checks it on the demo clip with tiny random
 models on the CPU (1 inference step, guidance 1.0: the models' own memory is not the point here):
 
@@ -43,9 +43,9 @@ from latentsync.face.tracking import locate_faces  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import VideoWriter  # noqa: E402
+from latentsync.pipelines.frame_plan import inference_windows  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline  # noqa: E402
-from latentsync.utils.frame_schedule import inference_windows  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 from tests.tiny_models import write_random_whisper, write_tiny_release  # noqa: E402
 
@@ -193,7 +193,7 @@ def run_child(video: Path, audio: Path, output: Path, models: dict[str, Path]) -
         if stage == "generating":
             window_rss.append(current_rss_kib())
 
-    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, **GENERATION, progress=progress)
+    report = pipeline(video, audio, output, **GENERATION, progress=progress)
     print(json.dumps({"peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       "models_rss_kib": models_rss, "first_window_rss_kib": window_rss[0],
                       "last_window_rss_kib": window_rss[-1], "frames": VideoReader(output).count_frames(),

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import AutoencoderKL
 from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -29,7 +29,7 @@ from latentsync.losses.trepa import TREPALoss  # noqa: E402
 from latentsync.models.stable_syncnet import StableSyncNet  # noqa: E402
 from latentsync.models.unet_loading import unet_from_config  # noqa: E402
 from latentsync.models.videomae import VisionTransformer, vit_giant_patch14_224  # noqa: E402
-from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR  # noqa: E402
+from latentsync.pipelines.loading import load_scheduler  # noqa: E402
 from latentsync.training.frozen_precision import FrozenModelPrecision, frozen_model_precision  # noqa: E402
 from latentsync.training.optimization import backward, clip_and_step  # noqa: E402
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step  # noqa: E402
@@ -87,7 +87,7 @@ def build_models(config, device: torch.device, gradient_checkpointing: bool, tre
     videomae = (VisionTransformer(**TINY_VIDEOMAE, gradient_checkpointing=trepa_checkpointing) if tiny
                 else vit_giant_patch14_224(gradient_checkpointing=trepa_checkpointing))
     videomae.to(device=device, dtype=torch.float16 if trepa_half else torch.float32)
-    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
+    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=load_scheduler(),
                             syncnet=syncnet, syncnet_resolution=syncnet_config.data.resolution,
                             syncnet_lower_half=syncnet_config.data.lower_half,
                             syncnet_latent_space=syncnet_config.data.latent_space,

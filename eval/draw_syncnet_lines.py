@@ -1,46 +1,5 @@
-"""Plot SyncNet training and validation loss of one or more training runs, from their checkpoints.
-
-    python -m eval.draw_syncnet_lines --checkpoints runA/checkpoints/checkpoint-10000.pt \\
-        runB/checkpoints/checkpoint-10000.pt --labels "Dim 512" "Dim 2048" --output_path ablation.pdf
-
-The checkpoints are those ./train_syncnet.sh writes, which carry the loss history:
-<data.train_output_dir>/train-<date>/checkpoints/checkpoint-<step>.pt (released weights such as
-checkpoints/stable_syncnet.pt carry none).
-"""
-
-from __future__ import annotations
-
-import argparse
-import sys
-from pathlib import Path
-
-from latentsync.errors import CheckpointError, InputError
-from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoints", nargs="+", required=True, metavar="CHECKPOINT",
-                        help="SyncNet training checkpoints, one per run, separated by spaces")
-    parser.add_argument("--labels", nargs="+", default=None,
-                        metavar="LABEL",
-                        help="legend names, one per checkpoint, in the same order (default: each checkpoint's run folder)")
-    parser.add_argument("--output_path", default="syncnet_loss.pdf", help="image file to write (pdf, png, svg)")
-    parser.add_argument("--no_val", action="store_true", help="draw the training loss only")
-    args = parser.parse_args(argv)
-
-    labels = args.labels or [Path(path).resolve().parent.parent.name for path in args.checkpoints]
-    try:
-        if len(labels) != len(args.checkpoints):
-            raise InputError(f"{len(args.checkpoints)} checkpoints but {len(labels)} labels; pass one label each")
-        curves = [read_loss_curve(path, label) for path, label in zip(args.checkpoints, labels)]
-        draw_loss_curves(curves, args.output_path, plot_val=not args.no_val)
-    except (InputError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output_path}")
-    return 0
-
+"""Plot SyncNet training curves from checkpoints (the program: ``latentsync.cli.draw_syncnet_lines``; ``--help`` lists its options)."""
+from latentsync.cli.draw_syncnet_lines import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,5 +1,5 @@
 # Sourced by the training entry points (train_syncnet.sh, train_unet.sh): `exec_torchrun ROOT MODULE FLAG...`
-# replaces the shell with the launcher (latentsync/training/launcher.py), which checks the run once and starts
+# replaces the shell with the launcher (latentsync/cli/launch_training.py), which checks the run once and starts
 # torchrun with `python -m MODULE FLAG...` in one process per GPU of this machine (one on a CPU-only machine).
 # Environment: NPROC_PER_NODE overrides the count; NNODES and RDZV_ENDPOINT (host:port of a free port on the
 # first node) join several machines through c10d.

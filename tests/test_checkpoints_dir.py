@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from data_processing import pipeline as data_pipeline
-from eval import eval_fvd, eval_sync_conf, eval_syncnet_acc
+from latentsync.cli import data_processing as data_pipeline
+from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
+from latentsync.cli import download_checkpoints, inference, train_unet
 from latentsync.training.unet_trainer import UNetTrainOptions
-from scripts import download_checkpoints, inference, train_unet
 from tests.paths import REPO_ROOT
 
 CHECKOUT_CHECKPOINTS = REPO_ROOT / "checkpoints"
@@ -44,10 +44,9 @@ def test_data_pipeline_looks_in_checkpoints_dir(elsewhere, capsys):
 
 
 def test_eval_sync_conf_looks_in_checkpoints_dir(elsewhere, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        eval_sync_conf.main(["--video_path", "v.mp4", "--checkpoints_dir", str(elsewhere / "ck"), "--device", "cpu"])
+    code = eval_sync_conf.main(["--video_path", "v.mp4", "--checkpoints_dir", str(elsewhere / "ck"), "--device", "cpu"])
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2
+    assert code == 2
     assert err.startswith(f"error: checkpoint {elsewhere / 'ck' / 'auxiliary' / 'syncnet_v2.model'} not found; run "
                           "./setup_env.sh --auxiliary"), err
 

@@ -18,15 +18,14 @@ import numpy as np
 import pytest
 import torch
 
-from data_processing import fileslist as fileslist_cli
-from data_processing import pipeline as pipeline_cli
+from latentsync.cli import fileslist as fileslist_cli
+from latentsync.cli import data_processing as pipeline_cli
 from latentsync.data_processing import driver
 from latentsync.data_processing.affine_transform import AffineTransform
 from latentsync.data_processing.alignment_check import AlignmentCheck
 from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
 from latentsync.data_processing.broken_videos import BrokenVideoFilter
 from latentsync.data_processing.driver import LOCK_NAME, build_stages, check_run, run_pipeline
-from latentsync.data_processing.environment import EnvironmentProblem
 from latentsync.data_processing.executors import LocalExecutor, RayExecutor, SerialExecutor
 from latentsync.data_processing.high_resolution import HighResolutionFilter
 from latentsync.data_processing.ledger import Ledger
@@ -37,6 +36,7 @@ from latentsync.data_processing.segments import Segmenter
 from latentsync.data_processing.shots import ShotSplitter, detect_shots
 from latentsync.data_processing.stage import _LOADED_MODELS, Stage, run_clip
 from latentsync.data_processing.summary import summary_table
+from latentsync.errors import EnvironmentProblem
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
@@ -395,7 +395,7 @@ def test_fileslist_cli_writes_list_hours_and_histogram(tmp_path, capsys):
 def test_syncnet_measure_loads_its_weights_and_rejects_a_clip_without_face_track(tmp_path):
     """The real measure end to end on a tiny clip: strict loading of both files, S3FD, the tracker's verdict."""
     from latentsync.data_processing.av_sync import SyncNetMeasure
-    from latentsync.evaluation.syncnet_v2 import SyncNetV2
+    from latentsync.analysis.syncnet_v2 import SyncNetV2
     from latentsync.models.s3fd import S3FDNet
 
     torch.save(SyncNetV2().state_dict(), tmp_path / "syncnet_v2.model")

@@ -6,8 +6,8 @@ import fnmatch
 import re
 from pathlib import Path
 
+from latentsync.cli.download_checkpoints import AUXILIARY, RELEASES
 from latentsync.face.enhancement import enhancer_specs
-from scripts.download_checkpoints import AUXILIARY, RELEASES
 from tests.paths import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()

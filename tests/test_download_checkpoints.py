@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 
-from scripts import download_checkpoints
+from latentsync.cli import download_checkpoints
 from tests.paths import REPO_ROOT
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused at once
@@ -20,7 +20,7 @@ def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
     (tmp_path / "checkpoints" / "whisper" / "tiny.pt").write_bytes(b"already here")
     script = textwrap.dedent(f"""
         import sys
-        from scripts import download_checkpoints
+        from latentsync.cli import download_checkpoints
         download_checkpoints.DEMO_ASSETS_URL = "{UNREACHABLE}/assets/"
         sys.exit(download_checkpoints.main(["--checkpoints_dir", "checkpoints", "--assets_dir", "assets",
                                             "--auxiliary"]))

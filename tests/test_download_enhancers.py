@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import huggingface_hub
 import pytest
 
+from latentsync.cli import download_checkpoints
+from latentsync.cli.download_checkpoints import ChecksumError, download_enhancer
 from latentsync.face.enhancement import enhancer_spec
-from scripts import download_checkpoints
-from scripts.download_checkpoints import ChecksumError, download_enhancer
 
 PAYLOAD = b"onnx model bytes"
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()

@@ -13,12 +13,12 @@ import cv2
 import pytest
 import torch
 
-from eval import eval_sync_conf, plot_sync_offsets
-from latentsync.evaluation.syncnet_v2 import SyncNetV2
-from latentsync.models.s3fd import S3FD, S3FDNet
+from latentsync.analysis.syncnet_v2 import SyncNetV2
+from latentsync.cli import eval_sync_conf, plot_sync_offsets
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
+from latentsync.models.s3fd import S3FD, S3FDNet
 from tests.paths import REPO_ROOT, shared_path
 from tests.shell_env import environment_without_python, require_project_venv
 from tests.synthetic_video import write_constant_rate_video
@@ -83,9 +83,9 @@ def test_folder_without_faces_is_reported_not_scored(clip_and_model, tmp_path):
 def test_offset_plot_is_written(clip_and_model, tmp_path):
     clip, model_path = clip_and_model
     output_path = tmp_path / "offsets.png"
-    score = plot_sync_offsets.main(["--video_path", str(clip), "--initial_model", str(model_path),
-                                    "--output_path", str(output_path), "--min_face_size", "50", "--device", "cpu",
-                                    "--detector", "mediapipe", "--protocol", "lossless"])
+    score = plot_sync_offsets.plot(plot_sync_offsets.parse_args([
+        "--video_path", str(clip), "--initial_model", str(model_path), "--output_path", str(output_path),
+        "--min_face_size", "50", "--device", "cpu", "--detector", "mediapipe", "--protocol", "lossless"]))
     assert len(score.tracks) == 1 and score.tracks[0].mean_dists.shape == (31,)
     image = cv2.imread(str(output_path))
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
@@ -119,9 +119,8 @@ def test_s3fd_is_the_default_detector(clip_and_model, tmp_path, monkeypatch):
 def test_missing_s3fd_weights_fail_before_any_work(clip_and_model, tmp_path, capsys):
     clip, model_path = clip_and_model
     csv_path = tmp_path / "sync_conf.csv"
-    with pytest.raises(SystemExit) as exit_info:
-        eval_sync_conf.main(["--video_path", str(clip), "--initial_model", str(model_path), "--csv_path",
-                             str(csv_path), "--s3fd_path", str(tmp_path / "sfd_face.pth"), "--device", "cpu"])
-    assert exit_info.value.code == 2 and not csv_path.exists()
+    code = eval_sync_conf.main(["--video_path", str(clip), "--initial_model", str(model_path), "--csv_path",
+                                str(csv_path), "--s3fd_path", str(tmp_path / "sfd_face.pth"), "--device", "cpu"])
+    assert code == 2 and not csv_path.exists()
     error = capsys.readouterr().err
     assert error.startswith("error: S3FD weights") and "sfd_face.pth not found; run ./setup_env.sh --auxiliary" in error

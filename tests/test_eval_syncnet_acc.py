@@ -18,10 +18,10 @@ from einops import rearrange
 from omegaconf import OmegaConf
 from safetensors.torch import load_file
 
-from eval import eval_syncnet_acc
+from latentsync.cli import eval_syncnet_acc
 from latentsync.data import SyncNetDataset
-from latentsync.evaluation.syncnet_accuracy import syncnet_accuracy
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
+from latentsync.training.syncnet_accuracy import syncnet_accuracy
 from tests.paths import REPO_ROOT, shared_path
 from tests.training_data import make_processed_dataset, write_fileslist
 

@@ -1,4 +1,4 @@
-"""The face hooks of ``pipe(video_path=...)`` on the real demo clip with tiny random models: generated faces
+"""The face hooks of ``pipe(video, audio, out)`` on the real demo clip with tiny random models: generated faces
 before paste-back, and frames with their faces' points after (where face enhancement runs)."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def test_hooks_get_each_windows_faces_before_and_frames_after_paste_back(tmp_pat
         return marked
 
     output = tmp_path / "out.mp4"
-    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
+    report = pipeline(video=video, audio=audio, video_out_path=output, num_inference_steps=1,
                       guidance_scale=1.0, face_postprocessor=white_faces, frame_postprocessor=green_corner,
                       encoding="high_quality")
     assert report.num_output_frames == NUM_FRAMES

@@ -10,7 +10,8 @@ import torch
 
 from latentsync.face.alignment import FaceAligner
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
-from latentsync.face.tracking import DETECTION_BATCH, GrowingFaceTrack, fill_face_gaps, locate_faces, track_faces
+from latentsync.face.tracking import (DETECTION_BATCH, GrowingFaceTrack, detect_faces, fill_face_gaps, locate_faces,
+                                      track_faces)
 
 NUM_FRAMES = 40
 
@@ -50,7 +51,7 @@ def test_a_frame_is_decided_by_the_frames_up_to_max_gap_after_it():
 
 def test_frames_are_yielded_before_the_detector_has_seen_the_rest():
     detector = ScriptedDetector(misses={5, 17, 18, 30, 31, 32})
-    tracked = track_faces(frames(), NUM_FRAMES, detector, FaceAligner(256), max_gap=2)
+    tracked = track_faces(detect_faces(frames(), NUM_FRAMES, detector), NUM_FRAMES, FaceAligner(256), max_gap=2)
     first = next(tracked)
     assert detector.frames_seen == DETECTION_BATCH and first.has_face
     rest = list(tracked)
@@ -69,8 +70,8 @@ def test_frames_are_yielded_before_the_detector_has_seen_the_rest():
 @pytest.mark.parametrize("misses, found, known", [(set(), True, 1), (set(range(25)), True, 26),
                                                   (set(range(NUM_FRAMES)), False, NUM_FRAMES)])
 def test_growing_track_finds_the_first_face_without_reading_further(misses, found, known):
-    track = GrowingFaceTrack(track_faces(frames(), NUM_FRAMES, ScriptedDetector(misses), FaceAligner(256)),
-                             NUM_FRAMES)
+    faces = detect_faces(frames(), NUM_FRAMES, ScriptedDetector(misses))
+    track = GrowingFaceTrack(track_faces(faces, NUM_FRAMES, FaceAligner(256)), NUM_FRAMES)
     assert track.find_a_face() is found
     assert track.num_known == known
     track.extend_to(NUM_FRAMES + 5)  # asking past the end stops at the end

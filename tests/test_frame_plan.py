@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from latentsync.pipelines.frame_plan import SYNC_MODES, cross_fade, plan_frames
+from latentsync.pipelines.frame_plan import SYNC_MODES, plan_frames
+from latentsync.pipelines.frame_plan import num_output_audio_samples, source_frame_index
+from latentsync.pipelines.lipsync_executor import cross_fade
 from latentsync.pipelines.silence import silence_weights, silent_runs
 from latentsync.utils.loudness import frame_loudness_db
-from latentsync.utils.frame_schedule import num_output_audio_samples, source_frame_index
 
 FPS, RATE = 25, 16000
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from eval import eval_fvd
+from latentsync.cli import eval_fvd
 from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
                                        folder_face_clips, video_clips)
@@ -64,8 +64,10 @@ def test_all_clips_fvd_of_a_set_with_itself_is_zero_and_positive_against_another
     other = _write_videos(tmp_path / "other", seed=2, brightness=96)
     common = ["--i3d_path", str(i3d_path), "--device", "cpu", "--batch_size", "5", "--protocol", "all_clips"]
 
-    same = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(real), *common])
-    different = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(other), *common])
+    same = eval_fvd.evaluate(eval_fvd.parse_args(["--real_videos_dir", str(real), "--fake_videos_dir", str(real),
+                                                  *common]))
+    different = eval_fvd.evaluate(eval_fvd.parse_args(["--real_videos_dir", str(real), "--fake_videos_dir", str(other),
+                                                       *common]))
 
     assert abs(same) < 1e-6
     assert different > 1e-2
@@ -84,9 +86,9 @@ def test_unusable_i3d_checkpoint_is_one_line_and_exit_2(tmp_path, capsys, conten
     if content is not None:
         path.parent.mkdir()
         path.write_bytes(content)
-    with pytest.raises(SystemExit) as exited:
-        eval_fvd.main(["--real_videos_dir", str(tmp_path), "--fake_videos_dir", str(tmp_path), "--i3d_path", str(path)])
-    assert exited.value.code == 2
+    code = eval_fvd.main(["--real_videos_dir", str(tmp_path), "--fake_videos_dir", str(tmp_path), "--i3d_path",
+                          str(path)])
+    assert code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert re.fullmatch(r"error: I3D model .*i3d_torchscript\.pt (not found|cannot be read \(.+\)); .*"
@@ -187,12 +189,12 @@ def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
     assert len(real_clips) == 3 and len(fake_clips) == 2
     assert real_clips[0].shape == (16, 224, 224, 3)
     np.testing.assert_array_equal(real_clips[0], real_clips[2])  # demo1.mp4 and only_real.mp4: the same video
-    fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
-                         "--device", "cpu"])
+    fvd = eval_fvd.evaluate(eval_fvd.parse_args(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake),
+                                                 "--i3d_path", str(i3d_path), "--device", "cpu"]))
     assert fvd > 1e-6  # demo1 counted twice in the real set only: the two distributions differ
     (real / "only_real.mp4").unlink()
-    fvd = eval_fvd.main(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake), "--i3d_path", str(i3d_path),
-                         "--device", "cpu"])
+    fvd = eval_fvd.evaluate(eval_fvd.parse_args(["--real_videos_dir", str(real), "--fake_videos_dir", str(fake),
+                                                 "--i3d_path", str(i3d_path), "--device", "cpu"]))
     assert abs(fvd) < 1e-6
 
 

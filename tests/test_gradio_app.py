@@ -5,21 +5,22 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from omegaconf import OmegaConf
 
-import gradio_app
 from latentsync.app import request as request_module
 from latentsync.app.demo import build_demo
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
-from latentsync.app.validation import RunOptions, UploadLimits, check_options, check_uploads
+from latentsync.app.validation import UploadLimits, check_options, check_uploads
+from latentsync.cli import demo as gradio_app
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.speaker_selection import SpeakerChoice
+from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
+from latentsync.pipelines.settings import LipsyncSettings
 from tests.synthetic_video import write_audio, write_constant_rate_video
 from tests.tiny_models import write_tiny_release
 
@@ -47,11 +48,6 @@ class FakePipelines:
         self.pipeline = pipeline
         self.requested: list[str] = []
         self.enhancers_dir = enhancers_dir
-
-    def face_enhancer(self, method: str):
-        from latentsync.face.enhancement import load_face_enhancer
-
-        return load_face_enhancer(method, self.enhancers_dir, "cpu")
 
     def get(self, name: str) -> object:
         self.requested.append(name)
@@ -118,10 +114,9 @@ def test_options_become_integers_where_the_pipeline_needs_them():
 def test_request_hands_over_the_result_then_removes_its_folder(uploads):
     calls = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
-                      **options):
-        assert frame_postprocessor is None  # Face Enhance is off
-        calls.append(options | {"inputs_checked": inputs_checked})
+    def fake_pipeline(video, audio, video_out_path, settings, progress, inputs_checked):
+        assert not settings.face_enhance  # Face Enhance is off
+        calls.append((settings, inputs_checked))
         progress("generating", 1.0)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=3,
@@ -130,9 +125,9 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
     handler = lipsync_request(FakePipelines(pipeline=fake_pipeline), UploadLimits(), *uploads,
                               "LatentSync 1.6 (512x512)", 20, 1.5, 1247, False, lambda stage, fraction: None)
     result, status = next(handler)
-    assert calls == [dict(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
-                          sync_mode="bounce", audio_context="cut", silence="generate", inputs_checked=True,
-                          speaker=SpeakerChoice("largest"))]
+    assert calls == [(LipsyncSettings(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=False,
+                                      sync_mode="bounce", audio_context="cut", silence="generate",
+                                      speaker=SpeakerChoice("largest")), True)]
     assert Path(result).read_bytes() == b"video" and Path(result).name == "clip_lipsync.mp4"
     assert status == ("**Done** in 1.2 s: 50 frames lip-synced (seed 1247). "
                       "3 frames showed no face and were left unchanged.")
@@ -143,9 +138,8 @@ def test_request_hands_over_the_result_then_removes_its_folder(uploads):
 def test_timing_settings_reach_the_pipeline_and_the_status(uploads):
     calls = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
-                      **options):
-        calls.append(options)
+    def fake_pipeline(video, audio, video_out_path, settings, **options):
+        calls.append(vars(settings))
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
                              seconds=1.0, seed=7, frames_passed_through=12)
@@ -169,8 +163,8 @@ def test_bad_input_is_reported_before_the_model_is_touched(uploads):
 
 
 def test_problem_found_during_the_run_names_only_the_uploaded_file(uploads):
-    def faceless_pipeline(video_path, *args, **kwargs):
-        raise InputError(f"no face was found in any frame of {video_path}; use a video in which the face is visible")
+    def faceless_pipeline(video, *args, **kwargs):
+        raise InputError(f"no face was found in any frame of {video}; use a video in which the face is visible")
 
     [(result, status)] = run_request(FakePipelines(pipeline=faceless_pipeline), uploads)
     assert result is None
@@ -208,11 +202,13 @@ def test_pipeline_cache_loads_each_release_once(tmp_path):
 def test_page_settings_come_from_the_release_config_or_the_pipeline_defaults(tmp_path):
     files = write_tiny_release(tmp_path / "tiny")  # its config has no ``run`` section
     tiny = PipelineCache([ReleaseChoice("tiny", files["unet_config_path"], files["inference_ckpt_path"])], tmp_path)
-    assert tiny.generation_defaults() == RunOptions(num_inference_steps=20, guidance_scale=1.5, seed=1247)
+    assert tiny.generation_defaults() == LipsyncSettings(num_inference_steps=20, guidance_scale=1.5, seed=1247,
+                                                         enable_deepcache=True)
     config = OmegaConf.load(files["unet_config_path"])
     config.run = {"inference_steps": 30, "guidance_scale": 2.0, "seed": 7}
     OmegaConf.save(config, files["unet_config_path"])
-    assert tiny.generation_defaults() == RunOptions(num_inference_steps=30, guidance_scale=2.0, seed=7)
+    assert tiny.generation_defaults() == LipsyncSettings(num_inference_steps=30, guidance_scale=2.0, seed=7,
+                                                         enable_deepcache=True)
 
 
 def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path):
@@ -223,7 +219,7 @@ def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path
 
 
 def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
-    release = ReleaseChoice("LatentSync 1.6 (512x512)", gradio_app.REPO_ROOT / "configs/unet/stage2_512.yaml",
+    release = ReleaseChoice("LatentSync 1.6 (512x512)", REPO_ROOT / "configs/unet/stage2_512.yaml",
                             tmp_path / "latentsync_unet.pt")
     pipelines = PipelineCache([release], tmp_path, whisper_model_path=tmp_path / "tiny.pt")
     problem = pipelines.preload_first()
@@ -311,20 +307,18 @@ def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, tmp_path
 
     handed_over = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, progress, inputs_checked, frame_postprocessor,
-                      **options):
-        handed_over.append(frame_postprocessor)
+    def fake_pipeline(video, audio, video_out_path, settings, **options):
+        handed_over.append(settings)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
                              seconds=2.0, seed=1247)
 
-    fake_pipeline.config = SimpleNamespace(mask_image_path="release_mask.png")  # the release's inpainting mask
     pipelines = FakePipelines(pipeline=fake_pipeline, enhancers_dir=write_tiny_enhancers(tmp_path / "enhancers"))
     [(result, status)] = run_request(pipelines, uploads, face_enhance=True, face_enhance_method="codeformer",
                                      face_enhance_strength=0.6)
-    [enhancement] = handed_over
-    assert enhancement.strength == 0.6 and enhancement.enhancer.title == "CodeFormer"
-    assert enhancement.mask_image_path == "release_mask.png"  # the protected mouth is the generated region
+    [settings] = handed_over  # the pipeline builds the enhancement (``test_inference_cli``)
+    assert (settings.face_enhance, settings.face_enhance_strength, settings.face_enhance_method) == \
+        (True, 0.6, "codeformer")
     assert status == "**Done** in 2.0 s: 50 frames lip-synced (seed 1247). Face enhanced with CodeFormer (strength 0.6)."
 
 
@@ -354,20 +348,11 @@ def test_command_line_sets_the_enhancers_folder(tmp_path):
     assert PipelineCache([], tmp_path).enhancers_dir == tmp_path / "enhancers"
 
 
-def test_pipeline_cache_loads_each_enhancer_once(tmp_path):
-    from tests.tiny_enhancers import write_tiny_enhancers
-
-    pipelines = PipelineCache([], tmp_path, device="cpu", enhancers_dir=write_tiny_enhancers(tmp_path / "onnx"))
-    assert pipelines.face_enhancer("gpen") is pipelines.face_enhancer("gpen")
-    assert pipelines.face_enhancer("gfpgan").title == "GFPGAN v1.4"
-
-
 @pytest.fixture
 def started_without_serving(monkeypatch):
-    """``gradio_app.main`` up to the launch: the page is built, nothing is served, no signal handler is kept."""
+    """``gradio_app.main`` up to the launch: the page is built, nothing is served."""
     launched = []
     monkeypatch.setattr(gradio_app, "launch_gradio", lambda demo, **kwargs: launched.append(demo))
-    monkeypatch.setattr(gradio_app.signal, "signal", lambda *args: None)
     return launched
 
 
@@ -386,10 +371,9 @@ def test_misspelt_key_of_a_custom_config_stops_the_demo_with_one_line(tmp_path, 
     config = OmegaConf.load(files["unet_config_path"])
     config.run = {"inferance_steps": 30}
     OmegaConf.save(config, files["unet_config_path"])
-    with pytest.raises(SystemExit) as exit_info:
-        gradio_app.main(["--unet_config_path", str(files["unet_config_path"]), "--inference_ckpt_path",
-                         str(files["inference_ckpt_path"]), "--assets_dir", str(tmp_path)])
-    assert exit_info.value.code == 2 and not started_without_serving
+    code = gradio_app.main(["--unet_config_path", str(files["unet_config_path"]), "--inference_ckpt_path",
+                            str(files["inference_ckpt_path"]), "--assets_dir", str(tmp_path)])
+    assert code == 2 and not started_without_serving
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         f"error: {files['unet_config_path']}: unknown key 'run.inferance_steps'")
 
@@ -407,8 +391,8 @@ def test_demo_limits_are_range_checked_in_one_line(capsys, flags, message):
 def test_speaker_choice_reaches_the_pipeline_and_point_needs_its_pixel(uploads, tmp_path):
     speakers = []
 
-    def fake_pipeline(video_path, audio_path, video_out_path, speaker, **options):
-        speakers.append(speaker)
+    def fake_pipeline(video, audio, video_out_path, settings, **options):
+        speakers.append(settings.speaker)
         video_out_path.write_bytes(b"video")
         return LipsyncReport(video_out_path, num_output_frames=50, num_video_frames=50, frames_without_face=0,
                              seconds=2.0, seed=1247)

@@ -7,9 +7,15 @@ import av
 import numpy as np
 import pytest
 
-from scripts import inference
-from scripts.inference import main
+import cv2
+
+from latentsync.cli import lipsync_arguments
+from latentsync.cli.inference import main
+from latentsync.cli.lipsync_arguments import enhancers_dir, settings_from_args
+from latentsync.face.mask import fixed_mask_image
+from latentsync.pipelines.settings import LipsyncSettings
 from tests.synthetic_video import write_constant_rate_video
+from tests.tiny_models import tiny_pipeline
 
 
 def _wav(path: Path, samples: int) -> Path:
@@ -105,13 +111,13 @@ def test_video_without_a_face_is_refused_before_any_model_loads(capsys, media, m
     def load_models(*args, **kwargs):
         raise AssertionError("models were loaded for a video without a face")
 
-    monkeypatch.setattr(inference, "load_lipsync_pipeline", load_models)
+    monkeypatch.setattr(lipsync_arguments, "load_lipsync_pipeline", load_models)
     out = media["dir"] / "out.mp4"
     _assert_rejected(*_run(capsys, media["video"], media["audio"], out), "no face was found", "clip.mp4", out=out)
 
 
 def test_face_enhance_options_are_parsed(media):
-    from scripts.inference import parse_args
+    from latentsync.cli.inference import parse_args
 
     common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
     args = parse_args(common)
@@ -124,12 +130,12 @@ def test_face_enhance_options_are_parsed(media):
 
 
 def test_speed_options_are_parsed_and_checked(capsys):
-    from scripts.inference import generation_kwargs, parse_args
+    from latentsync.cli.inference import parse_args
 
     common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
     args = parse_args([*common, "--encoding", "fast", "--windows_per_call", "4"])
-    assert args.encoding == "fast" and generation_kwargs(args)["windows_per_call"] == 4
-    assert generation_kwargs(parse_args(common))["windows_per_call"] == 1
+    assert args.encoding == "fast" and settings_from_args(args).windows_per_call == 4
+    assert settings_from_args(parse_args(common)).windows_per_call == 1
     for bad in (["--windows_per_call", "0"], ["--encoding", "lossless"]):
         with pytest.raises(SystemExit):
             parse_args([*common, *bad])
@@ -141,7 +147,7 @@ def test_speed_options_are_parsed_and_checked(capsys):
     (["--face_enhance_method", "esrgan"], "--face_enhance_method: invalid choice: 'esrgan'"),
 ])
 def test_bad_face_enhance_options_exit_2(capsys, flags, message):
-    from scripts.inference import parse_args
+    from latentsync.cli.inference import parse_args
 
     with pytest.raises(SystemExit) as exit_info:
         parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4", *flags])
@@ -160,46 +166,52 @@ def test_missing_enhancer_fails_with_its_fetch_command_before_loading_the_models
 
 
 def test_face_enhancement_is_built_from_the_flags(media):
-    from scripts.inference import face_enhancement, load_enhancer, parse_args
+    from latentsync.cli.inference import parse_args
     from tests.tiny_enhancers import write_tiny_enhancers
 
     enhancers = write_tiny_enhancers(media["dir"] / "enhancers")
+    mask = media["dir"] / "release_mask.png"
+    cv2.imwrite(str(mask), fixed_mask_image())
     args = parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4",
                        "--face_enhance", "--face_enhance_method", "codeformer", "--face_enhance_strength", "0.4",
                        "--face_enhance_mouth_protection", "0.9", "--codeformer_fidelity", "0.2",
                        "--enhancers_dir", str(enhancers), "--device", "cpu"])
-    enhancement = face_enhancement(args, load_enhancer(args), mask_image_path="release_mask.png")
+    pipeline = tiny_pipeline(enhancers_dir=enhancers_dir(args), mask_image_path=str(mask))
+    settings = settings_from_args(args)
+    enhancement = pipeline.face_enhancement(settings)
     assert (enhancement.strength, enhancement.mouth_protection) == (0.4, 0.9)
-    assert enhancement.mask_image_path == "release_mask.png"  # the pipeline's mask: the generated region
+    assert enhancement.mask_image_path == str(mask)  # the pipeline's mask: the generated region
     assert enhancement.enhancer.title == "CodeFormer" and enhancement.enhancer.fidelity == 0.2
+    assert pipeline.face_enhancement(settings).enhancer is enhancement.enhancer  # loaded once
+    assert pipeline.face_enhancement(settings.replace(face_enhance=False)) is None
 
 
 def test_enhancers_default_to_the_checkpoints_folder(media):
-    from scripts.inference import load_enhancer, parse_args
+    from latentsync.cli.inference import parse_args
     from tests.tiny_enhancers import write_tiny_enhancers
 
     checkpoints = media["dir"] / "checkpoints"
     write_tiny_enhancers(checkpoints / "enhancers")
     args = parse_args(["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4",
-                       "--checkpoints_dir", str(checkpoints), "--face_enhance_method", "gpen", "--device", "cpu"])
+                       "--checkpoints_dir", str(checkpoints), "--face_enhance", "--face_enhance_method", "gpen",
+                       "--device", "cpu"])
     assert args.enhancers_dir is None
-    assert load_enhancer(args).title == "GPEN-BFR-512"
+    pipeline = tiny_pipeline(enhancers_dir=enhancers_dir(args))
+    assert pipeline.face_enhancement(settings_from_args(args)).enhancer.title == "GPEN-BFR-512"
 
 
 def test_timing_options_default_to_the_pipelines_defaults(capsys):
-    import inspect
-
-    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-    from scripts.inference import generation_kwargs, parse_args
+    from latentsync.cli.inference import parse_args
 
     common = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
     names = ("sync_mode", "audio_context", "silence", "silence_db", "silence_min_seconds")
-    defaults = inspect.signature(LipsyncPipeline.__call__).parameters
-    kwargs = generation_kwargs(parse_args(common))
-    assert {name: kwargs[name] for name in names} == {name: defaults[name].default for name in names}
-    kwargs = generation_kwargs(parse_args([*common, "--sync_mode", "remap", "--audio_context", "overlap", "--silence",
-                                           "keep", "--silence_db", "-50", "--silence_min_seconds", "0.6"]))
-    assert [kwargs[name] for name in names] == ["remap", "overlap", "keep", -50.0, 0.6]
+    defaults = LipsyncSettings()
+    settings = settings_from_args(parse_args(common))
+    assert {name: getattr(settings, name) for name in names} == {name: getattr(defaults, name) for name in names}
+    settings = settings_from_args(parse_args([*common, "--sync_mode", "remap", "--audio_context", "overlap",
+                                              "--silence", "keep", "--silence_db", "-50", "--silence_min_seconds",
+                                              "0.6"]))
+    assert [getattr(settings, name) for name in names] == ["remap", "overlap", "keep", -50.0, 0.6]
     with pytest.raises(SystemExit):
         parse_args([*common, "--sync_mode", "stretch"])
     assert "--sync_mode: invalid choice: 'stretch'" in capsys.readouterr().err

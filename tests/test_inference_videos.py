@@ -9,13 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
-from eval import inference_videos
+from latentsync.cli import inference_videos
+from latentsync.cli import lipsync_arguments
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list, share_of_jobs
-from scripts import inference
+from latentsync.pipelines.settings import LipsyncSettings
 from tests.demo_clips import decode_rgb
 from tests.paths import REPO_ROOT, shared_path
 from tests.synthetic_video import write_audio, write_constant_rate_video
@@ -58,8 +59,8 @@ def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, 
     (tmp_path / "videos.txt").write_text("\n".join(map(str, [face, tmp_path / "missing.mp4", no_face, other_face])))
     (tmp_path / "audios.txt").write_text("\n".join(map(str, [face, speech, speech, speech])))
     loads = []
-    real_load = inference.load_lipsync_pipeline
-    monkeypatch.setattr(inference, "load_lipsync_pipeline", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    real_load = lipsync_arguments.load_lipsync_pipeline
+    monkeypatch.setattr(lipsync_arguments, "load_lipsync_pipeline", lambda *a, **k: loads.append(1) or real_load(*a, **k))
 
     arguments = ["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist", str(tmp_path / "audios.txt"),
                  "--output_dir", str(tmp_path / "out"), "--unet_config_path", str(models["unet_config_path"]),
@@ -92,9 +93,10 @@ def test_skip_existing_resumes_a_batch(tmp_path):
     jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
     jobs[0].output_path.write_bytes(b"done before")
     calls = []
-    report = lipsync_batch(lambda **kwargs: calls.append(kwargs) or "report", jobs, skip_existing=True, seed=42)
-    assert calls == [dict(video_path=jobs[1].video_path, audio_path=jobs[1].audio_path,
-                          video_out_path=jobs[1].output_path, seed=42)]
+    settings = LipsyncSettings(seed=42)
+    report = lipsync_batch(lambda *paths, **kwargs: calls.append((paths, kwargs)) or "report", jobs, settings,
+                           skip_existing=True)
+    assert calls == [((jobs[1].video_path, jobs[1].audio_path, jobs[1].output_path), dict(settings=settings))]
     assert report.done == ["report"] and report.skipped == [(jobs[0], f"{jobs[0].output_path} exists")]
 
 
@@ -111,12 +113,12 @@ def test_unpaired_lists_fail_before_any_model_loads(tmp_path, capsys):
 def test_a_failed_pair_is_reported_and_the_others_go_on(tmp_path):
     jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
 
-    def pipeline(video_path, **kwargs):
-        if video_path == jobs[0].video_path:
+    def pipeline(video, audio, output, settings):
+        if video == jobs[0].video_path:
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
         return "report"
 
-    report = lipsync_batch(pipeline, jobs)
+    report = lipsync_batch(pipeline, jobs, LipsyncSettings())
     assert report.done == ["report"] and report.skipped == []
     assert report.failed == [(jobs[0], "RuntimeError: CUDA error: an illegal memory access was encountered")]
     assert [share_of_jobs(list(range(5)), rank, 2) for rank in (0, 1)] == [[0, 2, 4], [1, 3]]

@@ -8,8 +8,10 @@ import contextlib
 import numpy as np
 import pytest
 
-from latentsync.pipelines import lipsync_pipeline
-from latentsync.utils.frame_schedule import frames_to_write, inference_windows
+from latentsync.io.audio_reader import load_audio
+from latentsync.pipelines import lipsync_pipeline, lipsync_plan
+from latentsync.pipelines.frame_plan import AudioFrames
+from latentsync.pipelines.frame_plan import inference_windows, plan_frames
 from latentsync.whisper.audio2feature import num_chunks
 from tests.demo_clips import demo_frames, tiny_lipsync_inputs
 
@@ -23,8 +25,8 @@ def inputs(tmp_path_factory):
 
 
 def test_windows_extend_to_the_generated_frames_and_write_up_to_the_output():
-    windows = inference_windows(75, 16, 77)  # 3 s of audio
-    assert windows[-1] == range(64, 77) and [frames_to_write(w, 75) for w in windows] == [16, 16, 16, 16, 11]
+    windows = plan_frames("bounce", 100, 75, num_generated_frames=77).windows(16)  # 3 s of audio
+    assert windows[-1].output_frames == range(64, 77) and [w.num_written for w in windows] == [16, 16, 16, 16, 11]
     assert inference_windows(64, 16, 66) == inference_windows(64, 16)  # no window of unwritten frames only
     assert inference_windows(62, 16, 64)[-1] == range(48, 64)  # the cut window is a full one
     with pytest.raises(ValueError, match="cannot cover"):
@@ -45,7 +47,7 @@ def _lipsync(inputs, monkeypatch, name: str) -> tuple[np.ndarray, list[int], int
             written.append(frame.copy())
 
     monkeypatch.setattr(lipsync_pipeline, "VideoWriter", RecordingWriter)
-    report = pipeline(video_path=video, audio_path=audio, video_out_path=work / f"{name}.mp4", num_inference_steps=1,
+    report = pipeline(video=video, audio=audio, video_out_path=work / f"{name}.mp4", num_inference_steps=1,
                       guidance_scale=1.0, pipelined=False,
                       face_postprocessor=lambda faces: generated.append(len(faces)) or faces)
     return np.stack(written), generated, report.num_output_frames
@@ -54,10 +56,11 @@ def _lipsync(inputs, monkeypatch, name: str) -> tuple[np.ndarray, list[int], int
 def test_cut_output_equals_the_uncut_run(inputs, monkeypatch):
     pipeline = inputs[0]
     cut, cut_calls, cut_reported = _lipsync(inputs, monkeypatch, "cut")
-    original_frames = num_chunks(len(pipeline.audio_features(lipsync_pipeline.load_audio(inputs[2], 16000))))
+    original_frames = num_chunks(len(pipeline.audio_features(load_audio(inputs[2], 16000))))
     assert original_frames == OUTPUT_FRAMES + 2
     # The reference: the same call without the cut at the audio's end writes every frame the original makes.
-    monkeypatch.setattr(pipeline, "num_output_frames", lambda features, num_samples: num_chunks(len(features)))
+    monkeypatch.setattr(lipsync_plan, "count_audio_frames",
+                        lambda samples, features, fps, rate: AudioFrames(num_chunks(features), num_chunks(features)))
     uncut, uncut_calls, uncut_reported = _lipsync(inputs, monkeypatch, "uncut")
     assert (cut_reported, uncut_reported) == (OUTPUT_FRAMES, original_frames) == (len(cut), len(uncut))
     assert cut_calls == uncut_calls == [original_frames]  # the last window has the original's 7 frames

@@ -5,10 +5,11 @@ import torch
 from diffusers import DDIMScheduler
 from omegaconf import OmegaConf
 
+from latentsync.config.unet_config import pipeline_settings
+from latentsync.locations import REPO_ROOT
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
-from latentsync.pipelines.loading import REPO_ROOT
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
 
 
@@ -21,7 +22,7 @@ def modules() -> dict:
 
 def test_release_configs_give_every_setting():
     for name in ("stage2.yaml", "stage2_512.yaml"):
-        settings = settings_from_unet_config(OmegaConf.load(REPO_ROOT / "configs" / "unet" / name))
+        settings = pipeline_settings(OmegaConf.load(REPO_ROOT / "configs" / "unet" / name))
         assert settings == dict(resolution=512 if "512" in name else 256, num_frames=16, video_fps=25,
                                 audio_sample_rate=16000, audio_feat_length=[2, 2], num_inference_steps=20,
                                 guidance_scale=1.5, seed=1247), name
@@ -35,7 +36,8 @@ def test_pipeline_config_follows_the_yaml_and_the_checkpoints_dir(modules, tmp_p
     assert (pipeline.config.resolution, pipeline.config.num_frames, pipeline.config.video_fps) == (64, 8, 30)
     assert (pipeline.config.num_inference_steps, pipeline.config.guidance_scale, pipeline.config.seed) == (7, 2.5, 3)
     assert pipeline.config.audio_sample_rate == 16000  # absent from the YAML: the pipeline's default
-    assert pipeline.config.landmark_weights_dir == str(tmp_path / "auxiliary")
+    assert pipeline.checkpoint_layout.auxiliary == tmp_path / "auxiliary"  # where the landmark weights are read
+    assert pipeline.config.enhancers_dir == str(tmp_path / "enhancers")
     assert pipeline.mask.shape == (3, TINY_RESOLUTION, TINY_RESOLUTION)
     assert "audio_encoder" in pipeline.components and "landmark_detector" not in pipeline.components
 

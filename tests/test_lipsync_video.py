@@ -1,4 +1,4 @@
-"""``pipe(video_path=...)`` end to end on the real demo clip: demo1 video (with black frames) + demo2 audio, tiny models."""
+"""``pipe(video, audio, out)`` end to end on the real demo clip: demo1 video (with black frames) + demo2 audio, tiny models."""
 
 from fractions import Fraction
 
@@ -8,8 +8,8 @@ import pytest
 
 from latentsync.face.landmarks import create_landmark_detector
 from latentsync.face.tracking import fill_face_gaps
+from latentsync.pipelines.frame_plan import source_frame_index
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from latentsync.utils.frame_schedule import source_frame_index
 from tests.demo_clips import decode_rgb, demo_frames, write_h264
 from tests.paths import shared_path
 from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
@@ -39,7 +39,7 @@ def run(tmp_path_factory):
         postprocessed.append(faces.shape)
         return faces
 
-    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=1,
+    report = pipeline(video=video, audio=audio, video_out_path=output, num_inference_steps=1,
                       guidance_scale=1.0, seed=-1, face_postprocessor=face_postprocessor,
                       progress=lambda stage, fraction: stages.append((stage, fraction)))
     return decode_rgb(video), output, report, stages, postprocessed
@@ -121,10 +121,10 @@ def test_video_without_any_face_fails_before_generation(tmp_path):
     pipeline.unet.register_forward_pre_hook(lambda *_: calls.append(1))
     output = tmp_path / "out.mp4"
     with pytest.raises(InputError, match="no face was found in any frame of .*no face.mp4"):
-        pipeline(video_path=video, audio_path=shared_path("media", "demo1_audio.wav"), video_out_path=output)
+        pipeline(video=video, audio=shared_path("media", "demo1_audio.wav"), video_out_path=output)
     assert not calls and not output.exists()
     detector = pipeline.landmark_detector  # created by that run, kept for the next one
     with pytest.raises(InputError):
-        pipeline(video_path=video, audio_path=shared_path("media", "demo1_audio.wav"), video_out_path=output)
+        pipeline(video=video, audio=shared_path("media", "demo1_audio.wav"), video_out_path=output)
     assert pipeline.landmark_detector is detector
     pipeline.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from data_processing import pipeline as data_pipeline
-from eval import eval_sync_conf, eval_syncnet_acc
-from scripts import inference
+from latentsync.cli import data_processing as data_pipeline
+from latentsync.cli import eval_sync_conf, eval_syncnet_acc
+from latentsync.cli import inference
 
 IO = ["--video_path", "v.mp4", "--audio_path", "a.wav", "--video_out_path", "o.mp4"]
 

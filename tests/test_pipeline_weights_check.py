@@ -9,9 +9,9 @@ import pytest
 from huggingface_hub import constants
 from omegaconf import OmegaConf
 
+from latentsync.config.unet_config import load_unet_config
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines import loading
-from latentsync.pipelines.unet_config import load_unet_config
 from latentsync.pipelines.vae_check import VAE_FILES, check_vae
 from tests.paths import REPO_ROOT
 from tests.tiny_models import write_tiny_release

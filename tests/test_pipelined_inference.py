@@ -36,7 +36,7 @@ def test_pipelined_frames_equal_sequential_frames(inputs, monkeypatch):
     for pipelined in (False, True):
         threads[pipelined] = set()
         path = work / f"out_{pipelined}.mp4"
-        report = pipeline(video_path=video, audio_path=audio, video_out_path=path, num_inference_steps=1,
+        report = pipeline(video=video, audio=audio, video_out_path=path, num_inference_steps=1,
                           guidance_scale=1.0, pipelined=pipelined)
         assert report.num_output_frames == NUM_OUTPUT_FRAMES
         outputs[pipelined] = np.stack(decode_rgb(path))

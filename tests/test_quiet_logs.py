@@ -63,7 +63,7 @@ def test_gradio_launch_is_quiet_but_prints_the_address(capsys):
 
 
 def _batch_lipsync_with_unpaired_lists(tmp_path: Path) -> int:
-    from eval import inference_videos
+    from latentsync.cli import inference_videos
 
     (tmp_path / "videos.txt").write_text("a.mp4\nb.mp4\n")
     (tmp_path / "audios.txt").write_text("a.wav\n")
@@ -78,7 +78,7 @@ def _inference_benchmark_without_inputs(tmp_path: Path) -> int:
 
 
 def _training_without_its_config(tmp_path: Path) -> int:
-    from scripts import train_syncnet
+    from latentsync.cli import train_syncnet
 
     return train_syncnet.main(["--config_path", str(tmp_path / "none.yaml")])
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from latentsync.evaluation.scene_detection import SceneCutDetector
+from latentsync.analysis.scene_detection import SceneCutDetector
 
 
 def _shot(seed: int) -> np.ndarray:

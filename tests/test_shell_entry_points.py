@@ -21,9 +21,9 @@ from latentsync.io.video_reader import VideoReader
 from tests.demo_clips import write_h264
 from tests.paths import REPO_ROOT, shared_path
 from tests.readme_commands import readme_command
-from tests.training_data import make_processed_dataset, write_fileslist
 from tests.shell_env import environment_without_python, require_project_venv
 from tests.tiny_models import write_tiny_release
+from tests.training_data import make_processed_dataset, write_fileslist
 
 # Start-up lines of mediapipe / TensorFlow Lite / absl / protobuf that quiet_logs removes.
 NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_manager", "GetPrototype")
@@ -129,8 +129,8 @@ def test_without_a_venv_the_scripts_say_so_and_fall_back_to_python3(tmp_path):
 
 
 @pytest.mark.parametrize("script, module, config_flags", [
-    ("train_syncnet.sh", "scripts.train_syncnet", ["--config_path", "configs/syncnet/syncnet_16_pixel_attn.yaml"]),
-    ("train_unet.sh", "scripts.train_unet", ["--unet_config_path", "configs/unet/stage2_512.yaml"]),
+    ("train_syncnet.sh", "latentsync.cli.train_syncnet", ["--config_path", "configs/syncnet/syncnet_16_pixel_attn.yaml"]),
+    ("train_unet.sh", "latentsync.cli.train_unet", ["--unet_config_path", "configs/unet/stage2_512.yaml"]),
 ])
 def test_training_scripts_run_the_launcher_from_the_caller_s_folder(tmp_path, script, module, config_flags):
     """Run from another folder, a training script runs the venv's launcher there (the caller's relative paths stay

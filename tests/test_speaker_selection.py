@@ -13,16 +13,16 @@ import cv2
 import numpy as np
 import pytest
 
+from latentsync.cli import inference
 from latentsync.errors import InputError
 from latentsync.face import speaker_selection
 from latentsync.face.landmarks import DetectedFace, create_landmark_detector
 from latentsync.face.landmarks.detector import largest_face
-from latentsync.face.speaker_selection import SpeakerChoice, SpeakerSelector, link_face_tracks
+from latentsync.face.speaker_selection import SpeakerChoice, SpeakerSelector, link_speaker_tracks
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
-from latentsync.pipelines import lipsync_pipeline
+from latentsync.pipelines import lipsync_plan
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from scripts import inference
 from tests.demo_clips import decode_rgb, write_demo_speech
 from tests.paths import shared_path
 from tests.tiny_models import write_tiny_release
@@ -101,19 +101,19 @@ def test_detectors_see_every_face_and_keep_the_largest_as_before(two_faces):
 
 def test_tracks_follow_each_face_break_at_long_gaps_and_at_scene_cuts(two_faces):
     _, _, detections, _, _, _ = two_faces
-    tracks = link_face_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
+    tracks = link_speaker_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
     assert [len(track.faces) for track in tracks] == [NUM_FRAMES, NUM_FRAMES]
     assert all(len({is_on(face, LEFT) for face in track.faces.values()}) == 1 for track in tracks)
-    assert len(link_face_tracks(detections, [(0, 20), (20, NUM_FRAMES)], max_face_gap=2)) == 4
+    assert len(link_speaker_tracks(detections, [(0, 20), (20, NUM_FRAMES)], max_face_gap=2)) == 4
     gappy = [faces if not 10 <= index < 13 else [] for index, faces in enumerate(detections)]
-    assert len(link_face_tracks(gappy, [(0, NUM_FRAMES)], max_face_gap=3)) == 2  # a 3-frame gap is survived
-    assert len(link_face_tracks(gappy, [(0, NUM_FRAMES)], max_face_gap=2)) == 4  # but not with max_face_gap 2
+    assert len(link_speaker_tracks(gappy, [(0, NUM_FRAMES)], max_face_gap=3)) == 2  # a 3-frame gap is survived
+    assert len(link_speaker_tracks(gappy, [(0, NUM_FRAMES)], max_face_gap=2)) == 4  # but not with max_face_gap 2
 
 
 @pytest.mark.parametrize("speaking", [LEFT, RIGHT])
 def test_active_speaker_is_the_face_whose_lips_follow_the_soundtrack(two_faces, speaking, caplog):
     _, _, detections, _, _, videos = two_faces
-    tracks = link_face_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
+    tracks = link_speaker_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
     with caplog.at_level("INFO", logger=speaker_selection.__name__):
         (chosen,) = SpeakerSelector("active").choose(tracks, [(0, NUM_FRAMES)], (400, 160),
                                                      VideoReader(videos[speaking]))
@@ -127,7 +127,7 @@ def test_active_speaker_is_decided_per_scene(two_faces):
     video = write_video(work / "turns.mp4", frames,
                         speech_following(np.concatenate([openings[LEFT][:half], openings[RIGHT][half:]])))
     scenes = [(0, half), (half, NUM_FRAMES)]
-    first, second = SpeakerSelector("active").choose(link_face_tracks(detections, scenes, 2), scenes, (400, 160),
+    first, second = SpeakerSelector("active").choose(link_speaker_tracks(detections, scenes, 2), scenes, (400, 160),
                                                      VideoReader(video))
     assert all(is_on(face, LEFT) for face in first.faces.values()) and max(first.faces) < half
     assert all(is_on(face, RIGHT) for face in second.faces.values()) and min(second.faces) >= half
@@ -142,17 +142,17 @@ def test_syncnet_scores_the_tracks_when_its_weights_are_there(two_faces, tmp_pat
         return float(len(calls))
 
     monkeypatch.setattr(speaker_selection, "syncnet_scorer", lambda weights, device: stand_in)
-    (tmp_path / speaker_selection.SYNCNET_V2_FILE).write_bytes(b"")
-    tracks = link_face_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
-    (chosen,) = SpeakerSelector("active", weights_dir=tmp_path).choose(tracks, [(0, NUM_FRAMES)], (400, 160),
-                                                                       VideoReader(videos[LEFT]))
+    (tmp_path / "syncnet_v2.model").write_bytes(b"")
+    tracks = link_speaker_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
+    (chosen,) = SpeakerSelector("active", syncnet_path=tmp_path / "syncnet_v2.model").choose(
+        tracks, [(0, NUM_FRAMES)], (400, 160), VideoReader(videos[LEFT]))
     assert calls == [((NUM_FRAMES, 224, 224, 3), NUM_FRAMES * 640)] * 2
     assert chosen is tracks[1]
 
 
 def test_a_point_without_a_face_is_a_clear_error(two_faces):
     _, _, detections, _, _, videos = two_faces
-    tracks = link_face_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
+    tracks = link_speaker_tracks(detections, [(0, NUM_FRAMES)], max_face_gap=2)
     with pytest.raises(InputError, match=r"contains pixel \(10, 80\) at 0.4 s \(frame 10\); give a point inside"):
         SpeakerSelector("point:10,80@0.4").choose(tracks, [(0, NUM_FRAMES)], (400, 160), VideoReader(videos[LEFT]))
 
@@ -171,11 +171,11 @@ def lipsynced(two_faces):
             output = work / f"{speaker.replace(':', '_')}.mp4"
             with pytest.MonkeyPatch.context() as patch:
                 if speaker == "largest":  # the default: no speaker pass, the detector's own largest face
-                    patch.setattr(lipsync_pipeline, "SpeakerSelector", None)
+                    patch.setattr(lipsync_plan, "SpeakerSelector", None)
                     settings = {}
                 else:
                     settings = {"speaker": speaker}
-                pipeline(video_path=videos[LEFT], audio_path=speech, video_out_path=output, num_inference_steps=1,
+                pipeline(video=videos[LEFT], audio=speech, video_out_path=output, num_inference_steps=1,
                          guidance_scale=1.0, encoding="fast", **settings)
             outputs[speaker] = decode_rgb(output)
     finally:

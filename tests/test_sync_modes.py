@@ -58,7 +58,7 @@ def lipsync(clip, name: str, video_frames: int | None = None, with_pause: bool =
     if video_frames is not None:
         video = write_h264(work / f"{name}_video.mp4", source[:video_frames])
     output = work / f"{name}.mp4"
-    report = pipeline(video_path=video, audio_path=pause if with_pause else short_speech, video_out_path=output,
+    report = pipeline(video=video, audio=pause if with_pause else short_speech, video_out_path=output,
                       num_inference_steps=1, guidance_scale=1.0, **settings)
     with av.open(str(output)) as container:  # decoded AAC comes in whole 1024-sample frames
         audio_seconds = sum(frame.samples for frame in container.decode(audio=0)) / 16000

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 
+from latentsync.analysis.syncnet_eval import SyncNetEval
+from latentsync.analysis.syncnet_v2 import SyncNetV2
+from latentsync.cli.arguments import add_scorer_arguments
 from latentsync.evaluation import original_staging
 from latentsync.evaluation.original_staging import OriginalStaging, downscaled_for_scene_detection, jpeg_encoder_frames
-from latentsync.evaluation.syncnet_eval import SyncNetEval
-from latentsync.evaluation.syncnet_v2 import SyncNetV2
-from latentsync.evaluation.video_sync import VideoSyncScorer, add_scorer_arguments
+from latentsync.evaluation.video_sync import VideoSyncScorer
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_writer import VideoWriter
 from tests.demo_clips import demo_frames

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from latentsync.evaluation.sync_scoring import score_sync
+from latentsync.analysis.sync_scoring import score_sync
 
 NUM_WINDOWS, DIM, VSHIFT = 40, 256, 15
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from eval import draw_syncnet_lines
+from latentsync.cli import draw_syncnet_lines
 from latentsync.errors import CheckpointError
 from latentsync.evaluation.syncnet_curves import read_loss_curve
 from latentsync.models.checkpoint_io import save_checkpoint

@@ -10,9 +10,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from latentsync.config.syncnet_config import load_syncnet_training_config
+from latentsync.config.unet_config import load_unet_training_config
 from latentsync.errors import InputError
 from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
-from latentsync.training.config import load_syncnet_training_config, load_unet_training_config
 from latentsync.training.resume import (capture_rng_state, find_resume_bundle, load_resume_bundle,
                                         restore_rng_state, save_resume_bundle)
 from tests.paths import REPO_ROOT

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from diffusers import DDIMScheduler
 from omegaconf import OmegaConf
 
+from latentsync.config.training_length import total_train_steps
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.models.unet import UNet3DConditionModel
-from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR
-from latentsync.training.config import total_train_steps
+from latentsync.pipelines.loading import load_scheduler
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import scaled_learning_rate
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step
@@ -51,7 +50,7 @@ def test_a_step_runs_with_the_cuda_settings_float16_vae_and_syncnet_float32_unet
     syncnet_config.model.visual_encoder.in_channels = 3 * num_frames
     syncnet = StableSyncNet(syncnet_config.model, gradient_checkpointing=True).to(torch.float16).eval()
     unet = UNet3DConditionModel(**tiny_unet_model_config(16)).train()
-    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
+    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=load_scheduler(),
                             syncnet=syncnet.requires_grad_(False), syncnet_resolution=32)
     settings = UNetStepSettings(num_frames=num_frames, perceptual_loss_weight=0, trepa_loss_weight=0)
     pixels = torch.rand(1, num_frames, 3, 64, 64) * 2 - 1

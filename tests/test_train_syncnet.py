@@ -10,11 +10,11 @@ import torch
 from omegaconf import OmegaConf
 from torch.utils.data import default_collate
 
+from latentsync.cli import train_syncnet
 from latentsync.data import SyncNetDataset
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.syncnet_step import syncnet_training_step
-from scripts import train_syncnet
 from tests.paths import shared_path
 from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
 from tests.training_data import make_processed_dataset, write_fileslist

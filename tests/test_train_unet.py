@@ -12,10 +12,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from latentsync.cli import train_unet
 from latentsync.models.checkpoint_io import save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import load_unet
-from scripts import train_unet
 from tests.paths import REPO_ROOT, shared_path
 from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
 from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config

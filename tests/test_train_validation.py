@@ -9,7 +9,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from latentsync.evaluation.syncnet_v2 import SyncNetV2
+from latentsync.analysis.syncnet_v2 import SyncNetV2
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter

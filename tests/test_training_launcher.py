@@ -1,5 +1,5 @@
 """The training launcher in-process: the caller's paths, torchrun's command line, checks before torchrun, how a
-worker's failure is told, and run_cli's error line and error file under torchrun."""
+worker's failure is told, and the command runner's error line and error file under torchrun."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import pytest
 from omegaconf import OmegaConf
 from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
 
+from latentsync.cli import launch_training as launcher
+from latentsync.cli import train_unet
+from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
-from latentsync.training import launcher
-from latentsync.training.session import run_cli
-from scripts import train_unet
 from tests.paths import REPO_ROOT
 
 
@@ -34,11 +34,11 @@ def test_paths_given_on_the_command_line_are_the_caller_s(tmp_path):
 
 def test_torchrun_command_line_from_the_environment():
     user = ["--resume", "latest"]
-    assert launcher.torchrun_arguments("scripts.train_unet", user, {"NPROC_PER_NODE": "3"}) == [
+    assert launcher.torchrun_arguments("latentsync.cli.train_unet", user, {"NPROC_PER_NODE": "3"}) == [
         "--nnodes", "1", "--nproc_per_node", "3", "--rdzv_backend", "c10d", "--rdzv_endpoint", "localhost:0",
-        "-m", "scripts.train_unet", *user]
+        "-m", "latentsync.cli.train_unet", *user]
     environment = {"NPROC_PER_NODE": "2", "NNODES": "2", "RDZV_ENDPOINT": "node0:29400"}
-    assert launcher.torchrun_arguments("scripts.train_syncnet", user, environment)[:8] == [
+    assert launcher.torchrun_arguments("latentsync.cli.train_syncnet", user, environment)[:8] == [
         "--nnodes", "2", "--nproc_per_node", "2", "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400"]
     assert launcher.torchrun_arguments("m", [], {})[3] == "1"  # one process per GPU: none here
 
@@ -53,9 +53,9 @@ def no_torchrun(monkeypatch):
 
 
 @pytest.mark.parametrize("module, flags, message", [
-    ("scripts.train_syncnet", ["--config_path", "missing.yaml"], "error: config {cwd}/missing.yaml not found"),
-    ("scripts.train_unet", [], "error: train_fileslist data/fileslist.txt does not exist"),
-    ("scripts.train_unet", ["--unet_config_path", "my.yaml", "--vae_model_path", "my_vae"],
+    ("latentsync.cli.train_syncnet", ["--config_path", "missing.yaml"], "error: config {cwd}/missing.yaml not found"),
+    ("latentsync.cli.train_unet", [], "error: train_fileslist data/fileslist.txt does not exist"),
+    ("latentsync.cli.train_unet", ["--unet_config_path", "my.yaml", "--vae_model_path", "my_vae"],
      "error: VAE folder my_vae not found; pass --vae_model_path a local diffusers folder"),
 ])
 def test_bad_config_data_or_weights_stop_the_launcher_before_torchrun(tmp_path, capsys, no_torchrun, module, flags,
@@ -74,7 +74,7 @@ def test_bad_config_data_or_weights_stop_the_launcher_before_torchrun(tmp_path, 
 
 def test_usage_errors_end_in_the_launcher_in_one_line(capsys, no_torchrun):
     with pytest.raises(SystemExit) as exit_info:
-        launcher.main(["scripts.train_unet", "--report_to", "wandb"])
+        launcher.main(["latentsync.cli.train_unet", "--report_to", "wandb"])
     assert exit_info.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
 
 
@@ -100,7 +100,7 @@ def test_a_worker_s_bad_input_is_told_once(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("rank, printed", [("0", True), ("1", False)])
-def test_run_cli_under_torchrun_prints_on_rank_0_and_leaves_the_line_in_the_error_file(tmp_path, capsys, monkeypatch,
+def test_run_command_under_torchrun_prints_on_rank_0_and_leaves_the_line_in_the_error_file(tmp_path, capsys, monkeypatch,
                                                                                       rank, printed):
     error_file = tmp_path / "error.json"
     monkeypatch.setenv("RANK", rank)
@@ -109,6 +109,6 @@ def test_run_cli_under_torchrun_prints_on_rank_0_and_leaves_the_line_in_the_erro
     def train():
         raise InputError("config x.yaml not found")
 
-    assert run_cli(train) == 2
+    assert run_command(train) == 2
     assert capsys.readouterr().err == ("error: config x.yaml not found\n" if printed else "")
     assert json.loads(error_file.read_text())["message"] == "error: config x.yaml not found"

@@ -15,7 +15,7 @@ from diffusers import DDIMScheduler
 
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from latentsync.utils.frame_schedule import group_windows
+from latentsync.pipelines.lipsync_executor import group_windows
 from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
 from tests.tiny_models import tiny_unet_model_config, tiny_vae
 
@@ -114,7 +114,7 @@ def _lipsync(clip, windows_per_call):
         return faces
 
     output = work / f"out_{windows_per_call}.mp4"
-    report = pipeline(video_path=video, audio_path=audio, video_out_path=output, num_inference_steps=2,
+    report = pipeline(video=video, audio=audio, video_out_path=output, num_inference_steps=2,
                       guidance_scale=1.5, face_postprocessor=keep_faces, windows_per_call=windows_per_call)
     return report, generated, np.stack(decode_rgb(output))
 

@@ -10,6 +10,8 @@ from omegaconf import OmegaConf
 
 from latentsync.models.checkpoint_io import save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import load_scheduler
 from tests.paths import shared_path
 
 TINY_RESOLUTION = 64
@@ -82,3 +84,11 @@ def write_random_whisper_tiny(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"dims": vars(dims), "model_state_dict": model.half().state_dict()}, path)
     return path
+
+
+def tiny_pipeline(**settings) -> LipsyncPipeline:
+    """A ``LipsyncPipeline`` of tiny random modules at 64 px, no Whisper (for what needs no audio features)."""
+    torch.manual_seed(0)
+    unet = UNet3DConditionModel(**tiny_unet_model_config(cross_attention_dim=64)).eval()
+    return LipsyncPipeline(vae=tiny_vae(), audio_encoder=None, unet=unet, scheduler=load_scheduler(),
+                           resolution=TINY_RESOLUTION, **settings)

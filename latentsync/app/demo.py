@@ -18,10 +18,10 @@ from latentsync.app.preview import UploadPreviews
 from latentsync.app.request import RequestOutput, lipsync_request
 from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
 from latentsync.errors import InputError
-from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_specs
-from latentsync.pipelines.frame_plan import SYNC_MODES
-from latentsync.pipelines.silence import SILENCE_MODES
-from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
+from latentsync.face.enhancement import enhancer_specs
+from latentsync.pipelines.settings import LipsyncSettings
+
+CHOICES = {name: spec.choices for name, spec in LipsyncSettings.specs().items()}
 
 FETCH_HINT = ("Fetch the weights with `./setup_env.sh` (LatentSync 1.6 at 512x512; add `--with-1.5` for the "
               "256x256 release), then restart the demo.")
@@ -90,8 +90,8 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                     face_enhance = gr.Checkbox(False, label="Face Enhance", elem_id="face-enhance",
                                                info="restore the face after lip sync; the new mouth is kept")
                     enhance_method = gr.Dropdown([(spec.title, method) for method, spec in enhancer_specs().items()],
-                                                 value="gfpgan", label="Enhancer", elem_id="face-enhance-method")
-                    enhance_strength = gr.Slider(0.0, 1.0, value=DEFAULT_STRENGTH, step=0.05, label="Enhance strength",
+                                                 value=defaults.face_enhance_method, label="Enhancer", elem_id="face-enhance-method")
+                    enhance_strength = gr.Slider(0.0, 1.0, value=defaults.face_enhance_strength, step=0.05, label="Enhance strength",
                                                  info="0 = as generated, 1 = fully restored",
                                                  elem_id="face-enhance-strength")
                 with gr.Row():
@@ -102,13 +102,13 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                     speaker_y = gr.Number(None, label="Y (Point)", info="pixels from the top", minimum=0,
                                           precision=0, elem_id="speaker-y")
                 with gr.Row():
-                    sync_mode = gr.Dropdown(list(SYNC_MODES), value=defaults.sync_mode, label="Lengths differ",
+                    sync_mode = gr.Dropdown(list(CHOICES["sync_mode"]), value=defaults.sync_mode, label="Lengths differ",
                                             info="bounce: video forward and back; loop; remap: stretched; cut_off: "
                                                  "the shorter; silence: the longer", elem_id="sync-mode")
-                    audio_context = gr.Dropdown(list(AUDIO_CONTEXTS), value=defaults.audio_context,
+                    audio_context = gr.Dropdown(list(CHOICES["audio_context"]), value=defaults.audio_context,
                                                 label="Audio context", info="overlap: no glitch every 30 s",
                                                 elem_id="audio-context")
-                    silence = gr.Dropdown(list(SILENCE_MODES), value=defaults.silence, label="In silence",
+                    silence = gr.Dropdown(list(CHOICES["silence"]), value=defaults.silence, label="In silence",
                                           info="keep: the source mouth stays still in pauses", elem_id="silence-mode")
                 gr.Markdown(limits.describe())
                 if examples:

@@ -13,20 +13,20 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from latentsync.app.validation import RunOptions
+from latentsync.config.unet_config import pipeline_settings
+from latentsync.config.unet_config import load_unet_config
 from latentsync.errors import CheckpointError
-from latentsync.face.enhancement import FaceEnhancer, load_face_enhancer
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
-from latentsync.pipelines.loading import DEFAULT_VAE, REPO_ROOT, ReleaseChoice, load_lipsync_pipeline
-from latentsync.pipelines.unet_config import load_unet_config
-from latentsync.utils.device import resolve_device
+from latentsync.locations import CONFIGS_DIR, DEFAULT_VAE, CheckpointLayout
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.loading import ReleaseChoice, load_lipsync_pipeline
+from latentsync.pipelines.settings import LipsyncSettings
 
 # Where the page's settings come from when no installed release's config sets them: LatentSync 1.6.
-FALLBACK_UNET_CONFIG = REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"
+FALLBACK_UNET_CONFIG = CONFIGS_DIR / "unet" / "stage2_512.yaml"
 
 
 class PipelineCache:
-    """Release name -> loaded ``LipsyncPipeline``, and face enhancers by method; what fails to load is retried
+    """Release name -> loaded ``LipsyncPipeline`` (which keeps its face restorers); what fails to load is retried
     next time."""
 
     def __init__(self, releases: Sequence[ReleaseChoice], checkpoints_dir: str | os.PathLike,
@@ -40,25 +40,25 @@ class PipelineCache:
         self.vae_model_path = vae_model_path
         self.device = device
         self.dtype = dtype
-        self.enhancers_dir = Path(enhancers_dir) if enhancers_dir is not None else self.checkpoints_dir / "enhancers"
+        self.enhancers_dir = CheckpointLayout(checkpoints_dir).enhancers if enhancers_dir is None else Path(enhancers_dir)
         self._pipelines: dict[str, LipsyncPipeline] = {}
-        self._enhancers: dict[str, FaceEnhancer] = {}
         self._lock = threading.Lock()
 
     @property
     def release_names(self) -> list[str]:
         return list(self.releases)
 
-    def generation_defaults(self) -> RunOptions:
+    def generation_defaults(self) -> LipsyncSettings:
         """The first release's ``run`` settings (steps, guidance, seed), so the page starts where the CLI does;
         DeepCache on, as in the original demo.
 
         A custom config without a ``run`` section takes LatentSync 1.6's.
         """
-        settings = settings_from_unet_config(OmegaConf.load(FALLBACK_UNET_CONFIG))
+        settings = pipeline_settings(OmegaConf.load(FALLBACK_UNET_CONFIG))
         if self.releases:
-            settings |= settings_from_unet_config(load_unet_config(self.releases[self.release_names[0]].unet_config_path))
-        return RunOptions(settings["num_inference_steps"], settings["guidance_scale"], settings["seed"])
+            settings |= pipeline_settings(load_unet_config(self.releases[self.release_names[0]].unet_config_path))
+        return LipsyncSettings(num_inference_steps=settings["num_inference_steps"],
+                               guidance_scale=settings["guidance_scale"], seed=settings["seed"], enable_deepcache=True)
 
     def get(self, name: str) -> LipsyncPipeline:
         """The pipeline of release ``name``, loading it on first use; raises ``CheckpointError``."""
@@ -70,15 +70,8 @@ class PipelineCache:
                 self._pipelines[name] = load_lipsync_pipeline(
                     release.unet_config_path, release.inference_ckpt_path, self.whisper_model_path,
                     self.vae_model_path, device=self.device, dtype=self.dtype,
-                    checkpoints_dir=self.checkpoints_dir)
+                    checkpoints_dir=self.checkpoints_dir, enhancers_dir=self.enhancers_dir)
             return self._pipelines[name]
-
-    def face_enhancer(self, method: str) -> FaceEnhancer:
-        """The ``method`` restorer on the pipelines' device, loaded on first use; raises ``CheckpointError``."""
-        with self._lock:
-            if method not in self._enhancers:
-                self._enhancers[method] = load_face_enhancer(method, self.enhancers_dir, resolve_device(self.device))
-            return self._enhancers[method]
 
     def preload_first(self) -> str | None:
         """Load the default release now; return why it cannot be loaded (for the page banner), or ``None``."""

@@ -11,17 +11,19 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from latentsync.app.pipeline_cache import PipelineCache
-from latentsync.app.validation import (UploadLimits, check_face_enhance, check_options, check_speaker, check_uploads,
+from latentsync.app.validation import (UploadLimits, changed_timing, check_options, check_speaker, check_uploads,
                                        with_file_names)
-from latentsync.errors import CheckpointError, InputError
-from latentsync.face.enhancement import DEFAULT_STRENGTH, FaceEnhancement
-from latentsync.pipelines.lipsync_pipeline import LipsyncReport, ProgressCallback
+from latentsync.errors import USER_ERRORS
+from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_spec
+from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+from latentsync.pipelines.lipsync_pipeline import LipsyncReport
+from latentsync.pipelines.lipsync_plan import ProgressCallback
+from latentsync.pipelines.settings import LipsyncSettings
 
 logger = logging.getLogger(__name__)
 
@@ -38,27 +40,23 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
     """Yield once: the lip-synced video and a success line, or ``None`` and a plain-words error line."""
     uploads = tuple(Path(path) for path in (video_path, audio_path) if path is not None)
     try:
-        options = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache, sync_mode, audio_context,
-                                silence)
-        speaker_choice = check_speaker(speaker, speaker_x, speaker_y)
-        if face_enhance:
-            check_face_enhance(face_enhance_method, face_enhance_strength)
+        enhancement = dict(face_enhance_method=face_enhance_method, face_enhance_strength=face_enhance_strength)
+        settings = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache, sync_mode=sync_mode,
+                                 audio_context=audio_context, silence=silence,
+                                 speaker=check_speaker(speaker, speaker_x, speaker_y), face_enhance=bool(face_enhance),
+                                 **(enhancement if face_enhance else {}))
         video_path, audio_path = check_uploads(video_path, audio_path, limits)
         progress("loading the model", 0.0)
-        enhancer = pipelines.face_enhancer(face_enhance_method) if face_enhance else None  # missing: fail fast
+        if settings.face_enhance:  # a missing restorer fails before the model loads
+            check_face_enhancer(settings.face_enhance_method, pipelines.enhancers_dir)
         pipeline = pipelines.get(release_name)
-        # The protected mouth is the region this release inpaints (its config's mask).
-        enhancement = (None if enhancer is None else
-                       FaceEnhancement(enhancer, float(face_enhance_strength),
-                                       mask_image_path=pipeline.config.mask_image_path))
         with tempfile.TemporaryDirectory(prefix="latentsync-request-", ignore_cleanup_errors=True) as request_dir:
             output_path = Path(request_dir) / f"{video_path.stem}_lipsync.mp4"
             # check_uploads checked both files and the output is a fresh name in a private folder.
-            report = pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path,
-                              **asdict(options), frame_postprocessor=enhancement, progress=progress,
-                              inputs_checked=True, speaker=speaker_choice)
-            yield str(report.output_path), success_message(report, enhancement, options.changed_timing())
-    except (InputError, CheckpointError) as error:
+            report = pipeline(video_path, audio_path, output_path, settings=settings, progress=progress,
+                              inputs_checked=True)
+            yield str(report.output_path), success_message(report, settings)
+    except USER_ERRORS as error:
         yield None, f"**Could not run:** {with_file_names(str(error), uploads)}"
     except torch.cuda.OutOfMemoryError:
         logger.exception("out of GPU memory")
@@ -70,17 +68,17 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
         yield None, f"**Lip-sync failed:** {reason}. The details are in the server log."
 
 
-def success_message(report: LipsyncReport, enhancement: FaceEnhancement | None = None,
-                    timing: list[str] | None = None) -> str:
+def success_message(report: LipsyncReport, settings: LipsyncSettings = LipsyncSettings()) -> str:
     """The status line under the result: how much was generated, how long it took, the enhancement and the timing
     settings (sync mode, audio context, silence) that are not the defaults."""
     message = f"**Done** in {report.seconds:.1f} s: {report.num_output_frames} frames lip-synced (seed {report.seed})."
-    if timing:
+    if timing := changed_timing(settings):
         message += f" With {', '.join(timing)}."
     if report.frames_passed_through:
         message += f" {report.frames_passed_through} frames were passed through from the source video."
-    if enhancement is not None:
-        message += f" Face enhanced with {enhancement.enhancer.title} (strength {enhancement.strength:g})."
+    if settings.face_enhance:
+        title = enhancer_spec(settings.face_enhance_method).title
+        message += f" Face enhanced with {title} (strength {settings.face_enhance_strength:g})."
     if report.frames_without_face:
         message += f" {report.frames_without_face} frames showed no face and were left unchanged."
     return message

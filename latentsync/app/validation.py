@@ -14,13 +14,10 @@ from pathlib import Path
 import av
 
 from latentsync.errors import InputError
-from latentsync.face.enhancement import enhancer_specs
 from latentsync.face.speaker_selection import SPEAKER_MODES, SpeakerChoice
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
-from latentsync.pipelines.frame_plan import SYNC_MODES
-from latentsync.pipelines.silence import SILENCE_MODES
-from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
+from latentsync.pipelines.settings import LipsyncSettings
 
 BYTES_PER_MB = 1024 * 1024
 INFERENCE_STEPS_RANGE = (10, 50)  # the original demo's slider
@@ -28,23 +25,13 @@ GUIDANCE_SCALE_RANGE = (1.0, 3.0)
 SEED_RANGE = (-1, 2**32 - 1)  # -1: a random seed, as in the original
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """One request's generation settings: keyword arguments of ``LipsyncPipeline.__call__``."""
+TIMING_SETTINGS = ("sync_mode", "audio_context", "silence")  # said in the success line when not the defaults
 
-    num_inference_steps: int
-    guidance_scale: float
-    seed: int
-    enable_deepcache: bool = True  # the original demo runs with DeepCache
-    sync_mode: str = "bounce"  # the pipeline's defaults: the original's behaviour
-    audio_context: str = "cut"
-    silence: str = "generate"
 
-    def changed_timing(self) -> list[str]:
-        """``name value`` of the sync mode, audio context and silence settings that differ from the defaults."""
-        defaults = RunOptions(self.num_inference_steps, self.guidance_scale, self.seed)
-        return [f"{name.replace('_', ' ')} {getattr(self, name)}" for name in ("sync_mode", "audio_context", "silence")
-                if getattr(self, name) != getattr(defaults, name)]
+def changed_timing(settings: LipsyncSettings) -> list[str]:
+    """``name value`` of the sync mode, audio context and silence settings that differ from the defaults."""
+    changed = settings.changed()
+    return [f"{name.replace('_', ' ')} {changed[name]}" for name in TIMING_SETTINGS if name in changed]
 
 
 @dataclass(frozen=True)
@@ -89,30 +76,16 @@ def check_uploads(video_path: str | os.PathLike | None, audio_path: str | os.Pat
 
 
 def check_options(num_inference_steps: float, guidance_scale: float, seed: float | None,
-                  enable_deepcache: bool, sync_mode: str = "bounce", audio_context: str = "cut",
-                  silence: str = "generate") -> RunOptions:
-    """The run's options if each is inside the range the page offers (API clients can send anything)."""
+                  enable_deepcache: bool, **settings: object) -> LipsyncSettings:
+    """The run's settings, steps, guidance and seed inside the ranges the page offers (API clients can send
+    anything); ``settings`` are the other ``LipsyncSettings`` fields the page sets."""
     for label, value, (low, high) in (("Inference steps", num_inference_steps, INFERENCE_STEPS_RANGE),
                                       ("Guidance scale", guidance_scale, GUIDANCE_SCALE_RANGE),
                                       ("Seed", seed, SEED_RANGE)):
         if value is None or not low <= value <= high:
             raise InputError(f"{label} must be between {low} and {high}; got {'nothing' if value is None else value}.")
-    for label, value, choices in (("Sync mode", sync_mode, SYNC_MODES),
-                                  ("Audio context", audio_context, AUDIO_CONTEXTS), ("Silence", silence, SILENCE_MODES)):
-        if value not in choices:
-            raise InputError(f"{label} must be one of {', '.join(choices)}; got {value!r}.")
-    return RunOptions(num_inference_steps=int(num_inference_steps), guidance_scale=float(guidance_scale),
-                      seed=int(seed), enable_deepcache=bool(enable_deepcache), sync_mode=sync_mode,
-                      audio_context=audio_context, silence=silence)
-
-
-def check_face_enhance(method: str, strength: float) -> None:
-    """The enhancer must be one the page offers and the strength within 0..1 (API clients can send anything)."""
-    if method not in enhancer_specs():
-        raise InputError(f"Face enhancer must be one of {', '.join(enhancer_specs())}; got {method!r}.")
-    if strength is None or not 0.0 <= strength <= 1.0:
-        got = "nothing" if strength is None else strength
-        raise InputError(f"Enhance strength must be between 0 and 1; got {got}.")
+    return LipsyncSettings(num_inference_steps=num_inference_steps, guidance_scale=guidance_scale, seed=seed,
+                           enable_deepcache=bool(enable_deepcache), **settings)
 
 
 def check_speaker(mode: str, x: float | None = None, y: float | None = None) -> SpeakerChoice:

@@ -22,9 +22,9 @@ from latentsync.data_processing.records import ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.errors import InputError
 from latentsync.evaluation.video_sync import VideoSyncScorer
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH, S3FD
+from latentsync.locations import CheckpointLayout
+from latentsync.models.s3fd import S3FD
 
-DEFAULT_SYNCNET_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "syncnet_v2.model"
 
 
 @dataclass(frozen=True)
@@ -45,15 +45,15 @@ class SyncMeasure(Protocol):
 class SyncNetMeasure:
     """SyncNet-v2 on S3FD face tracks (conf 0.9 at scale 0.25, tracks over 50 frames, faces over 100 px)."""
 
-    syncnet_weights: str = str(DEFAULT_SYNCNET_PATH)
-    s3fd_weights: str = str(DEFAULT_S3FD_PATH)
+    syncnet_weights: str = str(CheckpointLayout().syncnet_v2)
+    s3fd_weights: str = str(CheckpointLayout().s3fd)
     min_track: int = 50
     min_face_size: float = 100
     batch_size: int = 20
 
     def load(self, device: torch.device) -> VideoSyncScorer:
-        from latentsync.evaluation.syncnet_eval import SyncNetEval
-        from latentsync.evaluation.syncnet_v2 import load_syncnet_v2
+        from latentsync.analysis.syncnet_eval import SyncNetEval
+        from latentsync.analysis.syncnet_v2 import load_syncnet_v2
         from latentsync.evaluation.video_sync import s3fd_box_detector
 
         syncnet = SyncNetEval(load_syncnet_v2(self.syncnet_weights, device), device, batch_size=self.batch_size)

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from latentsync.data_processing.affine_transform import AffineTransform
 from latentsync.data_processing.alignment_check import AlignmentCheck
-from latentsync.data_processing.av_sync import DEFAULT_SYNCNET_PATH, AudioVisualSync, SyncNetMeasure
+from latentsync.data_processing.av_sync import AudioVisualSync, SyncNetMeasure
 from latentsync.data_processing.broken_videos import BrokenVideoFilter
 from latentsync.data_processing.executors import Executor, SerialExecutor
 from latentsync.data_processing.fileslist import write_fileslist
@@ -40,8 +40,7 @@ from latentsync.data_processing.summary import summary_table
 from latentsync.data_processing.visual_quality import VisualQualityFilter
 from latentsync.errors import InputError
 from latentsync.evaluation.video_files import VIDEO_SUFFIXES
-from latentsync.models.hyperiqa import DEFAULT_HYPERIQA_PATH
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH
+from latentsync.locations import CheckpointLayout
 
 LEDGER_FOLDER = "ledgers"
 FILESLIST_NAME = "fileslist.txt"
@@ -50,9 +49,10 @@ LOCK_NAME = ".data_processing.lock"
 
 def build_stages(resolution: int = 256, sync_conf_threshold: float = 3.0, quality_threshold: float = 40.0,
                  filter_high_resolution: bool = False, filter_incorrect_alignment: bool = False,
-                 landmark_detector: str = "auto", landmark_weights_dir: str | Path = "checkpoints/auxiliary",
-                 syncnet_weights: str | Path = DEFAULT_SYNCNET_PATH, s3fd_weights: str | Path = DEFAULT_S3FD_PATH,
-                 hyperiqa_weights: str | Path = DEFAULT_HYPERIQA_PATH, encoding: str = "standard") -> list[Stage]:
+                 landmark_detector: str = "auto", landmark_weights_dir: str | Path = CheckpointLayout().auxiliary,
+                 syncnet_weights: str | Path = CheckpointLayout().syncnet_v2,
+                 s3fd_weights: str | Path = CheckpointLayout().s3fd,
+                 hyperiqa_weights: str | Path = CheckpointLayout().hyperiqa, encoding: str = "standard") -> list[Stage]:
     """The original's chain with its defaults; the two optional filters are off unless asked for."""
     stages: list[Stage] = [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter()]
     if filter_high_resolution:

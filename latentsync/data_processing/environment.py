@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import errno
 
-from latentsync.errors import CheckpointError
+from latentsync.errors import CheckpointError, EnvironmentProblem
 
 # No space, over quota, read-only filesystem: the output storage, whatever the clip.
 _STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
-
-
-class EnvironmentProblem(RuntimeError):
-    """The run cannot go on on this machine as it is; the message names the cause and the fix."""
 
 
 def environment_problem(error: BaseException, where: str) -> EnvironmentProblem | None:

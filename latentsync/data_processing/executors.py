@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 
-from latentsync.data_processing.environment import EnvironmentProblem
 from latentsync.data_processing.records import LedgerRecord
 from latentsync.data_processing.stage import Stage, run_clip
-from latentsync.errors import InputError
+from latentsync.errors import EnvironmentProblem
 from latentsync.utils.quiet_logs import quiet_library_logs
+from latentsync.utils.ray_cluster import connect_ray
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 IN_FLIGHT_PER_WORKER = 2
 
 
@@ -146,24 +145,6 @@ class RayExecutor(Executor):
             if isinstance(error.cause, EnvironmentProblem):
                 raise error.cause from None
             raise
-
-
-def connect_ray(address: str | None = "auto") -> Any:
-    """The ``ray`` module joined to the cluster at ``address`` (``auto``: the running one), unless the caller already
-    called ``ray.init``; workers import this project (it is on their ``PYTHONPATH``). InputError without a cluster."""
-    try:
-        import ray
-    except ImportError:
-        raise InputError("--executor ray needs the ray package; pip install -r requirements.txt") from None
-    if not ray.is_initialized():
-        python_path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-        try:
-            ray.init(address=address, runtime_env={"env_vars": {"PYTHONPATH": python_path}},
-                     include_dashboard=False, log_to_driver=False)
-        except ConnectionError as error:
-            raise InputError(f"no Ray cluster at {address!r} ({' '.join(str(error).split())}); start one with "
-                             "`ray start --head` or use --executor local") from None
-    return ray
 
 
 def _bounded(submit: Callable[[str], concurrent.futures.Future], clips: Iterable[str],

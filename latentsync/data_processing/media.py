@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import av
 import numpy as np
 
 from latentsync.io.atomic_file import PARTIAL_MARKER, replaced_atomically
+from latentsync.io.audio_encoder import encode_audio
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_writer import VideoWriter
 
@@ -94,17 +95,6 @@ def remux_with_audio(source: Path, target: Path, audio: np.ndarray) -> None:
                 output.mux(packet)
             for packet in encode_audio(audio_out, audio):
                 output.mux(packet)
-
-
-def encode_audio(stream: av.AudioStream, audio: np.ndarray, chunk: int = SAMPLE_RATE) -> Iterator[av.Packet]:
-    """The packets of 16 kHz mono float ``audio`` encoded by ``stream``, flushed at the end."""
-    for start in range(0, len(audio), chunk):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[None, start: start + chunk], dtype=np.float32),
-                                           format="flt", layout="mono")
-        frame.sample_rate = SAMPLE_RATE
-        frame.pts, frame.time_base = start, Fraction(1, SAMPLE_RATE)
-        yield from stream.encode(frame)
-    yield from stream.encode(None)
 
 
 def remove_partials(folder: Path) -> int:

@@ -18,7 +18,8 @@ from latentsync.data_processing.media import FPS, copy_file
 from latentsync.data_processing.records import ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.io.video_reader import VideoReader
-from latentsync.models.hyperiqa import DEFAULT_HYPERIQA_PATH, HyperIQA
+from latentsync.locations import CheckpointLayout
+from latentsync.models.hyperiqa import HyperIQA
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class VisualQualityFilter(Stage):
     folder: ClassVar[str] = "high_visual_quality"
     uses_gpu: ClassVar[bool] = True
     threshold: float = 40.0
-    hyperiqa_weights: str = str(DEFAULT_HYPERIQA_PATH)
+    hyperiqa_weights: str = str(CheckpointLayout().hyperiqa)
 
     def load(self, device: torch.device) -> HyperIQA:
         return HyperIQA.from_checkpoint(self.hyperiqa_weights, device)

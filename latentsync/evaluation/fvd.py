@@ -26,10 +26,10 @@ from scipy import linalg
 from tqdm import tqdm
 
 from latentsync.errors import CheckpointError, InputError
+from latentsync.evaluation.video_files import list_videos
 from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
 from latentsync.io.video_reader import VideoReader
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
-from latentsync.evaluation.video_files import list_videos
 
 logger = logging.getLogger(__name__)
 

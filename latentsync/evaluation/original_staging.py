@@ -21,13 +21,14 @@ import av
 import cv2
 import numpy as np
 
-from latentsync.data_processing.media import SAMPLE_RATE, encode_audio
+from latentsync.analysis.syncnet_crops import CROP_SIZE
+from latentsync.io.audio_encoder import encode_audio
 from latentsync.io.audio_reader import load_audio, to_pcm16
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import EncoderSettings, VideoWriter
-from latentsync.evaluation.face_tracking import CROP_SIZE
 
 FPS = 25
+SAMPLE_RATE = 16000
 LIBX264_DEFAULTS = EncoderSettings(crf=23, preset="medium")
 FRAME_JPEG_QSCALE = 2  # the frames S3FD and the cropper read; the crops' JPEGs use the encoder's rate control
 

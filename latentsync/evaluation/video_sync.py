@@ -9,8 +9,8 @@ the frames that belong to a track.
 
 from __future__ import annotations
 
-import argparse
 import functools
+import os
 import statistics
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -18,22 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
-from latentsync.evaluation.face_tracking import TrackCropper, track_faces
-from latentsync.evaluation.original_staging import OriginalStaging
-from latentsync.evaluation.scene_detection import SceneCutDetector
-from latentsync.evaluation.sync_scoring import SyncScore
-from latentsync.evaluation.syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
-from latentsync.evaluation.syncnet_v2 import load_syncnet_v2
+from latentsync.analysis.face_box_tracks import link_box_tracks
+from latentsync.analysis.scene_detection import SceneCutDetector
+from latentsync.analysis.sync_scoring import SyncScore
+from latentsync.analysis.syncnet_crops import TrackCropper
+from latentsync.analysis.syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
+from latentsync.analysis.syncnet_v2 import load_syncnet_v2
 from latentsync.errors import InputError
+from latentsync.evaluation.original_staging import OriginalStaging
 from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detector
 from latentsync.io.audio_reader import load_audio, to_pcm16
 from latentsync.io.video_reader import VideoReader
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH, S3FD
-from latentsync.utils.checkpoints_dir import add_checkpoints_dir_argument
-from latentsync.utils.cli_ranges import number_in_range, positive_int
-from latentsync.utils.device import resolve_device
+from latentsync.models.s3fd import S3FD
 
 FACE_DETECTORS = ("s3fd", *LANDMARK_DETECTORS)
 
@@ -117,7 +116,7 @@ class VideoSyncScorer:
         for scene_frame, frame in staging.frames():
             scene_cuts.update(scene_frame)
             detections.append(self.detect_faces(frame))
-        tracks = track_faces(detections, scene_cuts.scenes(), self.min_track, min_face_size=self.min_face_size)
+        tracks = link_box_tracks(detections, scene_cuts.scenes(), self.min_track, min_face_size=self.min_face_size)
         if not tracks:
             raise InputError(
                 f"no face track of more than {self.min_track} frames with faces over {self.min_face_size:g} px "
@@ -152,46 +151,26 @@ def s3fd_box_detector(detector: S3FD, conf_th: float = 0.9, scale: float = 0.25)
     return detect_faces
 
 
-def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``scorer_from_args``, shared by the scripts that score videos."""
-    add_checkpoints_dir_argument(parser)
-    parser.add_argument("--initial_model", default=None,
-                        help="classic SyncNet weights (default: CHECKPOINTS_DIR/auxiliary/syncnet_v2.model)")
-    parser.add_argument("--detector", "--face_detector", dest="detector", default="s3fd", choices=FACE_DETECTORS,
-                        help="face detector of the tracks: s3fd (default, the published LSE-C / LSE-D protocol) "
-                             "or a landmark backend (mediapipe needs no extra weights)")
-    parser.add_argument("--protocol", default="original", choices=SYNC_PROTOCOLS,
-                        help="original (default): score what the original's staging produces (re-encode at 25 fps, "
-                             "JPEG frames, mp4v crop videos, in a temporary folder), comparable with the paper; "
-                             "lossless: score the decoded frames in memory")
-    parser.add_argument("--s3fd_path", default=None,
-                        help="S3FD weights (default: CHECKPOINTS_DIR/auxiliary/sfd_face.pth)")
-    parser.add_argument("--min_track", type=positive_int, default=50,
-                        help="shortest face track scored, in frames, at least 1")
-    parser.add_argument("--min_face_size", type=number_in_range(float, 0), default=100,
-                        help="smallest mean face size scored, in pixels, at least 0")
-    parser.add_argument("--batch_size", type=positive_int, default=20, help="SyncNet windows per forward pass, at least 1")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
-
-
-def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
-    """The scorer the options describe; close it (or use it as a context manager) to free the face detector.
+def load_video_sync_scorer(syncnet_path: str | os.PathLike, device: torch.device, detector: str = "s3fd",
+                           s3fd_path: str | os.PathLike | None = None,
+                           landmark_weights_dir: str | os.PathLike | None = None, min_track: int = 50,
+                           min_face_size: float = 100, batch_size: int = 20,
+                           protocol: str = "original") -> VideoSyncScorer:
+    """The scorer of the sync-confidence evaluation: the classic SyncNet at ``syncnet_path`` on the face tracks of
+    ``detector`` (``s3fd``, the published protocol, with ``s3fd_path``; or a landmark backend, whose weights are in
+    ``landmark_weights_dir``). Close it (or use it as a context manager) to free the face detector.
 
     Raises ``CheckpointError`` for missing weights before anything is read.
     """
-    device = resolve_device(args.device)
-    auxiliary = args.checkpoints_dir / "auxiliary"
-    syncnet_path = args.initial_model or auxiliary / "syncnet_v2.model"
-    syncnet = SyncNetEval(load_syncnet_v2(syncnet_path, device), device, batch_size=args.batch_size)
-    if args.detector == "s3fd":
-        s3fd = S3FD.from_checkpoint(args.s3fd_path or auxiliary / DEFAULT_S3FD_PATH.name, device)
-        return VideoSyncScorer(syncnet, s3fd_box_detector(s3fd), args.min_track, args.min_face_size,
-                               protocol=args.protocol)
-    landmarks = create_landmark_detector(args.detector, device, auxiliary)
+    syncnet = SyncNetEval(load_syncnet_v2(syncnet_path, device), device, batch_size=batch_size)
+    if detector == "s3fd":
+        s3fd = S3FD.from_checkpoint(s3fd_path, device)
+        return VideoSyncScorer(syncnet, s3fd_box_detector(s3fd), min_track, min_face_size, protocol=protocol)
+    landmarks = create_landmark_detector(detector, device, landmark_weights_dir)
 
     def detect_faces(frame: np.ndarray) -> list[np.ndarray]:
         face = landmarks.detect_frame(frame)
         return [] if face is None else [face.box]
 
-    return VideoSyncScorer(syncnet, detect_faces, args.min_track, args.min_face_size, on_close=landmarks.close,
-                           protocol=args.protocol)
+    return VideoSyncScorer(syncnet, detect_faces, min_track, min_face_size, on_close=landmarks.close,
+                           protocol=protocol)

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 
 from latentsync.errors import InputError
 from latentsync.face.landmarks import create_landmark_detector
-from latentsync.face.landmarks.factory import DEFAULT_WEIGHTS_DIR
 from latentsync.face.landmarks.detector import FaceLandmarkDetector
+from latentsync.face.landmarks.factory import DEFAULT_WEIGHTS_DIR
 from latentsync.io.video_reader import VideoReader
 
 SAMPLED_FRAMES = 8

@@ -6,8 +6,8 @@ the mouth may jump between people. The other modes first link the detections of 
 track: ``center`` the one nearest the frame centre, ``point:X,Y[@SECONDS]`` the one whose box holds that pixel,
 ``active`` the one whose lips move with the video's own soundtrack (SyncNet-v2 confidence when its weights are
 there, else the correlation of lip opening with loudness). ``center`` and ``active`` decide per scene.
-``SpeakerSelector.chosen_faces`` returns a detector that replays the chosen track's face for each frame and no
-face elsewhere, so the pipeline's face tracking stays as it is and those frames pass through unchanged.
+``SpeakerSelector.plan`` returns the chosen face of each frame as data (``SpeakerPlan``); the pipeline aligns
+those faces as it aligns detected ones, and frames without a chosen face pass through unchanged.
 Memory: one pass keeps a box, three points and a number per face and frame, never the frames.
 """
 
@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from latentsync.analysis.face_box_tracks import FaceBoxTrack, box_iou
+from latentsync.analysis.scene_detection import SceneCutDetector
+from latentsync.analysis.syncnet_crops import TrackCropper
+from latentsync.analysis.syncnet_eval import SAMPLES_PER_FRAME
 from latentsync.errors import InputError
-from latentsync.evaluation import face_tracking
-from latentsync.evaluation.face_tracking import TrackCropper, box_iou
-from latentsync.evaluation.scene_detection import SceneCutDetector
-from latentsync.evaluation.syncnet_eval import SAMPLES_PER_FRAME
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
 from latentsync.face.tracking import DETECTION_BATCH
-from latentsync.io.audio_reader import load_audio, to_pcm16
-from latentsync.io.video_reader import VideoReader
+from latentsync.io.audio_reader import to_pcm16
+from latentsync.io.video_source import VideoSource
 from latentsync.utils.loudness import frame_loudness_db
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ SPEAKER_MODES = ("largest", "center", "active", "point")
 SPEAKER_HELP = ("largest = the largest face of each frame (the original's rule); center = the face track nearest "
                 "the frame centre; active = the face whose lips follow the video's own soundtrack (per scene); "
                 "point:X,Y[@SECONDS] = the face at that pixel (at that time; default: its first frame with a face)")
-SYNCNET_V2_FILE = "syncnet_v2.model"  # in the landmark weights folder (checkpoints/auxiliary)
 TRACK_IOU = 0.3  # a detection continues a track when its box overlaps the track's last box at least this much
 MAX_LAG = 2  # frames lips may lead or trail the loudness when correlating them
 MIN_SCORED_FRAMES = 8  # tracks with fewer detections in a scene cannot be judged active
@@ -94,7 +93,7 @@ class SpeakerTrack:
         return next(reversed(self.faces))
 
 
-def link_face_tracks(detections: Sequence[Sequence[DetectedFace]], scenes: Sequence[tuple[int, int]],
+def link_speaker_tracks(detections: Sequence[Sequence[DetectedFace]], scenes: Sequence[tuple[int, int]],
                      max_face_gap: int) -> list[SpeakerTrack]:
     """Chain each scene's detections into tracks: a face joins the open track whose last box overlaps it most
     (IoU at least ``TRACK_IOU``, at most ``max_face_gap`` frames missing since); otherwise it starts a track."""
@@ -148,52 +147,56 @@ def lip_loudness_agreement(track: SpeakerTrack, loudness: np.ndarray) -> float:
 
 def syncnet_scorer(weights: Path, device: str = "cpu") -> TrackScorer:
     """SyncNet-v2 confidence (the evaluation's LSE-C) of a track's crops against its audio."""
-    from latentsync.evaluation.syncnet_eval import SyncNetEval
-    from latentsync.evaluation.syncnet_v2 import load_syncnet_v2
+    from latentsync.analysis.syncnet_eval import SyncNetEval
+    from latentsync.analysis.syncnet_v2 import load_syncnet_v2
 
     syncnet = SyncNetEval(load_syncnet_v2(weights, device), device)
     return lambda crops, audio: syncnet.evaluate(crops, audio).confidence
 
 
-class ChosenFaces(FaceLandmarkDetector):
-    """Replays a planned face per frame to the pipeline's face tracking (frames must be asked for in order)."""
+@dataclass(frozen=True)
+class SpeakerPlan:
+    """The face each source frame lip-syncs (``None``: the frame passes through) and the tracks it comes from."""
 
-    def __init__(self, faces: Sequence[DetectedFace | None]) -> None:
-        self._faces = iter(faces)
+    choice: SpeakerChoice
+    faces: list[DetectedFace | None]
+    chosen: list[SpeakerTrack]
 
-    def detect(self, frames: np.ndarray | Sequence[np.ndarray]) -> list[DetectedFace | None]:
-        return [next(self._faces, None) for _ in frames]
-
-    def detect_frame(self, frame: np.ndarray) -> DetectedFace | None:
-        return next(self._faces, None)
+    def describe(self) -> str:
+        """E.g. ``center (track 1, frames 0-39)``: for the log and the run's report."""
+        tracks = ", ".join(f"track {track.number}, frames {next(iter(track.faces))}-{track.last_frame}"
+                           for track in self.chosen)
+        return f"{self.choice} ({tracks})" if tracks else str(self.choice)
 
 
 class SpeakerSelector:
-    """Plans which face each frame lip-syncs (see the module's docstring); ``scorer`` replaces SyncNet (tests)."""
+    """Plans which face each frame lip-syncs (see the module's docstring).
 
-    def __init__(self, choice: SpeakerChoice | str, max_face_gap: int = 2, weights_dir: str | Path | None = None,
+    ``active`` scores with SyncNet-v2 when ``syncnet_path`` is a file (``scorer`` replaces it in tests), else with
+    the lip opening's correlation with the loudness.
+    """
+
+    def __init__(self, choice: SpeakerChoice | str, max_face_gap: int = 2, syncnet_path: str | Path | None = None,
                  scorer: TrackScorer | None = None, device: str = "cpu") -> None:
         self.choice = SpeakerChoice.parse(choice)
         self.max_face_gap = max_face_gap
-        syncnet_weights = None if weights_dir is None else Path(weights_dir) / SYNCNET_V2_FILE
-        if self.choice.mode == "active" and scorer is None and syncnet_weights is not None \
-                and syncnet_weights.is_file():
-            scorer = syncnet_scorer(syncnet_weights, device)
+        if self.choice.mode == "active" and scorer is None and syncnet_path is not None and Path(syncnet_path).is_file():
+            scorer = syncnet_scorer(Path(syncnet_path), device)
         self.scorer = scorer
 
-    def chosen_faces(self, reader: VideoReader, num_frames: int, detector: FaceLandmarkDetector) -> ChosenFaces:
-        """A detector giving the chosen track's face for source frames ``0..num_frames-1`` (None elsewhere)."""
+    def plan(self, reader: VideoSource, num_frames: int, detector: FaceLandmarkDetector) -> SpeakerPlan:
+        """The chosen track's face for source frames ``0..num_frames-1`` (None elsewhere)."""
         detections, scenes, frame_size = self.detect_all(reader, num_frames, detector)
-        tracks = link_face_tracks(detections, scenes, self.max_face_gap)
+        tracks = link_speaker_tracks(detections, scenes, self.max_face_gap)
         chosen = self.choose(tracks, scenes, frame_size, reader)
         faces: list[DetectedFace | None] = [None] * len(detections)
         for track in chosen:
             for index, face in track.faces.items():
                 faces[index] = face
-        return ChosenFaces(faces)
+        return SpeakerPlan(self.choice, faces, chosen)
 
     @staticmethod
-    def detect_all(reader: VideoReader, num_frames: int, detector: FaceLandmarkDetector
+    def detect_all(reader: VideoSource, num_frames: int, detector: FaceLandmarkDetector
                    ) -> tuple[list[list[DetectedFace]], list[tuple[int, int]], tuple[int, int]]:
         """Every face and the scene cuts of the first ``num_frames`` frames, and the frame size (width, height)."""
         cuts = SceneCutDetector(fps=float(reader.fps))
@@ -208,7 +211,7 @@ class SpeakerSelector:
         return detections, cuts.scenes(), frame_size
 
     def choose(self, tracks: list[SpeakerTrack], scenes: list[tuple[int, int]], frame_size: tuple[int, int],
-               reader: VideoReader) -> list[SpeakerTrack]:
+               reader: VideoSource) -> list[SpeakerTrack]:
         """The chosen track of each scene (``point``: the one track at that point), logged with the scores."""
         mode = self.choice.mode
         if mode == "point":
@@ -232,7 +235,7 @@ class SpeakerSelector:
             chosen.append(best)
         return chosen
 
-    def _track_at_point(self, tracks: list[SpeakerTrack], reader: VideoReader) -> SpeakerTrack:
+    def _track_at_point(self, tracks: list[SpeakerTrack], reader: VideoSource) -> SpeakerTrack:
         x, y, seconds = self.choice.x, self.choice.y, self.choice.seconds
         frame = None if seconds is None else round(seconds * reader.fps)
 
@@ -243,17 +246,17 @@ class SpeakerSelector:
                       if holds_point(face) and (frame is None or index == frame)]
         if not candidates:
             when = "in any frame" if frame is None else f"at {seconds:g} s (frame {frame})"
-            raise InputError(f"no face of {reader.path} contains pixel ({x:g}, {y:g}) {when}; give a point inside "
+            raise InputError(f"no face of {reader.name} contains pixel ({x:g}, {y:g}) {when}; give a point inside "
                              "the face to lip-sync (x from the left, y from the top, in the video's pixels)")
         index, track = min(candidates, key=lambda candidate: candidate[0])
         logger.info("speaker %s: track %d (frames %d-%d, %d with a face) holds it in frame %d", self.choice,
                     track.number, next(iter(track.faces)), track.last_frame, len(track.faces), index)
         return track
 
-    def _activity(self, tracks: list[SpeakerTrack], reader: VideoReader) -> list[float]:
+    def _activity(self, tracks: list[SpeakerTrack], reader: VideoSource) -> list[float]:
         """How well each track's lips follow the video's own audio (SyncNet confidence, or lip/loudness correlation)."""
         try:
-            waveform = load_audio(reader.path, AUDIO_SAMPLE_RATE)
+            waveform = reader.soundtrack(AUDIO_SAMPLE_RATE)
         except InputError as error:
             raise InputError(f"--speaker active compares lips with the video's own soundtrack: {error}") from None
         if self.scorer is None:
@@ -263,14 +266,14 @@ class SpeakerSelector:
             return [lip_loudness_agreement(track, loudness) for track in tracks]
         return self._syncnet_scores(tracks, reader, waveform)
 
-    def _syncnet_scores(self, tracks: list[SpeakerTrack], reader: VideoReader, waveform: np.ndarray) -> list[float]:
+    def _syncnet_scores(self, tracks: list[SpeakerTrack], reader: VideoSource, waveform: np.ndarray) -> list[float]:
         """The scorer on each track's crops (a second pass over the frames, at most ``MAX_SCORED_FRAMES`` a track)."""
         spans = []
         for track in tracks:
             seen = np.array(list(track.faces))[:MAX_SCORED_FRAMES]
             frames = np.arange(seen[0], seen[-1] + 1)
             boxes = np.stack([track.faces[index].box for index in seen])
-            spans.append(face_tracking.FaceTrack(frames, np.stack(
+            spans.append(FaceBoxTrack(frames, np.stack(
                 [np.interp(frames, seen, boxes[:, column]) for column in range(4)], axis=1)))
         cropper = TrackCropper(spans)
         last = max(int(span.frames[-1]) for span in spans)

@@ -1,8 +1,10 @@
 """Locate the face of every frame of a video: landmarks in batches, short gaps filled, alignment matrices.
 
-This is the first pass of a lip-sync run (and the alignment stage of data processing): it keeps only a
-2x3 matrix and 5 points per frame, so memory does not grow with the video. Frames must arrive in video order because
-the aligner smooths each matrix with the previous ones.
+Two steps: ``detect_faces`` finds the largest face of each frame (or a speaker plan says which face each frame
+shows, ``batched``), then ``track_faces`` fills short gaps and aligns. This is the first pass of a lip-sync run
+(and the alignment stage of data processing): it keeps only a 2x3 matrix and 5 points per frame, so memory does
+not grow with the video. Faces must arrive in video order because the aligner smooths each matrix with the
+previous ones.
 """
 
 from __future__ import annotations
@@ -70,35 +72,48 @@ class TrackedFrame(NamedTuple):
     has_face: bool
 
 
-def track_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector,
-                aligner: FaceAligner, max_gap: int = 2,
-                progress: Callable[[float], None] | None = None) -> Iterator[TrackedFrame]:
-    """A ``TrackedFrame`` for each of the first ``num_frames`` of ``frames``, yielded in order as each is
-    decided (``max_gap`` frames later), so generation can start while the detector is still ahead of it.
+FaceBatches = Iterable[Sequence[DetectedFace | None]]
+"""The face of each frame (``None``: no face), in video order, a batch at a time."""
 
-    ``frames`` are (H, W, 3) uint8 RGB in video order; the detector sees them ``DETECTION_BATCH`` at a time and
+
+def detect_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLandmarkDetector) -> FaceBatches:
+    """The largest face of each of the first ``num_frames`` (H, W, 3) uint8 RGB ``frames``, detected
+    ``DETECTION_BATCH`` frames at a time (the original's rule when several faces are in view)."""
+    frames = itertools.islice(frames, num_frames)
+    while batch := list(itertools.islice(frames, DETECTION_BATCH)):
+        yield detector.detect(batch)
+
+
+def batched(faces: Iterable[DetectedFace | None]) -> FaceBatches:
+    """Faces planned per frame (e.g. a speaker plan), in the batches ``detect_faces`` would give."""
+    faces = iter(faces)
+    while batch := list(itertools.islice(faces, DETECTION_BATCH)):
+        yield batch
+
+
+def track_faces(face_batches: FaceBatches, num_frames: int, aligner: FaceAligner, max_gap: int = 2,
+                progress: Callable[[float], None] | None = None) -> Iterator[TrackedFrame]:
+    """A ``TrackedFrame`` for each of the first ``num_frames`` frames, yielded in order as each is decided
+    (``max_gap`` frames later), so generation can start while the detector is still ahead of it.
+
     ``progress(fraction)`` is called after each batch. The aligner's smoothing state is reset first and follows
     only the frames that have a face. A borrowed frame borrows all its points (alignment and template).
     """
     aligner.reset()
     points: list[np.ndarray | None] = []
-    batch: list[np.ndarray] = []
     decided = 0
     with tqdm(total=num_frames, desc="detecting faces", unit="frame") as bar:
-        for frame in itertools.islice(frames, num_frames):
-            batch.append(frame)
-            if len(batch) == DETECTION_BATCH or len(points) + len(batch) == num_frames:
-                points += [_tracked_points(face) for face in detector.detect(batch)]
-                batch = []
-                bar.update(len(points) - bar.n)
-                if progress is not None:
-                    progress(len(points) / num_frames)
-                ready = len(points) if len(points) == num_frames else len(points) - max_gap
-                yield from _aligned(points, range(decided, ready), aligner, max_gap)
-                decided = max(decided, ready)
-        if batch:  # the video ended before num_frames
-            points += [_tracked_points(face) for face in detector.detect(batch)]
-        yield from _aligned(points, range(decided, len(points)), aligner, max_gap)
+        for faces in face_batches:
+            points += [_tracked_points(face) for face in faces[:num_frames - len(points)]]
+            bar.update(len(points) - bar.n)
+            if progress is not None:
+                progress(len(points) / num_frames)
+            ready = len(points) if len(points) == num_frames else len(points) - max_gap
+            yield from _aligned(points, range(decided, ready), aligner, max_gap)
+            decided = max(decided, ready)
+            if len(points) == num_frames:
+                return
+        yield from _aligned(points, range(decided, len(points)), aligner, max_gap)  # the video ended early
 
 
 def _tracked_points(face: DetectedFace | None) -> np.ndarray | None:
@@ -124,7 +139,8 @@ def locate_faces(frames: Iterable[np.ndarray], num_frames: int, detector: FaceLa
                  progress: Callable[[float], None] | None = None) -> FaceTrack:
     """The whole ``track_faces`` of the first ``num_frames`` of ``frames``. The caller decides what a track
     without any face means."""
-    track = GrowingFaceTrack(track_faces(frames, num_frames, detector, aligner, max_gap, progress), num_frames)
+    faces = track_faces(detect_faces(frames, num_frames, detector), num_frames, aligner, max_gap, progress)
+    track = GrowingFaceTrack(faces, num_frames)
     track.extend_to(num_frames)
     return track.known()
 

@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 
+from latentsync.io.video_writer import VideoWriter
 from latentsync.utils.background import BackgroundConsumer
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
-from latentsync.io.video_writer import VideoWriter
 
 # Frames queued for the encoder: one 16-frame window, so at most one window waits (about 100 MB at 1080x1920).
 DEFAULT_QUEUED_FRAMES = 16

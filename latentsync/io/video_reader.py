@@ -30,6 +30,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
+from latentsync.io.audio_reader import load_audio
 from latentsync.io.paths import check_video_input
 
 
@@ -62,6 +63,15 @@ class VideoReader:
         self.width, self.height = first.width, first.height
         if self._quarter_turns % 2:
             self.width, self.height = self.height, self.width
+
+    @property
+    def name(self) -> str:
+        """How messages name the video: its path."""
+        return str(self.path)
+
+    def soundtrack(self, sample_rate: int) -> np.ndarray:
+        """The video's own audio track, mono float32 at ``sample_rate`` (``InputError`` without one)."""
+        return load_audio(self.path, sample_rate)
 
     @property
     def estimated_num_frames(self) -> int:
@@ -152,7 +162,7 @@ class VideoReader:
             if start > 0 and not self._seek_landed(first, start):
                 yield from ((index, frame) for index, frame in self._slots_from(0) if index >= start)
                 return
-            for index, frame in _resample(itertools.chain((first,) if first else (), timed), self._slot):
+            for index, frame in constant_rate_slots(itertools.chain((first,) if first else (), timed), self._slot):
                 if index >= start:
                     yield index, frame
 
@@ -231,7 +241,7 @@ def _frame_duration(ticks: int, gap: int | None, time_base: Fraction, default: F
     return default
 
 
-def _resample(timed: Iterable[tuple[Fraction, Fraction, av.VideoFrame]],
+def constant_rate_slots(timed: Iterable[tuple[Fraction, Fraction, av.VideoFrame]],
               slot_of: Callable[[Fraction], int]) -> Iterator[tuple[int, av.VideoFrame]]:
     """ffmpeg's ``fps`` filter: hold each frame until a later one claims a slot, then emit the held one.
 

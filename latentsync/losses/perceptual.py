@@ -9,11 +9,12 @@ import lpips
 import torch
 
 from latentsync.errors import CheckpointError
+from latentsync.locations import CheckpointLayout
 from latentsync.models.checkpoint_io import unreadable_checkpoint
 
 VGG16_WEIGHTS = "vgg16-397923af.pth"
 VGG16_URL = f"https://download.pytorch.org/models/{VGG16_WEIGHTS}"
-RELEASE_VGG16_PATH = Path("checkpoints/auxiliary") / VGG16_WEIGHTS
+RELEASE_VGG16_PATH = CheckpointLayout().auxiliary / VGG16_WEIGHTS
 # torchvision's vgg16().features indices that each LPIPS slice holds (module names keep the index).
 _SLICE_BOUNDS = ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30))
 
@@ -28,7 +29,7 @@ def load_lpips(device: torch.device | str = "cpu", pnet_rand: bool = False,
     """
     model = lpips.LPIPS(net="vgg", pretrained=True, pnet_rand=True, verbose=False)
     if not pnet_rand:
-        model.net.load_state_dict(_lpips_trunk_state_dict(_vgg16_weights(vgg_weights_path)), strict=True)
+        model.net.load_state_dict(_lpips_trunk_state_dict(vgg16_weights(vgg_weights_path)), strict=True)
     return model.to(device).eval().requires_grad_(False)
 
 
@@ -38,7 +39,7 @@ def lower_half_lpips(lpips_model: lpips.LPIPS, pred_pixels: torch.Tensor, gt_pix
     return lpips_model(pred_pixels[:, :, half:, :].float(), gt_pixels[:, :, half:, :].float()).mean()
 
 
-def _vgg16_weights(path: str | os.PathLike | None) -> Path:
+def vgg16_weights(path: str | os.PathLike | None) -> Path:
     hub_cache = Path(torch.hub.get_dir()) / "checkpoints" / VGG16_WEIGHTS
     candidates = [Path(path)] if path else [RELEASE_VGG16_PATH, hub_cache]
     for candidate in candidates:

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from latentsync.models.videomae import VIT_G_CHECKPOINT, VisionTransformer, load_videomae
+from latentsync.locations import CheckpointLayout
+from latentsync.models.videomae import VisionTransformer, load_videomae
 
 TREPA_INPUT_SIZE = 224
 
@@ -46,7 +47,7 @@ class TREPALoss:
         return F.mse_loss(feats_fake, feats_real)
 
 
-def load_trepa_loss(ckpt_path: str | os.PathLike = VIT_G_CHECKPOINT, half_precision: bool = True,
+def load_trepa_loss(ckpt_path: str | os.PathLike = CheckpointLayout().vit_g, half_precision: bool = True,
                     gradient_checkpointing: bool = False, device: torch.device | str = "cpu",
                     model_config: dict | None = None) -> TREPALoss:
     """TREPA on the released ViT-g/14 (SSv2 fine-tuned); fp16 by default, as the original trains it.

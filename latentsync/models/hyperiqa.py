@@ -18,10 +18,10 @@ import torchvision.transforms.functional as TF
 from torch import nn
 
 from latentsync.errors import InputError
+from latentsync.locations import CheckpointLayout
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint, require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 
-DEFAULT_HYPERIQA_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "koniq_pretrained.pkl"
 CROP_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -128,12 +128,12 @@ class HyperIQA:
         return 0, num_frames // 2, num_frames - 1
 
     @staticmethod
-    def check_weights(path: str | Path = DEFAULT_HYPERIQA_PATH) -> None:
+    def check_weights(path: str | Path = CheckpointLayout().hyperiqa) -> None:
         """Fail early (before any work) when the checkpoint file is absent."""
         require_checkpoint_file(path, "HyperIQA weights", AUXILIARY_SETUP_HINT)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path = DEFAULT_HYPERIQA_PATH,
+    def from_checkpoint(cls, path: str | Path = CheckpointLayout().hyperiqa,
                         device: torch.device | str = "cpu") -> HyperIQA:
         """Load ``koniq_pretrained.pkl`` (a plain state dict) strictly: every key present, none unexpected."""
         cls.check_weights(path)

@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import nms
 
+from latentsync.errors import InputError
+from latentsync.locations import CheckpointLayout
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint, require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
-from latentsync.errors import InputError
 
-DEFAULT_S3FD_PATH = Path(__file__).resolve().parents[2] / "checkpoints" / "auxiliary" / "sfd_face.pth"
 RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 117, 123) from BGR-ordered channels
 ANCHOR_SIZES = (16, 32, 64, 128, 256, 512)
 ANCHOR_STRIDES = (4, 8, 16, 32, 64, 128)
@@ -170,12 +170,12 @@ class S3FD:
         self.net = net.to(self.device).eval().requires_grad_(False)
 
     @staticmethod
-    def check_weights(path: str | Path = DEFAULT_S3FD_PATH) -> None:
+    def check_weights(path: str | Path = CheckpointLayout().s3fd) -> None:
         """Fail early (before any work) when the checkpoint file is absent."""
         require_checkpoint_file(path, "S3FD weights", AUXILIARY_SETUP_HINT)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path = DEFAULT_S3FD_PATH, device: torch.device | str = "cpu") -> S3FD:
+    def from_checkpoint(cls, path: str | Path = CheckpointLayout().s3fd, device: torch.device | str = "cpu") -> S3FD:
         """Load ``sfd_face.pth`` (a plain state dict) strictly: every key present, none unexpected."""
         cls.check_weights(path)
         net = S3FDNet()

@@ -20,9 +20,9 @@ from safetensors.torch import load_file
 from torch.utils.checkpoint import checkpoint
 
 from latentsync.errors import CheckpointError
+from latentsync.locations import CheckpointLayout
 from latentsync.models.checkpoint_io import unreadable_checkpoint
 
-VIT_G_CHECKPOINT = "checkpoints/auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth"
 VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
                     "--local-dir checkpoints`")
 
@@ -145,7 +145,7 @@ def vit_giant_patch14_224(**kwargs) -> VisionTransformer:
     return VisionTransformer(**(defaults | kwargs))
 
 
-def load_videomae(ckpt_path: str | os.PathLike = VIT_G_CHECKPOINT, config: dict | None = None,
+def load_videomae(ckpt_path: str | os.PathLike = CheckpointLayout().vit_g, config: dict | None = None,
                   gradient_checkpointing: bool = False, device: torch.device | str = "cpu",
                   dtype: torch.dtype = torch.float32) -> VisionTransformer:
     """The frozen TREPA network, loaded strictly: ViT-g/14 from ``vit_g_hybrid_pt_1200e_ssv2_ft.pth`` by default.

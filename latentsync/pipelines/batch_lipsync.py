@@ -19,12 +19,13 @@ import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from tqdm.auto import tqdm
 
 from latentsync.errors import InputError
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
+from latentsync.pipelines.settings import LipsyncSettings
+from latentsync.utils.ray_cluster import connect_ray
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class BatchReport:
         return self
 
 
-# What a batch process needs: a loaded pipeline and the ``pipeline(...)`` settings of every pair.
-BatchSetup = tuple[LipsyncPipeline, dict[str, Any]]
+# What a batch process needs: a loaded pipeline and the settings of every pair.
+BatchSetup = tuple[LipsyncPipeline, LipsyncSettings]
 
 
 def read_path_list(list_path: str | os.PathLike) -> list[Path]:
@@ -87,16 +88,15 @@ def skip_finished(jobs: Sequence[LipsyncJob], skip_existing: bool) -> tuple[list
             BatchReport(skipped=[(job, f"{job.output_path} exists") for job in finished]))
 
 
-def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, skip_existing: bool = False,
-                **call_kwargs) -> BatchReport:
+def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, settings: LipsyncSettings,
+                skip_existing: bool = False) -> BatchReport:
     """One pair: done, skipped (its output exists and ``skip_existing``; bad inputs) or failed (any other error)."""
     pending, report = skip_finished([job], skip_existing)
     if not pending:
         return report
     try:
         job.output_path.parent.mkdir(parents=True, exist_ok=True)
-        report.done.append(pipeline(video_path=job.video_path, audio_path=job.audio_path,
-                                    video_out_path=job.output_path, **call_kwargs))
+        report.done.append(pipeline(job.video_path, job.audio_path, job.output_path, settings=settings))
     except InputError as error:
         logger.warning("skipping %s + %s: %s", job.video_path, job.audio_path, error)
         report.skipped.append((job, str(error)))
@@ -106,15 +106,15 @@ def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, skip_existing: bool 
     return report
 
 
-def lipsync_batch(pipeline: LipsyncPipeline, jobs: Sequence[LipsyncJob], skip_existing: bool = False,
-                  **call_kwargs) -> BatchReport:
-    """Run ``pipeline(...)`` on each job in turn (``call_kwargs``: steps, guidance, seed, DeepCache, ...).
+def lipsync_batch(pipeline: LipsyncPipeline, jobs: Sequence[LipsyncJob], settings: LipsyncSettings,
+                  skip_existing: bool = False) -> BatchReport:
+    """Run ``pipeline(...)`` on each job in turn with ``settings``.
 
     ``skip_existing`` leaves jobs whose output exists alone, so an interrupted batch can be resumed.
     """
     report = BatchReport()
     for job in tqdm(jobs, desc="videos", unit="video"):
-        report.extend(lipsync_job(pipeline, job, skip_existing, **call_kwargs))
+        report.extend(lipsync_job(pipeline, job, settings, skip_existing))
     return report
 
 
@@ -132,8 +132,8 @@ def _lipsync_on_worker(load: Callable[[], BatchSetup], job: LipsyncJob, skip_exi
     if key not in _worker_setup:
         _worker_setup.clear()
         _worker_setup[key] = load()
-    pipeline, call_kwargs = _worker_setup[key]
-    return lipsync_job(pipeline, job, skip_existing, **call_kwargs)
+    pipeline, settings = _worker_setup[key]
+    return lipsync_job(pipeline, job, settings, skip_existing)
 
 
 def lipsync_batch_on_ray(load: Callable[[], BatchSetup], jobs: Sequence[LipsyncJob], skip_existing: bool = False,
@@ -143,8 +143,6 @@ def lipsync_batch_on_ray(load: Callable[[], BatchSetup], jobs: Sequence[LipsyncJ
     ``load`` (picklable, e.g. a ``functools.partial``) builds the pipeline and settings in a worker. The
     files must be on storage every node sees.
     """
-    from latentsync.data_processing.executors import connect_ray
-
     ray = connect_ray(address)
     num_gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
     task = ray.remote(_lipsync_on_worker).options(num_cpus=1, num_gpus=num_gpus)

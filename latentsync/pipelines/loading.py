@@ -11,23 +11,19 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
 
+from latentsync.config.unet_config import pipeline_settings
+from latentsync.config.unet_config import load_unet_config
 from latentsync.errors import CheckpointError
+from latentsync.locations import CONFIGS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.models.checkpoint_io import require_checkpoint_file
 from latentsync.models.unet_loading import load_unet
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.pipelines.vae_check import PLACE_VAE_HINT, check_vae
 from latentsync.utils.device import resolve_device, resolve_dtype
 from latentsync.whisper import Audio2Feature
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, settings_from_unet_config
-from latentsync.pipelines.unet_config import load_unet_config
-from latentsync.pipelines.vae_check import PLACE_VAE_HINT, check_vae
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEDULER_CONFIG_DIR = REPO_ROOT / "configs"
-DEFAULT_CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
-DEFAULT_VAE = "stabilityai/sd-vae-ft-mse"
-# The cross-attention width of a config says which Whisper model made its audio features.
-WHISPER_BY_AUDIO_DIM = {384: "tiny.pt", 768: "small.pt"}
 
 
 @dataclass(frozen=True)
@@ -41,24 +37,17 @@ class ReleaseChoice:
 
 def available_releases(checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR) -> list[ReleaseChoice]:
     """The releases whose U-Net checkpoint is present (1.6 first)."""
-    checkpoints_dir = Path(checkpoints_dir)
+    layout = CheckpointLayout(checkpoints_dir)
     releases = [
-        ReleaseChoice("LatentSync 1.6 (512x512)", REPO_ROOT / "configs/unet/stage2_512.yaml",
-                      checkpoints_dir / "latentsync_unet.pt"),
-        ReleaseChoice("LatentSync 1.5 (256x256)", REPO_ROOT / "configs/unet/stage2.yaml",
-                      checkpoints_dir / "latentsync-1.5" / "latentsync_unet.pt"),
+        ReleaseChoice("LatentSync 1.6 (512x512)", CONFIGS_DIR / "unet/stage2_512.yaml", layout.unet("1.6")),
+        ReleaseChoice("LatentSync 1.5 (256x256)", CONFIGS_DIR / "unet/stage2.yaml", layout.unet("1.5")),
     ]
     return [release for release in releases if release.inference_ckpt_path.is_file()]
 
 
-def default_whisper_path(cross_attention_dim: int,
-                         checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR) -> Path:
-    """``checkpoints/whisper/tiny.pt`` for 384-wide audio attention, ``small.pt`` for 768 (as the original)."""
-    try:
-        return Path(checkpoints_dir) / "whisper" / WHISPER_BY_AUDIO_DIM[cross_attention_dim]
-    except KeyError:
-        raise CheckpointError(f"no Whisper model is known for cross_attention_dim {cross_attention_dim}; "
-                              "pass --whisper_model_path") from None
+def load_scheduler() -> DDIMScheduler:
+    """The DDIM scheduler of every release (``configs/scheduler_config.json``)."""
+    return DDIMScheduler.from_pretrained(CONFIGS_DIR)
 
 
 def load_vae(vae_model_path: str | os.PathLike, dtype: torch.dtype) -> AutoencoderKL:
@@ -90,10 +79,11 @@ def check_pipeline_weights(unet_config_path: str | os.PathLike, inference_ckpt_p
     """Every file the pipeline needs, checked before any is loaded (loading takes minutes): the config's keys, the
     U-Net and Whisper checkpoints (defaults from ``checkpoints_dir``) and the VAE; raises ``CheckpointError``."""
     config = load_unet_config(unet_config_path)
+    layout = CheckpointLayout(checkpoints_dir)
     if inference_ckpt_path is None:
-        inference_ckpt_path = Path(checkpoints_dir) / "latentsync_unet.pt"
+        inference_ckpt_path = layout.unet()
     if whisper_model_path is None:
-        whisper_model_path = default_whisper_path(config.model.cross_attention_dim, checkpoints_dir)
+        whisper_model_path = layout.whisper(config.model.cross_attention_dim)
     weights = PipelineWeights(config, require_checkpoint_file(inference_ckpt_path, "U-Net checkpoint"),
                               require_checkpoint_file(whisper_model_path, "Whisper checkpoint"))
     check_vae(vae_model_path)
@@ -106,12 +96,14 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
                           device: str | torch.device | None = None, dtype: str | torch.dtype | None = None,
                           audio_cache_dir: str | os.PathLike | None = None,
                           checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR, face_backend: str = "auto",
-                          mask_image_path: str | os.PathLike | None = None) -> LipsyncPipeline:
+                          mask_image_path: str | os.PathLike | None = None,
+                          enhancers_dir: str | os.PathLike | None = None) -> LipsyncPipeline:
     """Build everything on ``device`` (auto: CUDA, MPS, CPU) in ``dtype`` (auto: fp16 on recent GPUs, else fp32).
 
     The U-Net YAML gives the architecture and every pipeline setting (``LipsyncPipeline.from_unet_config``).
-    Weights not given explicitly are found in ``checkpoints_dir``: ``latentsync_unet.pt``, the Whisper model the
-    config calls for (``whisper/tiny.pt`` or ``small.pt``) and the landmark weights (``auxiliary/``).
+    Weights not given explicitly are found in ``checkpoints_dir`` (``latentsync.locations.CheckpointLayout``): the
+    U-Net, the Whisper model the config calls for, the landmark weights and the face restorers (``enhancers_dir``
+    overrides their folder).
     """
     weights = check_pipeline_weights(unet_config_path, inference_ckpt_path, whisper_model_path, vae_model_path,
                                      checkpoints_dir)
@@ -119,12 +111,13 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
     device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
     dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
     logger.info("loading models on %s in %s", device, dtype)
-    window = {name: value for name, value in settings_from_unet_config(config).items()
+    window = {name: value for name, value in pipeline_settings(config).items()
               if name in ("num_frames", "audio_feat_length")}  # the Whisper windows the U-Net was trained on
     audio_encoder = Audio2Feature(weights.whisper_model_path, device=device, dtype=dtype, cache_dir=audio_cache_dir, **window)
     unet = load_unet(config, weights.inference_ckpt_path, device=device, dtype=dtype)
     vae = load_vae(vae_model_path, dtype).to(device)
-    scheduler = DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR)
+    scheduler = load_scheduler()
     return LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
                                             scheduler=scheduler, checkpoints_dir=checkpoints_dir,
-                                            face_backend=face_backend, mask_image_path=mask_image_path)
+                                            face_backend=face_backend, mask_image_path=mask_image_path,
+                                            enhancers_dir=enhancers_dir)

@@ -7,18 +7,19 @@ the same checks again as they load (a plain ``python -m scripts.train_*`` has no
 
 from __future__ import annotations
 
+from latentsync.config.syncnet_config import load_syncnet_config, load_syncnet_training_config
+from latentsync.config.unet_config import load_unet_training_config
 from latentsync.data.video_list import read_video_list
 from latentsync.errors import CheckpointError
-from latentsync.losses.perceptual import _vgg16_weights
+from latentsync.losses.perceptual import vgg16_weights
 from latentsync.models.checkpoint_io import require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 from latentsync.models.videomae import VIT_G_SETUP_HINT
 from latentsync.pipelines.vae_check import check_vae
-from latentsync.training.config import load_syncnet_training_config, load_unet_training_config
 from latentsync.training.resume import find_resume_bundle
 from latentsync.training.syncnet_trainer import SyncNetTrainOptions
 from latentsync.training.unet_step import UNetStepSettings
-from latentsync.training.unet_trainer import UNetTrainOptions, _load_syncnet_config
+from latentsync.training.unet_trainer import UNetTrainOptions
 
 
 def check_syncnet_training(options: SyncNetTrainOptions) -> None:
@@ -42,10 +43,10 @@ def check_unet_training(options: UNetTrainOptions) -> None:
         require_checkpoint_file(options.whisper_path(config.model.cross_attention_dim), "Whisper checkpoint")
     settings = UNetStepSettings.from_config(config)
     if settings.uses("sync"):
-        syncnet_config = _load_syncnet_config(config.data.syncnet_config_path)
+        syncnet_config = load_syncnet_config(config.data.syncnet_config_path)
         require_checkpoint_file(options.syncnet_path(syncnet_config), "SyncNet checkpoint", AUXILIARY_SETUP_HINT)
     if settings.uses("lpips"):
-        _vgg16_weights(None)
+        vgg16_weights(None)
     if settings.uses("trepa"):
         require_checkpoint_file(options.trepa_ckpt_path, "TREPA checkpoint", VIT_G_SETUP_HINT)
     if options.validation:

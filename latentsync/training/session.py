@@ -6,15 +6,10 @@ A ``TrainingSession`` is created on every rank; only rank 0 writes files. Saving
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 import random
 import shutil
-import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,13 +19,12 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
-from latentsync.errors import CheckpointError, InputError
-from latentsync.utils.kept_unless_failed import KeptUnlessFailed
-from latentsync.utils.quiet_logs import quiet_library_logs
-from latentsync.training.charts import REPORT_TO, MetricsLogger
+from latentsync.errors import InputError
+from latentsync.training.charts import MetricsLogger
 from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
-from latentsync.training.distributed import DistributedContext, barrier, gather_to_main, run_on_main
 from latentsync.training.resume import capture_rng_state, find_resume_bundle, load_resume_bundle, restore_rng_state, save_resume_bundle
+from latentsync.utils.distributed import DistributedContext, barrier, gather_to_main, run_on_main
+from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
 logger = logging.getLogger(__name__)
 
@@ -177,34 +171,3 @@ def training_loader(dataset, sampler, data, device: torch.device, seed: int) -> 
 
 def to_device(batch: dict, device: torch.device) -> dict:
     return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
-
-
-def add_session_arguments(parser: argparse.ArgumentParser) -> None:
-    """The flags every trainer's CLI takes for its session (resume, metrics, precision, device), in a group."""
-    group = parser.add_argument_group("runtime")
-    group.add_argument("--resume", default=None,
-                       help="'latest' (newest bundle under data.train_output_dir), a run folder or a checkpoint-STEP.pt")
-    group.add_argument("--report_to", default="none", choices=REPORT_TO, help="also log to TensorBoard")
-    group.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION,
-                       help="with run.mixed_precision_training: auto = fp16 on CUDA (as the original), fp32 on CPU")
-    group.add_argument("--device", default=None, help="cpu to train on the CPU of a GPU machine (default: auto)")
-
-
-def run_cli(train: Callable[[], Any]) -> int:
-    """Run a trainer; bad input (``InputError``/``CheckpointError``) prints one ``error:`` line and exits 2.
-
-    Under torchrun only rank 0 prints it (every rank usually meets the same problem); each rank also leaves it in
-    torchrun's error file, from which the launcher tells it when rank 0 did not fail this way.
-    """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_library_logs()
-    try:
-        train()
-    except (InputError, CheckpointError) as error:
-        line = f"error: {error}"
-        if int(os.environ.get("RANK", 0)) == 0:
-            print(line, file=sys.stderr)
-        if error_file := os.environ.get("TORCHELASTIC_ERROR_FILE"):
-            Path(error_file).write_text(json.dumps({"message": line, "timestamp": int(time.time())}))
-        return 2
-    return 0

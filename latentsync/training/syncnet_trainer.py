@@ -18,18 +18,20 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from latentsync.config.syncnet_config import load_syncnet_training_config
+from latentsync.config.training_length import check_steps_left
 from latentsync.data import DistributedResumableSampler, SyncNetDataset
+from latentsync.locations import DEFAULT_VAE
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from latentsync.models.stable_syncnet import StableSyncNet
-from latentsync.pipelines.loading import DEFAULT_VAE, load_vae
-from latentsync.training.config import check_steps_left, load_syncnet_training_config
+from latentsync.pipelines.loading import load_vae
 from latentsync.training.data_position import DataPosition
-from latentsync.training.distributed import distributed, mean_over_ranks
+from latentsync.training.frozen_precision import validation_autocast_dtype
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from latentsync.training.syncnet_step import syncnet_training_step
-from latentsync.training.frozen_precision import validation_autocast_dtype
 from latentsync.training.validation import syncnet_validation_loss
+from latentsync.utils.distributed import distributed, mean_over_ranks
 
 logger = logging.getLogger(__name__)
 

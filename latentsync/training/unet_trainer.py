@@ -16,34 +16,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import DDIMScheduler
 from diffusers.optimization import get_scheduler
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from latentsync.config.syncnet_config import load_syncnet_config
+from latentsync.config.training_length import check_steps_left, total_train_steps
+from latentsync.config.unet_config import load_unet_training_config
 from latentsync.data import DistributedResumableSampler, UNetDataset, whisper_windows
 from latentsync.errors import CheckpointError, InputError
+from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.losses.perceptual import load_lpips
 from latentsync.losses.trepa import load_trepa_loss
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH
 from latentsync.models.stable_syncnet import load_stable_syncnet
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import load_unet_training_start, unet_from_config, zero_input_output_convs
-from latentsync.models.videomae import VIT_G_CHECKPOINT
-from latentsync.pipelines.loading import (DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, SCHEDULER_CONFIG_DIR, default_whisper_path,
-                                 load_vae)
-from latentsync.utils.checkpoints_dir import in_checkpoints_dir
-from latentsync.whisper import Audio2Feature
-from latentsync.training.config import check_steps_left, load_unet_training_config, total_train_steps
+from latentsync.pipelines.loading import load_scheduler, load_vae
 from latentsync.training.data_position import DataPosition
-from latentsync.training.distributed import barrier, distributed, mean_over_ranks
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import backward, clip_and_step, scaled_learning_rate
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from latentsync.training.unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
 from latentsync.training.validation import UNetValidator
+from latentsync.utils.distributed import barrier, distributed, mean_over_ranks
+from latentsync.whisper import Audio2Feature
 
 logger = logging.getLogger(__name__)
 
@@ -66,18 +64,18 @@ class UNetTrainOptions:
     device: str | None = None
 
     def __post_init__(self) -> None:
-        auxiliary = Path(self.checkpoints_dir) / "auxiliary"
-        self.trepa_ckpt_path = self.trepa_ckpt_path or auxiliary / Path(VIT_G_CHECKPOINT).name
-        self.sync_model_path = self.sync_model_path or auxiliary / "syncnet_v2.model"
-        self.s3fd_path = self.s3fd_path or auxiliary / DEFAULT_S3FD_PATH.name
+        layout = CheckpointLayout(self.checkpoints_dir)
+        self.trepa_ckpt_path = self.trepa_ckpt_path or layout.vit_g
+        self.sync_model_path = self.sync_model_path or layout.syncnet_v2
+        self.s3fd_path = self.s3fd_path or layout.s3fd
 
     def syncnet_path(self, syncnet_config: DictConfig) -> Path:
         """The SyncNet config's ``ckpt.inference_ckpt_path``; ``checkpoints/...`` is in ``checkpoints_dir``."""
-        return in_checkpoints_dir(syncnet_config.ckpt.inference_ckpt_path, self.checkpoints_dir)
+        return CheckpointLayout(self.checkpoints_dir).resolve(syncnet_config.ckpt.inference_ckpt_path)
 
     def whisper_path(self, cross_attention_dim: int) -> Path:
         """``--whisper_model_path``, else the Whisper model the config's audio width calls for."""
-        return Path(self.whisper_model_path or default_whisper_path(cross_attention_dim, self.checkpoints_dir))
+        return Path(self.whisper_model_path or CheckpointLayout(self.checkpoints_dir).whisper(cross_attention_dim))
 
 
 def train_unet(options: UNetTrainOptions) -> Path:
@@ -121,20 +119,6 @@ def select_trainable_parameters(unet: UNet3DConditionModel, trainable_modules) -
     return chosen
 
 
-def _load_syncnet_config(path: str | os.PathLike) -> DictConfig:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"data.syncnet_config_path {path} not found; point it at configs/syncnet/*.yaml")
-    config = OmegaConf.load(path)
-    for key in ("model", "data.resolution", "data.lower_half", "data.latent_space", "ckpt.inference_ckpt_path"):
-        if OmegaConf.select(config, key) is None:
-            raise InputError(f"SyncNet config {path} lacks '{key}'")
-    if not config.ckpt.inference_ckpt_path:
-        raise InputError(f"SyncNet config {path}: ckpt.inference_ckpt_path is empty; set it to the trained "
-                         "SyncNet (checkpoints/stable_syncnet.pt)")
-    return config
-
-
 def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) -> Path:
     config = load_unet_training_config(options.unet_config_path)
     data, run, device = config.data, config.run, ctx.device
@@ -161,9 +145,9 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
                                       dtype=frozen.whisper_dtype, num_frames=data.num_frames,
                                       audio_feat_length=tuple(data.audio_feat_length),
                                       cache_dir=data.audio_embeds_cache_dir)
-    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR))
+    models = UNetStepModels(unet=unet, vae=vae, noise_scheduler=load_scheduler())
     if settings.uses("sync"):
-        syncnet_config = _load_syncnet_config(data.syncnet_config_path)
+        syncnet_config = load_syncnet_config(data.syncnet_config_path)
         models.syncnet = load_stable_syncnet(syncnet_config, options.syncnet_path(syncnet_config), device=device,
                                              dtype=frozen.syncnet_dtype,
                                              gradient_checkpointing=frozen.syncnet_gradient_checkpointing)

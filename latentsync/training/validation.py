@@ -6,7 +6,6 @@ under ``preserved_rng``: every random state is put back afterwards.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import math
@@ -15,18 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, DDIMScheduler
+from diffusers import AutoencoderKL
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from latentsync.errors import InputError
-from latentsync.evaluation.video_sync import VideoSyncScorer, add_scorer_arguments, scorer_from_args
-from latentsync.models.s3fd import DEFAULT_S3FD_PATH
+from latentsync.evaluation.video_sync import VideoSyncScorer, load_video_sync_scorer
+from latentsync.locations import CheckpointLayout
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from latentsync.pipelines.loading import SCHEDULER_CONFIG_DIR
-from latentsync.whisper import Audio2Feature
+from latentsync.pipelines.loading import load_scheduler
 from latentsync.training.resume import capture_rng_state, restore_rng_state
+from latentsync.whisper import Audio2Feature
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +48,10 @@ def lipsync_validation_video(unet: UNet3DConditionModel, vae: AutoencoderKL, aud
     """
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     pipeline = LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
-                                                scheduler=DDIMScheduler.from_pretrained(SCHEDULER_CONFIG_DIR),
+                                                scheduler=load_scheduler(),
                                                 face_backend=face_backend)
     try:
-        return pipeline(video_path=video_path, audio_path=audio_path, video_out_path=output_path).output_path
+        return pipeline(video_path, audio_path, output_path).output_path
     finally:
         pipeline.close()
 
@@ -68,18 +67,14 @@ class UNetValidator:
     """
 
     def __init__(self, config: DictConfig, sync_model_path: str | os.PathLike, device: torch.device,
-                 face_backend: str = "auto", s3fd_path: str | os.PathLike = DEFAULT_S3FD_PATH,
+                 face_backend: str = "auto", s3fd_path: str | os.PathLike | None = None,
                  autocast_dtype: torch.dtype | None = None, min_face_size: float = 100):
         self.config = config
         self.device = device
         self.face_backend = face_backend
         self.autocast_dtype = autocast_dtype
-        parser = argparse.ArgumentParser()
-        add_scorer_arguments(parser)
-        args = parser.parse_args(["--initial_model", str(sync_model_path), "--detector", "s3fd",
-                                  "--s3fd_path", str(s3fd_path), "--min_face_size", str(min_face_size),
-                                  "--device", str(device)])
-        self.scorer: VideoSyncScorer = scorer_from_args(args)
+        self.scorer: VideoSyncScorer = load_video_sync_scorer(
+            sync_model_path, device, "s3fd", s3fd_path or CheckpointLayout().s3fd, min_face_size=min_face_size)
 
     def __call__(self, unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,
                  output_path: str | os.PathLike) -> float:

@@ -18,7 +18,9 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from scipy.signal import lfilter
 
-SYNCNET_MEL_CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "syncnet_mel.yaml"
+from latentsync.locations import CONFIGS_DIR
+
+SYNCNET_MEL_CONFIG_PATH = CONFIGS_DIR / "syncnet_mel.yaml"
 
 
 @lru_cache(maxsize=None)

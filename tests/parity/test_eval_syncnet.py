@@ -10,10 +10,10 @@ import torch
 from safetensors.torch import load_file
 from scipy.io import wavfile
 
-from latentsync.evaluation.mfcc import mfcc
-from latentsync.evaluation.sync_scoring import offset_distances, score_sync
-from latentsync.evaluation.syncnet_eval import SyncNetEval
-from latentsync.evaluation.syncnet_v2 import SyncNetV2, load_syncnet_v2
+from latentsync.analysis.mfcc import mfcc
+from latentsync.analysis.sync_scoring import offset_distances, score_sync
+from latentsync.analysis.syncnet_eval import SyncNetEval
+from latentsync.analysis.syncnet_v2 import SyncNetV2, load_syncnet_v2
 from latentsync.errors import CheckpointError
 from tests.parity.hash_init import hash_pixels, hash_state_dict
 from tests.paths import shared_path

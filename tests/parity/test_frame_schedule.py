@@ -5,7 +5,7 @@ import json
 import pytest
 
 from latentsync.pipelines.frame_plan import plan_frames
-from latentsync.utils.frame_schedule import inference_windows, num_output_audio_samples, source_frame_index
+from latentsync.pipelines.frame_plan import inference_windows, num_output_audio_samples, source_frame_index
 from tests.parity.face_data import face_path
 
 

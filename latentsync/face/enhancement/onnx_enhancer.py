@@ -136,9 +136,15 @@ def load_face_enhancer(method: str, enhancers_dir: str | os.PathLike = DEFAULT_E
                        device: torch.device | str = "cpu",
                        fidelity: float = DEFAULT_CODEFORMER_FIDELITY) -> OnnxFaceEnhancer:
     """The ``method`` model from ``enhancers_dir``; a missing file raises ``CheckpointError`` with the fetch command."""
+    return OnnxFaceEnhancer(enhancer_spec(method), check_face_enhancer(method, enhancers_dir), device, fidelity)
+
+
+def check_face_enhancer(method: str, enhancers_dir: str | os.PathLike = DEFAULT_ENHANCERS_DIR) -> Path:
+    """The file of the ``method`` model in ``enhancers_dir``; ``CheckpointError`` with the fetch command when it
+    is missing (cheap: run before minutes of other loading)."""
     spec = enhancer_spec(method)
     path = spec.path(enhancers_dir)
     if not path.is_file():
         raise CheckpointError(f"{spec.title} face enhancer {path} not found; fetch it with: "
                               f"{spec.fetch_command(enhancers_dir)}")
-    return OnnxFaceEnhancer(spec, path, device, fidelity)
+    return path

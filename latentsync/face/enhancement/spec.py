@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-ENHANCERS_CONFIG = REPO_ROOT / "configs" / "face_enhancers.yaml"
-DEFAULT_ENHANCERS_DIR = REPO_ROOT / "checkpoints" / "enhancers"
+from latentsync.locations import CONFIGS_DIR, CheckpointLayout
+
+ENHANCERS_CONFIG = CONFIGS_DIR / "face_enhancers.yaml"
+DEFAULT_ENHANCERS_DIR = CheckpointLayout().enhancers
 COLOUR_ORDERS = ("rgb", "bgr")
 TEMPLATES_KEY = "face_templates"  # the config's table of five-point templates; every other key is a method
 

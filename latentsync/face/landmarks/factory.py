@@ -8,9 +8,10 @@ import torch
 
 from latentsync.errors import InputError
 from latentsync.face.landmarks.detector import FaceLandmarkDetector
+from latentsync.locations import CheckpointLayout
 
 LANDMARK_DETECTORS = ("mediapipe", "face_alignment", "insightface")
-DEFAULT_WEIGHTS_DIR = Path("checkpoints/auxiliary")
+DEFAULT_WEIGHTS_DIR = CheckpointLayout().auxiliary
 
 
 def create_landmark_detector(

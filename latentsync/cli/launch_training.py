@@ -17,16 +17,16 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from latentsync.errors import CheckpointError, InputError
-from latentsync.pipelines.loading import REPO_ROOT
+from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
+from latentsync.locations import REPO_ROOT
 from latentsync.training.preflight import check_syncnet_training, check_unet_training
 from latentsync.training.syncnet_trainer import SyncNetTrainOptions
 from latentsync.training.unet_trainer import UNetTrainOptions
 
 # Trainer module -> its options and the checks that run before torchrun.
 TRAINERS: dict[str, tuple[type, Callable]] = {
-    "scripts.train_syncnet": (SyncNetTrainOptions, check_syncnet_training),
-    "scripts.train_unet": (UNetTrainOptions, check_unet_training),
+    "latentsync.cli.train_syncnet": (SyncNetTrainOptions, check_syncnet_training),
+    "latentsync.cli.train_unet": (UNetTrainOptions, check_unet_training),
 }
 # Options naming files or folders; given on the command line they are the caller's, relative to its folder.
 PATH_OPTIONS = ("config_path", "unet_config_path", "checkpoints_dir", "vae_model_path", "whisper_model_path",
@@ -90,17 +90,22 @@ def report_failed_workers(failures: Mapping) -> int:
     return failure.exitcode if failure.exitcode > 0 else 1
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m scripts.launch_training scripts.train_unet FLAG...``."""
-    module, *arguments = sys.argv[1:] if argv is None else argv
+def launch(module: str, arguments: list[str]) -> int:
+    """Check the run of trainer ``module`` (a key of ``TRAINERS``) with ``arguments``, then run it under torchrun."""
     options_type, check = TRAINERS[module]
     trainer = importlib.import_module(module)
     args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once
-    arguments += caller_paths(args, trainer.parse_args([]), Path.cwd())
+    arguments = arguments + caller_paths(args, trainer.parse_args([]), Path.cwd())
     os.chdir(REPO_ROOT)  # the configs' relative paths are the checkout's; the workers start here too
-    try:
-        check(options_type(**vars(trainer.parse_args(arguments))))
-    except (InputError, CheckpointError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    check(options_type(**vars(trainer.parse_args(arguments))))
     return run_torchrun(torchrun_arguments(module, arguments, os.environ))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scripts.launch_training latentsync.cli.train_unet FLAG...``."""
+    module, *arguments = sys.argv[1:] if argv is None else argv
+    return run_command(lambda: launch(module, arguments), TIMED_LOG_FORMAT)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import torch
 
-from latentsync.evaluation.mfcc import mfcc
-from latentsync.evaluation.sync_scoring import SyncScore, score_sync
-from latentsync.evaluation.syncnet_v2 import SyncNetV2
+from latentsync.analysis.mfcc import mfcc
+from latentsync.analysis.sync_scoring import SyncScore, score_sync
+from latentsync.analysis.syncnet_v2 import SyncNetV2
 from latentsync.errors import InputError
 
 FRAMES_PER_WINDOW = 5

@@ -1,0 +1,54 @@
+"""Lip-sync a video to a new audio track.
+
+Example:
+  latentsync-inference --video_path talk.mp4 --audio_path speech.wav --video_out_path synced.mp4
+  ... --face_enhance --face_enhance_method gfpgan --face_enhance_strength 0.8 --encoding high_quality
+
+The output has the video's resolution, 25 fps, the new audio, and lasts as long as the audio: a longer video
+is cut, a shorter one is played forward and backward in turn (--sync_mode chooses another rule). Frames without a
+face pass through unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
+                                              load_pipeline_from_args, settings_from_args)
+from latentsync.cli.runner import run_command
+from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.utils.one_line_parser import ArgumentParser
+from latentsync.utils.time_format import written_video_summary
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = ArgumentParser(prog="latentsync-inference", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    io = parser.add_argument_group("input and output")
+    io.add_argument("--video_path", required=True, help="talking-head video (any container/codec/fps)")
+    io.add_argument("--audio_path", required=True, help="speech to lip-sync to (any audio file, or a video's track)")
+    io.add_argument("--video_out_path", required=True, help="where to write the result (.mp4 or .mov)")
+    add_model_arguments(parser)
+    add_settings_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def lipsync(args: argparse.Namespace) -> None:
+    """Check everything that is quick to check, load the models, lip-sync, and say what was written."""
+    settings = settings_from_args(args)
+    # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
+    video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
+    check_before_loading(args, settings, video)
+    pipeline = load_pipeline_from_args(args)
+    report = pipeline(video, audio, output, settings=settings, inputs_checked=True)
+    print(written_video_summary(report.output_path, report.num_output_frames, pipeline.config.video_fps,
+                                report.seconds) + f" (seed {report.seed})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: lipsync(args), interrupted_note="; no output was written")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
