@@ -13,8 +13,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from latentsync.config.unet_config import pipeline_settings
-from latentsync.config.unet_config import load_unet_config
+from latentsync.config.unet_config import load_unet_config, pipeline_settings
 from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline

@@ -12,8 +12,7 @@ import torch
 from latentsync.data_processing.environment import environment_problem
 from latentsync.data_processing.media import header_duration
 from latentsync.data_processing.records import FAILED_REASON, ClipResult, LedgerRecord, rejected
-from latentsync.errors import EnvironmentProblem
-from latentsync.errors import CheckpointError, InputError
+from latentsync.errors import CheckpointError, EnvironmentProblem, InputError
 
 # Models loaded by this process, per (stage, device): a worker loads them once and reuses them for every clip.
 _LOADED_MODELS: dict[tuple[Stage, str], Any] = {}

@@ -11,8 +11,7 @@ import torch
 from diffusers import AutoencoderKL, DDIMScheduler
 from omegaconf import DictConfig
 
-from latentsync.config.unet_config import pipeline_settings
-from latentsync.config.unet_config import load_unet_config
+from latentsync.config.unet_config import load_unet_config, pipeline_settings
 from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.models.checkpoint_io import require_checkpoint_file
