@@ -11,9 +11,7 @@ cannot be reached the script stops at once, lists every missing file with its so
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -24,6 +22,7 @@ from latentsync.app.examples import DEMO_CLIP_PAIRS
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
 from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
+from latentsync.io.atomic_file import commit_partial, replaced_atomically, staging_folder
 from latentsync.locations import REPO_ROOT, UNET_CHECKPOINTS, WHISPER_BY_AUDIO_DIM, CheckpointLayout
 from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
 from latentsync.utils.hub import CONNECT_TIMEOUT_SECONDS, hub_unreachable_reason
@@ -81,14 +80,14 @@ def download_enhancer(spec: EnhancerSpec, enhancers_dir: Path) -> None:
     target = spec.path(enhancers_dir)
     expected = spec.sha256 or published_sha256(spec)
     enhancers_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".partial-", dir=enhancers_dir) as partial_dir:
+    with staging_folder(target) as download_dir:
         fetched = Path(hf_hub_download(repo_id=spec.repo, filename=spec.filename, revision=spec.revision,
-                                       local_dir=partial_dir))
+                                       local_dir=download_dir))
         actual = sha256_file(fetched)
         if actual != expected:
             raise ChecksumError(f"{spec.repo}/{spec.filename} has sha256 {actual}, expected {expected}; "
                                 "the file was not installed")
-        os.replace(fetched, target)
+        commit_partial(fetched, target)
     if spec.sha256 is None:
         print(f"sha256 {actual} matches the hub; record it as {spec.method}.sha256 in configs/face_enhancers.yaml")
 
@@ -126,16 +125,11 @@ def demo_asset(name: str, assets_dir: Path) -> PlannedFile:
     target = assets_dir / name
 
     def fetch() -> None:
-        partial = target.with_name(f".{name}.partial")
-        try:
-            with urllib.request.urlopen(DEMO_ASSETS_URL + name, timeout=CONNECT_TIMEOUT_SECONDS) as response:
-                assets_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to put in it
-                with partial.open("wb") as handle:
-                    while chunk := response.read(1 << 20):
-                        handle.write(chunk)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+        with urllib.request.urlopen(DEMO_ASSETS_URL + name, timeout=CONNECT_TIMEOUT_SECONDS) as response:
+            assets_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to put in it
+            with replaced_atomically(target) as partial, partial.open("wb") as handle:
+                while chunk := response.read(1 << 20):
+                    handle.write(chunk)
 
     return PlannedFile(DEMO_ASSETS_URL + name, str(target), target.exists, fetch, from_hub=False)
 

@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 
 from latentsync.errors import CheckpointError  # noqa: E402
+from latentsync.io.atomic_file import replaced_atomically  # noqa: E402
 from latentsync.models.checkpoint_io import read_checkpoint  # noqa: E402
 
 HISTORY_KEYS = ("train_step_list", "train_loss_list", "val_step_list", "val_loss_list")
@@ -75,10 +76,8 @@ def draw_loss_curves(curves: Sequence[LossCurve], output_path: str | os.PathLike
         for legend_line in axes.legend().get_lines():
             legend_line.set_linewidth(2)
         output_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = output_path.with_name(f".{output_path.stem}.partial{output_path.suffix}")
         try:
-            figure.savefig(partial, transparent=True)
-            os.replace(partial, output_path)
+            with replaced_atomically(output_path) as partial:
+                figure.savefig(partial, transparent=True)
         finally:
             plt.close(figure)
-            partial.unlink(missing_ok=True)

@@ -1,7 +1,7 @@
 """Stream RGB frames and a mono waveform into an H.264 + AAC file, atomically.
 
 The result replaces the target only when everything was written: frames go to a hidden
-``.<name>.partial-XXXX<suffix>`` file in the target's folder (same filesystem, so the final
+``.<stem>.partial-XXXX<suffix>`` file in the target's folder (same filesystem, so the final
 ``os.replace`` is atomic), and any failure deletes that file and leaves the target untouched.
 Audio is muxed alongside the frames as they arrive, so nothing accumulates in memory.
 """
@@ -18,7 +18,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from latentsync.io.atomic_file import create_partial_file
+from latentsync.io.atomic_file import commit_partial, create_partial_file
 from latentsync.io.paths import check_output_path
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
@@ -118,7 +118,7 @@ class VideoWriter(KeptUnlessFailed):
                 self._write_audio_until(len(self._audio))
                 self._container.mux(self._audio_stream.encode(None))
             self._container.close()
-            os.replace(self._partial, self.path)
+            commit_partial(self._partial, self.path)
         except BaseException:
             self.discard()
             raise

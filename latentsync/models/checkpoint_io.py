@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from latentsync.errors import CheckpointError
+from latentsync.io.atomic_file import replaced_atomically
 
 logger = logging.getLogger(__name__)
 UNET_CONFIG_HINT = "Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2)."
@@ -117,19 +118,15 @@ def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
     The file is written beside the target and renamed, so an interrupted save never leaves a truncated checkpoint.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
     tensors = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
-    try:
+    with replaced_atomically(path) as partial:
         if path.suffix == ".safetensors":
-            save_file(tensors, str(tmp))
+            save_file(tensors, str(partial))
         else:
             payload = {"state_dict": tensors, **extras}
             if global_step is not None:
                 payload["global_step"] = global_step
-            torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+            torch.save(payload, partial)
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,

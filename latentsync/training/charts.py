@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never a window (training runs headless)
 import matplotlib.pyplot as plt  # noqa: E402
 
+from latentsync.io.atomic_file import replaced_atomically  # noqa: E402
+
 REPORT_TO = ("none", "tensorboard")
 
 
@@ -51,13 +53,11 @@ class MetricsLogger:
             axis.set_xlabel("step")
             axis.grid(True, alpha=0.3)
         figure.tight_layout()
-        tmp = path.with_name(f".{path.stem}.partial.png")
         try:
-            figure.savefig(tmp)
-            os.replace(tmp, path)
+            with replaced_atomically(path) as partial:
+                figure.savefig(partial)
         finally:
             plt.close(figure)
-            tmp.unlink(missing_ok=True)
         return path
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from latentsync.errors import InputError
+from latentsync.io.atomic_file import replaced_atomically
 from latentsync.training.checkpointing import CHECKPOINT_DIR, step_of_checkpoint
 
 BUNDLE_SUFFIX = ".resume.pt"
@@ -98,12 +99,8 @@ def save_resume_bundle(checkpoint: str | os.PathLike, *, config: DictConfig, glo
         "grad_scaler": None if grad_scaler is None else grad_scaler.state_dict(),
         "extras": extras or {},
     }
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replaced_atomically(path) as partial:
+        torch.save(payload, partial)
     return path
 
 
