@@ -1,7 +1,8 @@
-"""Reading, writing and strictly loading checkpoints in the released LatentSync format.
+"""Reading, writing and loading checkpoints in the released LatentSync format.
 
 Released files are ``torch.save({"state_dict": ..., "global_step": int?, ...})``; safetensors files hold the
-bare state dict. Loading is strict: any missing, unexpected or mis-shaped key raises an error that lists them.
+bare state dict. Loading is strict (any missing, unexpected or mis-shaped key raises an error that lists them)
+except for a training start from another model, which loads the keys both share and reports the rest.
 """
 
 from __future__ import annotations
@@ -130,13 +131,34 @@ def save_checkpoint(path: str | os.PathLike, state_dict: dict[str, torch.Tensor]
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
-                           allow_missing: frozenset[str] | set[str] = frozenset(), allow_unexpected: bool = False,
-                           dropped: dict[str, str] | None = None, hint: str = UNET_CONFIG_HINT) -> LoadReport:
-    """Load every key or fail with a message naming the offending keys; the report is logged either way.
+                           allow_missing: frozenset[str] | set[str] = frozenset(),
+                           hint: str = UNET_CONFIG_HINT) -> LoadReport:
+    """Load every key or fail with a message naming the offending keys; the report is logged.
 
-    ``allow_missing`` names model keys that may legitimately stay at their fresh initialisation;
-    ``allow_unexpected`` ignores checkpoint keys the model lacks. A shape mismatch always fails.
+    ``allow_missing`` names model keys an older file may lack (e.g. BatchNorm's ``num_batches_tracked``).
     """
+    report, mismatched = _compare_keys(model, state_dict, source)
+    if [k for k in report.missing if k not in allow_missing] or report.unexpected or mismatched:
+        raise _mismatch_error(report, mismatched, hint)
+    return _load_shared_keys(model, state_dict, report)
+
+
+def load_state_dict_non_strict(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
+                               dropped: dict[str, str] | None = None, hint: str = UNET_CONFIG_HINT) -> LoadReport:
+    """Load the keys the model and the file share, to start training from another model; the report is logged.
+
+    Model keys the file lacks keep their initialisation, file keys the model lacks are ignored; ``dropped``
+    (keys the caller removed on purpose, with why) goes into the report. A shape mismatch still fails.
+    """
+    report, mismatched = _compare_keys(model, state_dict, source, dropped)
+    if mismatched:
+        raise _mismatch_error(report, mismatched, hint)
+    return _load_shared_keys(model, state_dict, report)
+
+
+def _compare_keys(model: nn.Module, state_dict: dict[str, torch.Tensor], source: str,
+                  dropped: dict[str, str] | None = None) -> tuple[LoadReport, list[str]]:
+    """The report of what would load, and the shared keys whose shapes differ."""
     expected = model.state_dict()
     report = LoadReport(source=source, dropped=dict(dropped or {}))
     report.missing = [k for k in expected if k not in state_dict]
@@ -144,13 +166,17 @@ def load_state_dict_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]
     report.loaded = [k for k in expected if k in state_dict]
     mismatched = [f"{k} {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}"
                   for k in report.loaded if state_dict[k].shape != expected[k].shape]
-    bad_missing = [k for k in report.missing if k not in allow_missing]
-    bad_unexpected = [] if allow_unexpected else report.unexpected
-    if bad_missing or bad_unexpected or mismatched:
-        problems = [report.summary()]
-        if mismatched:
-            problems.append(f"{len(mismatched)} with wrong shape [{', '.join(mismatched[:8])}]")
-        raise CheckpointError("checkpoint does not match the model config: " + "; ".join(problems) + ". " + hint)
+    return report, mismatched
+
+
+def _mismatch_error(report: LoadReport, mismatched: list[str], hint: str) -> CheckpointError:
+    problems = [report.summary()]
+    if mismatched:
+        problems.append(f"{len(mismatched)} with wrong shape [{', '.join(mismatched[:8])}]")
+    return CheckpointError("checkpoint does not match the model config: " + "; ".join(problems) + ". " + hint)
+
+
+def _load_shared_keys(model: nn.Module, state_dict: dict[str, torch.Tensor], report: LoadReport) -> LoadReport:
     model.load_state_dict({k: state_dict[k] for k in report.loaded}, strict=False)
     logger.info("loaded %s", report.summary())
     return report

@@ -8,7 +8,8 @@ import os
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from latentsync.models.checkpoint_io import LoadReport, load_state_dict_strict, read_checkpoint
+from latentsync.models.checkpoint_io import (LoadReport, load_state_dict_non_strict, load_state_dict_strict,
+                                             read_checkpoint)
 from latentsync.models.unet import UNet3DConditionModel
 
 logger = logging.getLogger(__name__)
@@ -71,8 +72,7 @@ def load_unet_training_start(unet: UNet3DConditionModel, path: str | os.PathLike
     """
     state_dict, extras = read_checkpoint(path)
     reasons = drop_incompatible_keys(unet, state_dict)
-    report = load_state_dict_strict(unet, state_dict, source=str(path), allow_missing=set(unet.state_dict()),
-                                    allow_unexpected=True, dropped=reasons)
+    report = load_state_dict_non_strict(unet, state_dict, source=str(path), dropped=reasons)
     zero_input_output_convs(unet, [name for name in ("conv_in", "conv_out") if f"{name}.weight" in report.missing])
     return report, int(extras["global_step"])
 
