@@ -25,7 +25,6 @@ from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 CROP_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-QUALITY_THRESHOLD = 40.0  # the original keeps clips scoring at least this
 
 
 class ResNetBackbone(nn.Module):

@@ -121,12 +121,6 @@ class FramePlan:
         """Output frames shown exactly as in the source video."""
         return int((self.generate_weights[:self.num_output_frames] == 0).sum())
 
-    @property
-    def num_cross_faded(self) -> int:
-        """Output frames that blend a generated frame over the source frame."""
-        weights = self.generate_weights[:self.num_output_frames]
-        return int(((weights > 0) & (weights < 1)).sum())
-
     def windows(self, window_size: int) -> list[PlannedWindow]:
         """The windows of ``window_size`` frames (the U-Net's) that cover the plan, in order."""
         return [PlannedWindow(frames, max(0, min(frames.stop, self.num_output_frames) - frames.start),

@@ -108,10 +108,6 @@ class TrainingSession(KeptUnlessFailed):
         """The ``checkpoint-{step}.pt`` to take the weights from when resuming."""
         return None if self.bundle is None else self.bundle["checkpoint_path"]
 
-    @property
-    def start_step(self) -> int | None:
-        return None if self.bundle is None else int(self.bundle["global_step"])
-
     def restore(self, optimizer: torch.optim.Optimizer, lr_scheduler: Any, grad_scaler: Any | None,
                 sampler: Any) -> dict[str, Any]:
         """Load the bundle's optimizer/scheduler/scaler, this rank's RNG and data position; return its extras."""

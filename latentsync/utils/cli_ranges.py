@@ -39,7 +39,6 @@ def describe_range(low: float | None, high: float | None, above_low: bool = Fals
     return f"at most {high:g}"
 
 
-unit_interval = number_in_range(float, 0.0, 1.0)
 positive_int = number_in_range(int, 1)
 positive_float = number_in_range(float, 0.0, above_low=True)
 non_negative_int = number_in_range(int, 0)
