@@ -10,9 +10,9 @@ models on the CPU (1 inference step, guidance 1.0: the models' own memory is not
 
 Each run is a fresh subprocess so ``ru_maxrss`` is that run's own peak; the table also gives the RSS after
 loading the models and after the first and the last 16-frame window, to show where memory grows. Then each
-stage is timed on the 10 s clip by calling the pipeline's own stages (``locate_faces``, ``align_faces``,
-``audio_embeds``, ``generate_window``, ``paste_back``): decode, detect+align, generate, paste-back+encode. The CPU may
-be shared, so timings are noisy.
+stage is timed on the 10 s clip by calling the stages a run uses (``latentsync.face.tracking.locate_faces``, the
+pipeline's ``align_faces``, ``audio_embeds``, ``generate_window``, ``paste_back``): decode, detect+align, generate,
+paste-back+encode. The CPU may be shared, so timings are noisy.
 
     python benchmarks/bench_lipsync_memory.py [--scale 0.5] [--lengths 10 40 160]
 """

@@ -1,8 +1,9 @@
 """Locate the face of every frame of a video: landmarks in batches, short gaps filled, alignment matrices.
 
 Two steps: ``detect_faces`` finds the largest face of each frame (or a speaker plan says which face each frame
-shows, ``batched``), then ``track_faces`` fills short gaps and aligns. This is the first pass of a lip-sync run
-(and the alignment stage of data processing): it keeps only a 2x3 matrix and 5 points per frame, so memory does
+shows, ``batched``), then ``track_faces`` fills short gaps and aligns, yielding each frame once it is decided. A
+lip-sync run keeps tracking while it generates (``GrowingFaceTrack`` takes frames as each window needs them);
+``locate_faces`` tracks a whole clip at once. Only a 2x3 matrix and 5 points are kept per frame, so memory does
 not grow with the video. Faces must arrive in video order because the aligner smooths each matrix with the
 previous ones.
 """

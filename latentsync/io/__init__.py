@@ -1,1 +1,1 @@
-"""Media input: decoding user-supplied files into arrays the models consume."""
+"""Media in and out: decoding user files into arrays, encoding frames into files, writing files whole or not at all."""
