@@ -15,7 +15,8 @@ from latentsync.face.enhancement.template_warp import template_mask
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.landmarks.mediapipe_detector import face_from_mesh
 from latentsync.face.landmarks.points import five_points_from_68, five_points_from_106
-from latentsync.face.paste_back import blend_masks, paste_window
+from latentsync.face.paste_back import blend_masks_from_coverage, paste_window
+from latentsync.face.warp import invert_affine, warp_affine
 from tests.tiny_enhancers import write_tiny_enhancer
 
 TEMPLATE = enhancer_spec("gfpgan").template  # ffhq_512, the released restorers' template
@@ -97,8 +98,11 @@ def random_frames(count: int = 2) -> np.ndarray:
 def face_mask(faces: FramedFaces) -> torch.Tensor:
     """(B, H, W) feathered footprint of the face, where paste-back blended the generated face in."""
     top, left, bottom, right = window = paste_window(faces.affine_matrices, faces.crop_size, FRAME_SIZE)
+    crop_w, crop_h = faces.crop_size
+    footprint = warp_affine(torch.ones(len(faces), 1, crop_h, crop_w), invert_affine(faces.affine_matrices),
+                            FRAME_SIZE, window=window)
     mask = torch.zeros(len(faces), *FRAME_SIZE)
-    mask[:, top:bottom, left:right] = blend_masks(faces.affine_matrices, faces.crop_size, FRAME_SIZE, window).soft[:, 0]
+    mask[:, top:bottom, left:right] = blend_masks_from_coverage(footprint).soft[:, 0]
     return mask
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import InterpolationMode, resize
 
-from latentsync.face.warp import Window, invert_affine, warp_affine, warp_affine_with_coverage
+from latentsync.face.warp import Window, invert_affine, warp_affine_with_coverage
 
 # The reference warps the [-1, 1] face with the crop's uint8 fill value; it only reaches pixels
 # that the mask zeroes or feathers, but it is kept for parity.
@@ -144,15 +144,6 @@ def _gaussian_blur(masks: torch.Tensor, radius: int) -> torch.Tensor:
     padded = F.pad(masks, (radius, radius, radius, radius), mode="reflect")
     rows_done = _correlate_last_dim(padded, taps)
     return _correlate_last_dim(rows_done.transpose(-1, -2), taps).transpose(-1, -2)
-
-
-def blend_masks(
-    affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int], window: Window
-) -> BlendMasks:
-    """The paste masks of each face over ``window`` of its (H, W) frame (see ``blend_masks_from_coverage``)."""
-    crop_w, crop_h = crop_size
-    crop_masks = torch.ones((len(affine_matrices), 1, crop_h, crop_w), device=affine_matrices.device)
-    return blend_masks_from_coverage(warp_affine(crop_masks, invert_affine(affine_matrices), frame_size, window=window))
 
 
 def blend_masks_from_coverage(coverage: torch.Tensor) -> BlendMasks:

@@ -46,7 +46,10 @@ def blend_seam(features: torch.Tensor, seam: torch.Tensor, mel_start: int) -> No
 
 
 def jump_ratios(features: torch.Tensor) -> torch.Tensor:
-    """``(T - 1,)``: the change from each encoder frame to the next (L2 over layers and channels) over the median
-    change; entry ``b - 1`` is the jump across a boundary at frame ``b`` (30 s: 1500)."""
+    """How big the seams are, to compare the contexts on one's own audio (``benchmarks/bench_audio_seams.py``).
+
+    ``(T - 1,)``: the change from each encoder frame to the next (L2 over layers and channels) over the median
+    change; entry ``b - 1`` is the jump across a boundary at frame ``b`` (30 s: 1500).
+    """
     jumps = (features[1:] - features[:-1]).flatten(1).norm(dim=1)
     return jumps / jumps.median()

@@ -8,11 +8,13 @@ import torch
 
 from latentsync.face.alignment import crop_size
 from latentsync.face.paste_back import (
-    blend_masks,
+    BlendMasks,
+    blend_masks_from_coverage,
     paste_faces_back,
     paste_window,
     resize_faces_to_crop,
 )
+from latentsync.face.warp import Window, invert_affine, warp_affine
 from latentsync.pipelines.latent_inpainting import keep_unmasked_pixels
 from tests.parity.face_data import (
     FRAME_SIZE,
@@ -35,6 +37,15 @@ def generated_face(*parts: str) -> torch.Tensor:
 
 def frame0_matrix(resolution: int) -> torch.Tensor:
     return torch.from_numpy(np.load(face_path("align", str(resolution), "align.npz"))["affine"][:1])
+
+
+def blend_masks(affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int],
+                window: Window) -> BlendMasks:
+    """Paste-back's masks over ``window`` from the matrices alone, as the reference makes them: the all-ones crop
+    warped into the frame, then feathered (paste-back takes the same coverage from its face warp)."""
+    crop_w, crop_h = crop_size
+    crop_masks = torch.ones((len(affine_matrices), 1, crop_h, crop_w), device=affine_matrices.device)
+    return blend_masks_from_coverage(warp_affine(crop_masks, invert_affine(affine_matrices), frame_size, window=window))
 
 
 def roi(image: np.ndarray) -> np.ndarray:
