@@ -23,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from latentsync.io.audio_reader import load_audio  # noqa: E402
+from latentsync.locations import CheckpointLayout  # noqa: E402
 from latentsync.whisper.audio2feature import Audio2Feature  # noqa: E402
 from latentsync.whisper.seam_windows import AUDIO_CONTEXTS, jump_ratios  # noqa: E402
 
@@ -31,7 +32,7 @@ BOUNDARIES = (1500, 3000)  # encoder frames at 30 s and 60 s
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--whisper", type=Path, default=REPO_ROOT / "checkpoints" / "whisper" / "tiny.pt",
+    parser.add_argument("--whisper", type=Path, default=CheckpointLayout().whisper(384),
                         help="Whisper checkpoint (absent: tiny's architecture with random weights)")
     parser.add_argument("--audio", type=Path, default=None,
                         help="speech of 61 s or more (default: 75 s of demo speech)")

@@ -27,6 +27,7 @@ from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.data_processing.driver import build_stages, run_pipeline  # noqa: E402
 from latentsync.data_processing.media import load_clip_audio, write_clip  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
+from latentsync.locations import CheckpointLayout  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
 DEMO_VIDEOS = (demo_clip("demo1_video.mp4"), demo_clip("demo2_video.mp4"))
@@ -49,14 +50,14 @@ def weight_files(weights_dir: Path, scratch: Path) -> dict[str, Path]:
     from latentsync.models.hyperiqa import HyperNet
     from latentsync.models.s3fd import S3FDNet
 
+    layout = CheckpointLayout(auxiliary_dir=weights_dir)
     files = {}
-    for key, name, network in (("syncnet", "syncnet_v2.model", SyncNetV2), ("s3fd", "sfd_face.pth", S3FDNet),
-                               ("hyperiqa", "koniq_pretrained.pkl", HyperNet)):
-        path = weights_dir / name
+    for key, path, network in (("syncnet", layout.syncnet_v2, SyncNetV2), ("s3fd", layout.s3fd, S3FDNet),
+                               ("hyperiqa", layout.hyperiqa, HyperNet)):
         if not path.is_file():
-            path = scratch / name
+            path = scratch / path.name
             torch.save(network().state_dict(), path)
-            print(f"{name}: not in {weights_dir}, timing random weights")
+            print(f"{path.name}: not in {weights_dir}, timing random weights")
         files[key] = path
     return files
 

@@ -40,6 +40,7 @@ from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
 from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
+from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline, load_scheduler  # noqa: E402
 from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     models.add_argument("--release", choices=sorted(RELEASE_CONFIGS), default="1.5",
                         help="real model sizes: 1.5 (256 px) or 1.6 (512 px)")
     models.add_argument("--tiny", action="store_true", help="tiny random models (CPU smoke run)")
-    parser.add_argument("--checkpoints-dir", type=Path, default=REPO_ROOT / "checkpoints",
+    parser.add_argument("--checkpoints-dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR,
                         help="released weights (latentsync_unet.pt, whisper/); random weights when absent")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--audio", type=Path, default=DEFAULT_AUDIO)
@@ -141,7 +142,7 @@ def build_pipeline(args: argparse.Namespace, device: torch.device, dtype: torch.
                                      face_backend="mediapipe" if args.face_backend == "auto" else args.face_backend,
                                      checkpoints_dir=args.checkpoints_dir), "random"
     config_path = RELEASE_CONFIGS[args.release]
-    released = args.checkpoints_dir / "latentsync_unet.pt"
+    released = CheckpointLayout(args.checkpoints_dir).unet()  # the U-Net load_lipsync_pipeline loads
     if released.is_file():
         return load_lipsync_pipeline(config_path, device=device, dtype=dtype, checkpoints_dir=args.checkpoints_dir,
                                      face_backend=args.face_backend), f"weights {released}"

@@ -22,6 +22,7 @@ from latentsync.app.examples import DEMO_CLIP_PAIRS
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
 from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
+from latentsync.face.landmarks.face_alignment_detector import WEIGHT_FILES as FACE_ALIGNMENT_WEIGHTS
 from latentsync.io.atomic_file import commit_partial, replaced_atomically, staging_folder
 from latentsync.locations import REPO_ROOT, UNET_CHECKPOINTS, WHISPER_BY_AUDIO_DIM, CheckpointLayout
 from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
@@ -36,10 +37,10 @@ RELEASES = {
     "1.6": ("ByteDance/LatentSync-1.6", _RELEASE_FILES, str(Path(UNET_CHECKPOINTS["1.6"]).parent)),
     "1.5": ("ByteDance/LatentSync-1.5", _RELEASE_FILES, str(Path(UNET_CHECKPOINTS["1.5"]).parent)),
 }
-# The hub repo keeps them where the layout does; s3fd-619a316812.pth + 2DFAN4: the face_alignment landmark backend.
+# The hub repo keeps them where the layout does, with the face_alignment landmark backend's files.
 AUXILIARY = ("ByteDance/LatentSync-1.6", [str(path) for path in (
     _LAYOUT.stable_syncnet, _LAYOUT.syncnet_v2, _LAYOUT.i3d, _LAYOUT.s3fd, _LAYOUT.hyperiqa,
-    _LAYOUT.auxiliary / "s3fd-619a316812.pth", _LAYOUT.auxiliary / "2DFAN4-cd938726ad.zip")])
+    *(_LAYOUT.auxiliary / name for name in FACE_ALIGNMENT_WEIGHTS))])
 VAE_REPO = "stabilityai/sd-vae-ft-mse"
 # The demo clips of the original repository: inference.sh lip-syncs the first pair, the demo offers all three.
 # Small, so fetched first.
