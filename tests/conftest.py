@@ -3,7 +3,7 @@ from pathlib import Path
 
 import torch
 
-# Make `tests.paths` and the project importable without installing the package.
+# Make `tests.helpers.paths` and the project importable without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # Two cores on CI: keep torch from oversubscribing them.

@@ -12,8 +12,8 @@ import torch
 from latentsync.whisper.audio2feature import Audio2Feature
 from latentsync.whisper.seam_windows import (AUDIO_CONTEXTS, SEAM_CORE_FRAMES, SEAM_FADE_FRAMES, jump_ratios,
                                              seam_weights, seam_windows)
-from tests.demo_clips import demo_speech
-from tests.tiny_models import write_random_whisper_tiny
+from tests.helpers.demo_clips import demo_speech
+from tests.helpers.tiny_models import write_random_whisper_tiny
 
 BOUNDARIES = (1500, 3000)  # encoder frames at 30 s and 60 s
 

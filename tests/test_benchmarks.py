@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import pytest
 
 from benchmarks import demo_inputs
-from tests import tiny_models
-from tests.paths import shared_path
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load_benchmark(name: str = "bench_inference"):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import tiny_models
+from tests.helpers.bench_loader import load_benchmark
+from tests.helpers.paths import shared_path
 
 
 @pytest.mark.parametrize("frames, switches, header", [

@@ -5,7 +5,7 @@ import torch
 
 from latentsync.models.deep_cache import DeepCacheUNet
 from latentsync.models.unet import UNet3DConditionModel
-from tests.tiny_models import tiny_unet_model_config
+from tests.helpers.tiny_models import tiny_unet_model_config
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import torch
 
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.device import resolve_device, resolve_dtype
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 
 def test_auto_device_on_this_machine():

@@ -10,7 +10,7 @@ import textwrap
 import time
 
 from latentsync.cli import download_checkpoints
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused at once
 

@@ -19,9 +19,9 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.models.s3fd import S3FD, S3FDNet
-from tests.paths import REPO_ROOT, shared_path
-from tests.shell_env import environment_without_python, require_project_venv
-from tests.synthetic_video import write_constant_rate_video
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.shell_env import environment_without_python, require_project_venv
+from tests.helpers.synthetic_video import write_constant_rate_video
 
 NUM_FRAMES = 80  # > min_track (50) frames, 75 SyncNet windows: keeps the CPU run short
 

@@ -22,8 +22,8 @@ from latentsync.cli import eval_syncnet_acc
 from latentsync.data import SyncNetDataset
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
 from latentsync.training.syncnet_accuracy import syncnet_accuracy
-from tests.paths import REPO_ROOT, shared_path
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 LATENT_SYNCNET = {  # 16 frames x 4 latent channels of 64x64 faces (8x8 latents) vs the tiny audio tower
     "visual_encoder": {"in_channels": 64, "block_out_channels": [32, 32, 64], "downsample_factors": [2, 2, 2],
@@ -101,7 +101,7 @@ def test_pixel_syncnet_accuracy_equals_the_original_loop(pixel_setup):
 
 
 def test_latent_syncnet_goes_through_the_vae(tmp_path):
-    from tests.parity.train_models import tiny_train_vae
+    from tests.helpers.train_models import tiny_train_vae
 
     config_path, config = write_setup(tmp_path, resolution=64, latent_space=True)
     syncnet = load_stable_syncnet(config).eval()

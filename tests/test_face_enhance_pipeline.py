@@ -11,10 +11,10 @@ import torch
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.landmarks import create_landmark_detector
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_h264
-from tests.paths import shared_path
-from tests.test_video_writer import x264_settings
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, demo_frames, write_h264
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.x264 import x264_settings
 
 NUM_FRAMES = 15  # 0.6 s: one 16-frame window
 FACELESS = range(8, 11)  # black frames: a gap longer than max_face_gap, so they have no face

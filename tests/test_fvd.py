@@ -14,8 +14,8 @@ from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
                                        folder_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
-from tests.paths import shared_path
-from tests.synthetic_video import index_of_frame, write_constant_rate_video
+from tests.helpers.paths import shared_path
+from tests.helpers.synthetic_video import index_of_frame, write_constant_rate_video
 
 
 class TinyI3D(torch.nn.Module):

@@ -21,8 +21,8 @@ from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.synthetic_video import write_audio, write_constant_rate_video
-from tests.tiny_models import write_tiny_release
+from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
+from tests.helpers.tiny_models import write_tiny_release
 
 
 def refusal(video, audio, limits: UploadLimits = UploadLimits()) -> str:
@@ -303,7 +303,7 @@ def test_face_enhance_options_outside_the_page_ranges_are_refused(uploads, metho
 
 
 def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, tmp_path):
-    from tests.tiny_enhancers import write_tiny_enhancers
+    from tests.helpers.tiny_enhancers import write_tiny_enhancers
 
     handed_over = []
 

@@ -15,8 +15,8 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.pipelines import lipsync_pipeline
 from latentsync.pipelines.frame_plan import num_output_audio_samples
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.demo_clips import demo_frames, tiny_lipsync_inputs, write_wav
-from tests.paths import shared_path
+from tests.helpers.demo_clips import demo_frames, tiny_lipsync_inputs, write_wav
+from tests.helpers.paths import shared_path
 
 NUM_VIDEO_FRAMES, NUM_AUDIO_FRAMES = 20, 30  # the audio is longer: bounce and loop turn around
 

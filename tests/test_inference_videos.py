@@ -17,12 +17,12 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list, share_of_jobs
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.demo_clips import decode_rgb
-from tests.paths import REPO_ROOT, shared_path
-from tests.synthetic_video import write_audio, write_constant_rate_video
-from tests.test_video_writer import x264_settings
-from tests.tiny_models import write_tiny_release
-from tests.train_launch import torchrun
+from tests.helpers.demo_clips import decode_rgb
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
+from tests.helpers.tiny_models import write_tiny_release
+from tests.helpers.train_launch import torchrun
+from tests.helpers.x264 import x264_settings
 
 
 def write_face_clip(path, num_frames=20):

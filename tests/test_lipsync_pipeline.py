@@ -7,8 +7,8 @@ from diffusers import DDIMScheduler
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.whisper import Audio2Feature
-from tests.paths import shared_path
-from tests.tiny_models import tiny_vae
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import tiny_vae
 
 RESOLUTION = 64
 

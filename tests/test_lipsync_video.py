@@ -10,9 +10,9 @@ from latentsync.face.landmarks import create_landmark_detector
 from latentsync.face.tracking import fill_face_gaps
 from latentsync.pipelines.frame_plan import source_frame_index
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_h264
-from tests.paths import shared_path
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, demo_frames, write_h264
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 NUM_SOURCE_FRAMES = 60
 BLACK_FRAMES = range(30, 34)  # four in a row: longer than the gap that may borrow neighbours' landmarks
@@ -112,7 +112,7 @@ def test_short_detector_gaps_borrow_nearest_landmarks():
 
 def test_video_without_any_face_fails_before_generation(tmp_path):
     from latentsync.errors import InputError
-    from tests.synthetic_video import write_constant_rate_video
+    from tests.helpers.synthetic_video import write_constant_rate_video
 
     video = write_constant_rate_video(tmp_path / "no face.mp4", fps=25, seconds=0.6)
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",

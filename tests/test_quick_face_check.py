@@ -10,9 +10,9 @@ import pytest
 from latentsync.errors import InputError
 from latentsync.face.quick_check import require_a_face, sampled_frame_indices
 from latentsync.io.video_reader import VideoReader
-from tests.demo_clips import write_h264
-from tests.paths import shared_path
-from tests.synthetic_video import write_constant_rate_video
+from tests.helpers.demo_clips import write_h264
+from tests.helpers.paths import shared_path
+from tests.helpers.synthetic_video import write_constant_rate_video
 
 NUM_FRAMES = 40
 

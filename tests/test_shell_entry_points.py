@@ -18,12 +18,12 @@ from omegaconf import OmegaConf
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
-from tests.demo_clips import write_h264
-from tests.paths import REPO_ROOT, shared_path
-from tests.readme_commands import readme_command
-from tests.shell_env import environment_without_python, require_project_venv
-from tests.tiny_models import write_tiny_release
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.demo_clips import write_h264
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.readme_commands import readme_command
+from tests.helpers.shell_env import environment_without_python, require_project_venv
+from tests.helpers.tiny_models import write_tiny_release
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 # Start-up lines of mediapipe / TensorFlow Lite / absl / protobuf that quiet_logs removes.
 NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_manager", "GetPrototype")

@@ -23,9 +23,9 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines import lipsync_plan
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, write_demo_speech
-from tests.paths import shared_path
-from tests.tiny_models import write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, write_demo_speech
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import write_tiny_release
 
 NUM_FRAMES = 40
 NUM_OUTPUT_FRAMES = 8

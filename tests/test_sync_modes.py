@@ -13,8 +13,8 @@ import pytest
 from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.frame_plan import plan_frames
 from latentsync.pipelines.silence import silence_weights
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264, write_wav
-from tests.paths import shared_path
+from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264, write_wav
+from tests.helpers.paths import shared_path
 
 MARKER_WIDTH = 12  # source frame i shows a white block at x = 12 i in a black band along the top
 NUM_VIDEO_FRAMES = 34

@@ -20,9 +20,9 @@ from latentsync.evaluation.original_staging import OriginalStaging, downscaled_f
 from latentsync.evaluation.video_sync import VideoSyncScorer
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_writer import VideoWriter
-from tests.demo_clips import demo_frames
-from tests.paths import shared_path
-from tests.test_video_writer import x264_settings
+from tests.helpers.demo_clips import demo_frames
+from tests.helpers.paths import shared_path
+from tests.helpers.x264 import x264_settings
 
 NUM_FRAMES = 16  # 11 SyncNet windows; min_track lowered to fit
 

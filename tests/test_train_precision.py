@@ -14,8 +14,8 @@ from latentsync.pipelines.loading import load_scheduler
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import scaled_learning_rate
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step
-from tests.paths import REPO_ROOT, shared_path
-from tests.tiny_models import tiny_unet_model_config, tiny_vae
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae
 
 STAGE1 = OmegaConf.load(REPO_ROOT / "configs" / "unet" / "stage1.yaml")
 STAGE2 = OmegaConf.load(REPO_ROOT / "configs" / "unet" / "stage2_512.yaml")

@@ -15,9 +15,9 @@ from latentsync.data import SyncNetDataset
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.syncnet_step import syncnet_training_step
-from tests.paths import shared_path
-from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import shared_path
+from tests.helpers.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 RESOLUTION = 32  # the tiny SyncNet's input (lower half: 16x32)
 CLIP_RESOLUTION = 64  # the processed clips: resized to RESOLUTION as the original does

@@ -16,10 +16,10 @@ from latentsync.cli import train_unet
 from latentsync.models.checkpoint_io import save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import load_unet
-from tests.paths import REPO_ROOT, shared_path
-from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
-from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
+from tests.helpers.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 WHISPER_DIM = 64  # the fake Whisper of ../shared/parity/audio
 

@@ -10,7 +10,7 @@ from diffusers import DDIMScheduler
 from latentsync.errors import CheckpointError
 from latentsync.losses.perceptual import load_lpips
 from latentsync.training.noise import frame_shared_noise, mixed_noise, predicted_original
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 
 def test_mixed_noise_variance_and_frame_correlation():

@@ -16,8 +16,8 @@ from diffusers import DDIMScheduler
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from latentsync.pipelines.lipsync_executor import group_windows
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
-from tests.tiny_models import tiny_unet_model_config, tiny_vae
+from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
+from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae
 
 RESOLUTION, FRAMES, AUDIO_DIM = 64, 10, 32
 WINDOW = 4  # 10 frames = two full 4-frame windows + a 2-frame one (16-frame windows behave alike, slower)

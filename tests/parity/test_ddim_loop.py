@@ -9,8 +9,8 @@ from safetensors.torch import load_file
 
 from latentsync.models.unet_loading import unet_from_config
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from tests.paths import shared_path
-from tests.tiny_models import tiny_vae
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import tiny_vae
 
 LATENT_ATOL = 3e-4  # README section 6
 NOISE_PRED_ATOL = 1e-4

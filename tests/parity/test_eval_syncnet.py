@@ -15,8 +15,8 @@ from latentsync.analysis.sync_scoring import offset_distances, score_sync
 from latentsync.analysis.syncnet_eval import SyncNetEval
 from latentsync.analysis.syncnet_v2 import SyncNetV2, load_syncnet_v2
 from latentsync.errors import CheckpointError
-from tests.parity.hash_init import hash_pixels, hash_state_dict
-from tests.paths import shared_path
+from tests.helpers.hash_init import hash_pixels, hash_state_dict
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from latentsync.face.paste_back import (
     resize_faces_to_crop,
 )
 from latentsync.pipelines.latent_inpainting import keep_unmasked_pixels
-from tests.parity.face_data import (
+from tests.helpers.face_data import (
     FRAME_SIZE,
     ROI_WINDOW,
     assert_u8_close,

@@ -15,8 +15,8 @@ from safetensors.torch import load_file
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.models.s3fd import S3FD, S3FDNet, preprocess
-from tests.parity.hash_init import rule_filled_state_dict
-from tests.paths import shared_path
+from tests.helpers.hash_init import rule_filled_state_dict
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(scope="module")

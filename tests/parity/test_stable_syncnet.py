@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from latentsync.errors import CheckpointError
 from latentsync.losses.sync_loss import cosine_loss
 from latentsync.models.stable_syncnet import StableSyncNet, image_sequences_from_frames, load_stable_syncnet
-from tests.paths import REPO_ROOT, shared_path
+from tests.helpers.paths import REPO_ROOT, shared_path
 
 CONFIGS = ["syncnet_16_pixel_attn", "syncnet_16_pixel", "syncnet_16_latent", "syncnet_25_pixel"]
 

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import unet_from_config
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 OUTPUT_ATOL = 1e-4  # README section 6: ~30x the fp32-vs-fp64 noise of 3.3e-6
 DEBUG_ATOL = 5e-4

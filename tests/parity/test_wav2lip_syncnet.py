@@ -10,8 +10,8 @@ from safetensors.torch import load_file
 
 from latentsync.losses.sync_loss import cosine_loss
 from latentsync.models.wav2lip_syncnet import Wav2LipSyncNet
-from tests.parity.hash_init import hash_state_dict, hash_tensor
-from tests.paths import shared_path
+from tests.helpers.hash_init import hash_state_dict, hash_tensor
+from tests.helpers.paths import shared_path
 
 
 def test_state_dict_and_hash_weights_match_manifest():

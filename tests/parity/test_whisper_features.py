@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 
 from latentsync.whisper import Audio2Feature
 from latentsync.whisper.audio2feature import chunk_indices, num_chunks, whisper_segments
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 INPUTS = {"demo2": "demo2_audio.wav", "long": "long_speech.wav"}
 FP32_TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}
