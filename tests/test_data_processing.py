@@ -392,6 +392,7 @@ def test_fileslist_cli_writes_list_hours_and_histogram(tmp_path, capsys):
     assert fileslist_cli.main([str(tmp_path / "nothing")]) == 2
 
 
+@pytest.mark.slow
 def test_syncnet_measure_loads_its_weights_and_rejects_a_clip_without_face_track(tmp_path):
     """The real measure end to end on a tiny clip: strict loading of both files, S3FD, the tracker's verdict."""
     from latentsync.data_processing.av_sync import SyncNetMeasure

@@ -157,6 +157,7 @@ def _record(result, stage: str, clip: str):
     return dict(result.stages)[stage][clip]
 
 
+@pytest.mark.slow
 def test_every_clip_ends_where_expected(first_run, raw_folder, hyperiqa_weights):
     result, output_root, before = first_run
     final = sorted(path.relative_to(output_root / "high_visual_quality").as_posix() for path in result.final_clips)
@@ -195,6 +196,7 @@ def test_every_clip_ends_where_expected(first_run, raw_folder, hyperiqa_weights)
     assert not list(output_root.rglob(".*partial-*"))
 
 
+@pytest.mark.slow
 def test_second_run_does_no_work(first_run, raw_folder, hyperiqa_weights):
     result, output_root, _ = first_run
     outcome = _outcome(output_root)
@@ -204,6 +206,7 @@ def test_second_run_does_no_work(first_run, raw_folder, hyperiqa_weights):
     assert _outcome(output_root) == outcome
 
 
+@pytest.mark.distributed
 def test_killed_run_resumed_on_ray_ends_identical(first_run, raw_folder, hyperiqa_weights, tmp_path):
     """A run killed early (SIGKILL, mid-clip) is finished by the same command on a local Ray instance, which
     then does most of the chain: the result equals the uninterrupted run, and another Ray run does nothing."""

@@ -32,6 +32,7 @@ def test_auto_dtype_on_cuda_follows_compute_capability():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.slow
 def test_pipeline_runs_in_the_requested_dtype(tmp_path, dtype):
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path), device="cpu", dtype=dtype)
     assert pipeline.unet.dtype == dtype and pipeline.vae.dtype == dtype

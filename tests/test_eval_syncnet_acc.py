@@ -100,6 +100,7 @@ def test_pixel_syncnet_accuracy_equals_the_original_loop(pixel_setup):
     assert syncnet_accuracy(config, syncnet) == result  # fixed seed: same samples, same score
 
 
+@pytest.mark.slow
 def test_latent_syncnet_goes_through_the_vae(tmp_path):
     from tests.helpers.train_models import tiny_train_vae
 
@@ -117,6 +118,7 @@ def test_latent_syncnet_goes_through_the_vae(tmp_path):
                                   "--device", "cpu", "--dtype", "float32"]) == 0
 
 
+@pytest.mark.slow
 def test_shell_script_takes_config_path_like_the_original(pixel_setup, tmp_path):
     config_path, config = pixel_setup
     expected = syncnet_accuracy(config, load_stable_syncnet(config).eval(), num_samples=6, batch_size=2, seed=7)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import wave
 
 import numpy as np
+import pytest
 import torch
 
 from latentsync.face.framed_faces import FramedFaces
@@ -34,6 +35,7 @@ def short_clips(folder):
     return video, audio, frames
 
 
+@pytest.mark.slow
 def test_hooks_get_each_windows_faces_before_and_frames_after_paste_back(tmp_path):
     video, audio, frames = short_clips(tmp_path)
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",

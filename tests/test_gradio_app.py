@@ -218,6 +218,7 @@ def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path
     assert page["run-button"].interactive is False
 
 
+@pytest.mark.slow
 def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
     release = ReleaseChoice("LatentSync 1.6 (512x512)", REPO_ROOT / "configs/unet/stage2_512.yaml",
                             tmp_path / "latentsync_unet.pt")
@@ -265,6 +266,7 @@ def elements(demo) -> dict:
     return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
 
 
+@pytest.mark.slow
 def test_page_defaults_are_the_original_demo_s(tmp_path):
     """Steps 10-50, DeepCache on, seed -1 allowed, and the demo clips present in assets/ as examples."""
     from latentsync.app.examples import demo_examples

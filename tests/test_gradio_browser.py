@@ -25,6 +25,8 @@ from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.tiny_enhancers import write_tiny_enhancer
 from tests.helpers.tiny_models import write_tiny_release
 
+pytestmark = pytest.mark.browser
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install playwright")
 expect = sync_api.expect
 CHROMIUM = shutil.which("chromium")

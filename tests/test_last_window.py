@@ -53,6 +53,7 @@ def _lipsync(inputs, monkeypatch, name: str) -> tuple[np.ndarray, list[int], int
     return np.stack(written), generated, report.num_output_frames
 
 
+@pytest.mark.slow
 def test_cut_output_equals_the_uncut_run(inputs, monkeypatch):
     pipeline = inputs[0]
     cut, cut_calls, cut_reported = _lipsync(inputs, monkeypatch, "cut")

@@ -20,6 +20,7 @@ def inputs(tmp_path_factory):
                                    NUM_OUTPUT_FRAMES)
 
 
+@pytest.mark.slow
 def test_pipelined_frames_equal_sequential_frames(inputs, monkeypatch):
     pipeline, video, audio, work = inputs
     outputs, threads = {}, {}

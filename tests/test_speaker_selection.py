@@ -194,6 +194,7 @@ def changed(source, output, detections, side: str) -> float:
 
 @pytest.mark.parametrize(("speaker", "chosen", "other"), [("largest", RIGHT, LEFT), ("center", LEFT, RIGHT),
                                                            ("point:330,70@0.2", RIGHT, LEFT)])
+@pytest.mark.slow
 def test_only_the_chosen_face_is_lip_synced(lipsynced, speaker, chosen, other):
     source, outputs, detections = lipsynced
     output = outputs[speaker]

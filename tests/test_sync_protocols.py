@@ -79,6 +79,7 @@ def test_original_staging_files(clip, tmp_path):
     assert np.abs(frames.astype(int) - np.stack(crops)).mean() < 4
 
 
+@pytest.mark.slow
 def test_both_protocols_score_and_the_staging_is_removed(clip, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with _scorer("lossless") as scorer:

@@ -39,6 +39,7 @@ def test_off_cuda_everything_stays_float32():
     assert cpu.vae_gradient_checkpointing == frozen_model_precision("cuda", STAGE2).vae_gradient_checkpointing
 
 
+@pytest.mark.slow
 def test_a_step_runs_with_the_cuda_settings_float16_vae_and_syncnet_float32_unet():
     """The dtypes meet as on a GPU (float16 latents into the float32 trained U-Net, float16 pixels into the SyncNet);
     on the CPU without autocast, so only the plumbing is checked, not float16 speed."""

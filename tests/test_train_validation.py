@@ -24,6 +24,7 @@ from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 NUM_FRAMES = 20  # under the scorer's shortest track (50): the NaN path; scoring itself is tested in test_eval_sync_conf
 
 
+@pytest.mark.slow
 def test_validation_lip_syncs_the_clip_scores_it_and_leaves_the_rng_alone(tmp_path, caplog, monkeypatch):
     source = shared_path("media", "demo1_video.mp4")
     clip = tmp_path / "val.mp4"

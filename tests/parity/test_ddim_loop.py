@@ -46,6 +46,7 @@ def test_initial_noise_is_one_draw_repeated(pipeline, loop):
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_guided_loop_per_step(pipeline, loop):
     steps = {}
     captured_unet = []
@@ -79,6 +80,7 @@ def deepcache() -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("tag, guidance_scale", [("cfg1.5_deepcache", 1.5), ("nocfg_deepcache", 1.0),
                                                  ("cfg1.5_full", 1.5)])
 @torch.no_grad()
+@pytest.mark.slow
 def test_deepcache_loop_per_step(pipeline, deepcache, monkeypatch, tag, guidance_scale):
     """DeepCache (interval 3, branch 0) gives the original's noise predictions and latents at every one of 7 steps."""
     noise_preds, steps = {}, {}

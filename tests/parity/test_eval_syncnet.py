@@ -70,6 +70,7 @@ def test_forward_matches_fixture(syncnet, fixture, manifest_path, demo2_pcm16):
         torch.testing.assert_close(syncnet.forward_aud(audio_in), fixture["aud_out"], atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_end_to_end_evaluate_matches_fixture(syncnet, fixture, manifest_path, demo2_pcm16):
     spec = json.loads(manifest_path.read_text())["inputs"]["e2e_frames_bgr_uint8"]
     frames = hash_pixels(spec["hash_name"], spec["shape"])

@@ -31,6 +31,8 @@ from tests.helpers.train_models import (rule_filled_lpips, tiny_syncnet, tiny_tr
                                        tiny_videomae, training_scheduler)
 from tests.helpers.paths import shared_path
 
+pytestmark = pytest.mark.slow  # every test shares `step`: about 10 s of set-up
+
 INTERMEDIATES = ["gt_latents", "masked_latents", "ref_latents", "masks_latent", "noise", "noisy_latents",
                  "unet_input", "pred_noise", "pred_latents", "pred_pixel_values", "syncnet_input"]
 

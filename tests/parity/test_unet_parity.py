@@ -86,6 +86,7 @@ def test_stage1_variant(cases):
 
 
 @pytest.mark.parametrize("stage", ["stage1", "stage2", "stage2_efficient"])
+@pytest.mark.slow
 def test_full_size_manifest(stage):
     manifest = json.loads(shared_path("parity", "unet", f"manifest_{stage}.json").read_text())
     with torch.device("meta"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -14,6 +15,7 @@ from tests.helpers.hash_init import hash_state_dict, hash_tensor
 from tests.helpers.paths import shared_path
 
 
+@pytest.mark.slow
 def test_state_dict_and_hash_weights_match_manifest():
     manifest_path = shared_path("parity", "syncnet", "manifest_wav2lip_syncnet.json")
     manifest = json.loads(manifest_path.read_text())
@@ -28,6 +30,7 @@ def test_state_dict_and_hash_weights_match_manifest():
             assert abs(value.double().sum().item() - spec["sum_float64"]) < 1e-9 * max(1.0, value.numel()), key
 
 
+@pytest.mark.slow
 def test_forward_and_loss_match_fixture():
     manifest_path = shared_path("parity", "syncnet", "manifest_wav2lip_syncnet.json")
     image_spec = json.loads(manifest_path.read_text())["inputs"]["image_sequences"]

@@ -96,6 +96,7 @@ def test_crop_overlap_audio_window(audio2feature, reference):
     assert torch.equal(tail[-1], feature[-1].expand(10, -1, -1).reshape(50, 64))
 
 
+@pytest.mark.slow
 def test_fp16_encoder_path(reference):
     """The original's default GPU path runs the encoder in fp16; README measures <= 4.8e-3 against fp32."""
     audio2feature = Audio2Feature(shared_path("parity", "audio", "whisper_tiny_fake.pt"), dtype=torch.float16)
