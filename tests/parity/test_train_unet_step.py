@@ -27,9 +27,9 @@ from safetensors.torch import load_file
 from latentsync.losses.trepa import TREPALoss
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, UNetStepSettings, unet_training_step
-from tests.helpers.train_models import (rule_filled_lpips, tiny_syncnet, tiny_train_unet, tiny_train_vae,
-                                       tiny_videomae, training_scheduler)
 from tests.helpers.paths import shared_path
+from tests.helpers.train_models import (rule_filled_lpips, tiny_syncnet, tiny_train_unet, tiny_train_vae,
+                                        tiny_videomae, training_scheduler)
 
 pytestmark = pytest.mark.slow  # every test shares `step`: about 10 s of set-up
 

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from latentsync.errors import CheckpointError
 from latentsync.losses.trepa import TREPALoss, load_trepa_loss
 from latentsync.models.videomae import load_videomae, vit_giant_patch14_224
-from tests.helpers.train_models import tiny_videomae
 from tests.helpers.paths import shared_path
+from tests.helpers.train_models import tiny_videomae
 
 
 @pytest.fixture(scope="module")
