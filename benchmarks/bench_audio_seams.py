@@ -41,8 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from tests.demo_clips import demo_speech
-    from tests.tiny_models import write_random_whisper_tiny
+    from tests.helpers.demo_clips import demo_speech
+    from tests.helpers.tiny_models import write_random_whisper_tiny
 
     waveform = demo_speech(75.0) if args.audio is None else load_audio(args.audio)
     if len(waveform) < 61 * 16000:

@@ -136,7 +136,7 @@ def build_pipeline(args: argparse.Namespace, device: torch.device, dtype: torch.
                    work: Path) -> tuple[LipsyncPipeline, str]:
     """The pipeline to time, and where its weights came from."""
     if args.tiny:
-        from tests.tiny_models import write_random_whisper, write_tiny_release
+        from tests.helpers.tiny_models import write_random_whisper, write_tiny_release
         release = write_tiny_release(work / "tiny", whisper_model_path=write_random_whisper(work / "whisper.pt"))
         return load_lipsync_pipeline(**release, device=device, dtype=dtype,
                                      face_backend="mediapipe" if args.face_backend == "auto" else args.face_backend,

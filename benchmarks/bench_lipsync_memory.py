@@ -47,7 +47,7 @@ from latentsync.pipelines.frame_plan import inference_windows  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
-from tests.tiny_models import write_random_whisper, write_tiny_release  # noqa: E402
+from tests.helpers.tiny_models import write_random_whisper, write_tiny_release  # noqa: E402
 
 DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
 DEFAULT_AUDIO = demo_clip("demo2_audio.wav")

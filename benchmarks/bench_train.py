@@ -52,7 +52,7 @@ TINY_VIDEOMAE = dict(img_size=224, patch_size=14, embed_dim=48, depth=2, num_hea
 
 
 def tiny_unet_config() -> dict:
-    from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config
+    from tests.helpers.tiny_models import TINY_RESOLUTION, tiny_unet_model_config
     config = OmegaConf.load(REPO_ROOT / "configs" / "unet" / "stage2.yaml")
     config.model = OmegaConf.merge(config.model, tiny_unet_model_config(64))
     config.data.resolution = TINY_RESOLUTION

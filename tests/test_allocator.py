@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from latentsync.utils.allocator import map_large_buffers
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 PROBE = textwrap.dedent("""
     import ctypes, ctypes.util, sys

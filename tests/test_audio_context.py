@@ -12,8 +12,8 @@ import torch
 from latentsync.whisper.audio2feature import Audio2Feature
 from latentsync.whisper.seam_windows import (AUDIO_CONTEXTS, SEAM_CORE_FRAMES, SEAM_FADE_FRAMES, jump_ratios,
                                              seam_weights, seam_windows)
-from tests.demo_clips import demo_speech
-from tests.tiny_models import write_random_whisper_tiny
+from tests.helpers.demo_clips import demo_speech
+from tests.helpers.tiny_models import write_random_whisper_tiny
 
 BOUNDARIES = (1500, 3000)  # encoder frames at 30 s and 60 s
 
@@ -37,6 +37,7 @@ def run(tmp_path_factory):
     return features, encoded, work / "cache", encoder
 
 
+@pytest.mark.slow
 def test_overlap_removes_the_seams(run):
     features, encoded, _, _ = run
     assert features["cut"].shape == features["overlap"].shape == (3750, 5, 384)
@@ -48,6 +49,7 @@ def test_overlap_removes_the_seams(run):
     assert overlap.max() < 1.5, (overlap.max(), overlap.argmax())  # and no new jump where the windows cross-fade
 
 
+@pytest.mark.slow
 def test_features_away_from_the_boundaries_are_cuts(run):
     features, _, _, _ = run
     reach = SEAM_CORE_FRAMES + SEAM_FADE_FRAMES
@@ -58,6 +60,7 @@ def test_features_away_from_the_boundaries_are_cuts(run):
     assert not torch.equal(features["cut"][near], features["overlap"][near])
 
 
+@pytest.mark.slow
 def test_each_context_is_cached_apart(run):
     features, _, cache_dir, _ = run
     assert len(list(cache_dir.glob("*.safetensors"))) == 2
@@ -75,6 +78,7 @@ def test_seam_window_layout():
     assert (weights[:750].diff() >= 0).all()
 
 
+@pytest.mark.slow
 def test_unknown_context_is_refused(run):
     with pytest.raises(ValueError, match="unknown audio context 'sliding'"):
         run[3].audio2feat(demo_speech(1.0), context="sliding")

@@ -9,7 +9,7 @@ import pytest
 
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 TONES = (440.0, 1000.0)  # left, right (mono files use the first)
 AMPLITUDE = 0.5

@@ -11,8 +11,8 @@ import pytest
 from latentsync.io.background_writer import BackgroundVideoWriter
 from latentsync.io.video_writer import VideoWriter
 from latentsync.utils.background import BackgroundConsumer, Prefetcher
-from tests.demo_clips import decode_rgb
-from tests.synthetic_video import frame_for_index, index_of_frame
+from tests.helpers.demo_clips import decode_rgb
+from tests.helpers.synthetic_video import frame_for_index, index_of_frame
 
 
 def worker_threads() -> list[threading.Thread]:

@@ -1,31 +1,23 @@
-"""The benchmarks run on the CPU (tiny models, a few frames) and print their figures (no timing is asserted)."""
+"""The benchmarks run on the CPU (tiny models, a few frames) and print their figures: no speed is asserted, but the
+printed table must add up (rates, shares and sums agree with each other and with the frame count)."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
-from pathlib import Path
 
 import pytest
 
 from benchmarks import demo_inputs
-from tests import tiny_models
-from tests.paths import shared_path
-
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def load_benchmark(name: str = "bench_inference"):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.helpers import tiny_models
+from tests.helpers.bench_loader import load_benchmark
+from tests.helpers.paths import shared_path
 
 
 @pytest.mark.parametrize("frames, switches, header", [
     (8, [], "1 window(s) per U-Net call, standard encoding"),
     (32, ["--windows-per-call", "2", "--encoding", "fast"], "2 window(s) per U-Net call, fast encoding"),
 ])
+@pytest.mark.slow
 def test_tiny_cpu_run_prints_the_stage_table(capsys, monkeypatch, tmp_path, frames, switches, header):
     """Without ../shared, the default clips are the demo clips that ./setup_env.sh puts in assets/."""
     assets = tmp_path / "assets"
@@ -45,8 +37,35 @@ def test_tiny_cpu_run_prints_the_stage_table(capsys, monkeypatch, tmp_path, fram
         row = next(line for line in table.splitlines() if line.startswith(stage + " "))
         assert float(row.split()[-3]) > 0, row  # every stage ran and was timed
     assert "end to end" in table and "peak host memory" in table
+    assert_consistent_stage_table(table, bench.STAGES, frames)
     assert f"{frames} output frames" in out and "540x960" in out
     assert [t.name for t in threading.enumerate() if t.name in ("prefetch", "video-encode")] == []
+
+
+def rate_fits(frames: int, seconds: float, rate: float) -> bool:
+    """Some time that prints as ``seconds`` (2 decimals) gives ``frames / time`` that prints as ``rate`` (1 decimal)."""
+    shortest, longest = frames / (rate + 0.05), frames / max(rate - 0.05, 1e-9)
+    return shortest <= seconds + 0.005 + 1e-9 and seconds - 0.005 - 1e-9 <= longest
+
+
+def assert_consistent_stage_table(table: str, stages: tuple[str, ...], frames: int) -> None:
+    """The rows agree with each other and with the frame count: each stage's frames/s is frames over its seconds,
+    the shares are seconds over the sum and add up to 100 %, the sum row is the sum of the stages, and the
+    instrumented end-to-end run, which spends at least the stages' time, is no faster than the sum row says."""
+    lines = table.splitlines()
+    rows = {}
+    for stage in stages:
+        seconds, rate, share = next(line for line in lines if line.startswith(stage + " "))[len(stage):].split()
+        rows[stage] = float(seconds), float(rate), float(share.removesuffix("%"))
+    total, total_rate = map(float, next(line for line in lines if line.startswith("sum of stages ")).split()[-2:])
+    (sequential,) = [float(line.split()[3]) for line in lines if line.startswith("end to end") and "sequential" in line]
+    assert abs(sum(seconds for seconds, _, _ in rows.values()) - total) <= 0.005 * (len(rows) + 1) + 1e-9, rows
+    assert rate_fits(frames, total, total_rate), (total, total_rate)
+    for stage, (seconds, rate, share) in rows.items():
+        assert rate_fits(frames, seconds, rate), (stage, seconds, rate)
+        assert abs(share / 100 * total - seconds) <= 0.01 + 0.0005 * total, (stage, seconds, share, total)
+    assert abs(sum(share for _, _, share in rows.values()) - 100) <= 0.05 * len(rows) + 1e-9, rows
+    assert sequential <= total_rate + 0.1, (sequential, total_rate)
 
 
 def test_missing_input_is_a_one_line_error(tmp_path, capsys, monkeypatch):
@@ -59,6 +78,7 @@ def test_missing_input_is_a_one_line_error(tmp_path, capsys, monkeypatch):
                      "./setup_env.sh (it downloads the demo clips into assets/) or pass --video/--audio\n")
 
 
+@pytest.mark.slow
 def test_paste_back_benchmark_prints_each_encoding(capsys):
     video = shared_path("media", "demo1_video.mp4")
     bench = load_benchmark("bench_paste_back")

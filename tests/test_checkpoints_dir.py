@@ -11,7 +11,7 @@ from latentsync.cli import data_processing as data_pipeline
 from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
 from latentsync.cli import download_checkpoints, inference, train_unet
 from latentsync.training.unet_trainer import UNetTrainOptions
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 CHECKOUT_CHECKPOINTS = REPO_ROOT / "checkpoints"
 

@@ -225,7 +225,7 @@ def test_face_count_filters(tmp_path, stage):
 @pytest.fixture(scope="module")
 def face_clip(tmp_path_factory) -> Path:
     """5 frames of the demo clip at 270x480 with noise for audio."""
-    from tests.demo_clips import demo_frames
+    from tests.helpers.demo_clips import demo_frames
 
     return _write(tmp_path_factory.mktemp("face") / "face.mp4", demo_frames(5, step=4))
 
@@ -266,7 +266,7 @@ def test_release_backend_that_cannot_run_stops_the_run(tmp_path, capsys, monkeyp
 def test_aligned_clip_encodes(face_clip, monkeypatch, encoding, crfs):
     """``standard`` encodes once at CRF 18; ``original`` at CRF 13, then again with the audio at x264's default 23."""
     from latentsync.data_processing import affine_transform
-    from tests.test_video_writer import x264_settings
+    from tests.helpers.x264 import x264_settings
 
     writers = []
 
@@ -392,6 +392,7 @@ def test_fileslist_cli_writes_list_hours_and_histogram(tmp_path, capsys):
     assert fileslist_cli.main([str(tmp_path / "nothing")]) == 2
 
 
+@pytest.mark.slow
 def test_syncnet_measure_loads_its_weights_and_rejects_a_clip_without_face_track(tmp_path):
     """The real measure end to end on a tiny clip: strict loading of both files, S3FD, the tracker's verdict."""
     from latentsync.data_processing.av_sync import SyncNetMeasure

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -29,73 +28,18 @@ import numpy as np
 import pytest
 import torch
 
-from latentsync.data_processing.affine_transform import AffineTransform
-from latentsync.data_processing.av_sync import AudioVisualSync, SyncMeasurement
-from latentsync.data_processing.broken_videos import BrokenVideoFilter
 from latentsync.data_processing.driver import run_pipeline
 from latentsync.data_processing.executors import RayExecutor
-from latentsync.data_processing.resample import Resample
-from latentsync.data_processing.segments import Segmenter
-from latentsync.data_processing.shots import ShotSplitter
 from latentsync.data_processing.stage import run_clip
 from latentsync.data_processing.visual_quality import VisualQualityFilter
-from latentsync.errors import InputError
-from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
-from tests.paths import REPO_ROOT, shared_path
+from tests.helpers.flicker_chain import SAMPLES_PER_FRAME, FlickerSyncMeasure, chain
+from tests.helpers.paths import REPO_ROOT, shared_path
 
 SIZE = (216, 384)  # (w, h): the portrait demo videos at 1/5 scale, faces still ~80 px wide
 SOURCE_FRAMES = 24
-SAMPLES_PER_FRAME = 640
 SPECIAL_NAME = "it's a clip; $(touch pwned) x.mp4"
-
-
-@dataclass(frozen=True)
-class FlickerSyncMeasure:
-    """Offset = the lag that best matches per-frame brightness to per-frame audio loudness (SyncNet's sign:
-    video frame i matches audio frame i - offset); confidence = 10 x that correlation."""
-
-    max_lag: int = 12
-    min_frames: int = 25
-
-    def load(self, device: torch.device) -> None:
-        return None
-
-    def measure(self, models: None, path: Path) -> SyncMeasurement:
-        brightness = np.array([frame.mean() for frame in VideoReader(path).frames()])
-        audio = load_audio(path)
-        num_frames = min(len(brightness), len(audio) // SAMPLES_PER_FRAME)
-        if num_frames < self.min_frames:
-            raise InputError(f"{path.name} has {num_frames} frames; the flicker measure needs {self.min_frames}")
-        loudness = np.sqrt(np.square(audio[: num_frames * SAMPLES_PER_FRAME].reshape(num_frames, -1)).mean(1))
-        video, sound = _changes(brightness[:num_frames]), _changes(loudness)
-        correlations = {}
-        for offset in range(-self.max_lag, self.max_lag + 1):
-            frames = np.arange(max(0, offset), min(num_frames, num_frames + offset))
-            correlations[offset] = float(np.mean(video[frames] * sound[frames - offset]))
-        best = max(correlations, key=correlations.get)
-        return SyncMeasurement(best, 10 * correlations[best])
-
-
-def _changes(values: np.ndarray) -> np.ndarray:
-    """Frame-to-frame changes, standardised: the flicker stands out of the slow drift of a moving face."""
-    changes = np.diff(values, prepend=values[0])
-    return (changes - changes.mean()) / (changes.std() + 1e-9)
-
-
-def chain(weights: Path) -> list:
-    """The pipeline's stages with the test's settings: 2-s segments (short clips), the flicker sync measure,
-    a quality threshold every random-weight score passes."""
-    return [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter(seconds=2), AffineTransform(256, "mediapipe"),
-            AudioVisualSync(3.0, sync_measure=FlickerSyncMeasure()),
-            VisualQualityFilter(-1e6, str(weights))]
-
-
-def run_chain(raw: str, output_root: str, weights: str) -> int:
-    """Entry point of the subprocess that the kill-and-restart test interrupts."""
-    torch.set_num_threads(1)
-    return run_pipeline(raw, chain(Path(weights)), output_root, progress=False).clips_processed
 
 
 def _source_frames(name: str) -> list[np.ndarray]:
@@ -213,6 +157,7 @@ def _record(result, stage: str, clip: str):
     return dict(result.stages)[stage][clip]
 
 
+@pytest.mark.slow
 def test_every_clip_ends_where_expected(first_run, raw_folder, hyperiqa_weights):
     result, output_root, before = first_run
     final = sorted(path.relative_to(output_root / "high_visual_quality").as_posix() for path in result.final_clips)
@@ -251,6 +196,7 @@ def test_every_clip_ends_where_expected(first_run, raw_folder, hyperiqa_weights)
     assert not list(output_root.rglob(".*partial-*"))
 
 
+@pytest.mark.slow
 def test_second_run_does_no_work(first_run, raw_folder, hyperiqa_weights):
     result, output_root, _ = first_run
     outcome = _outcome(output_root)
@@ -260,13 +206,14 @@ def test_second_run_does_no_work(first_run, raw_folder, hyperiqa_weights):
     assert _outcome(output_root) == outcome
 
 
+@pytest.mark.distributed
 def test_killed_run_resumed_on_ray_ends_identical(first_run, raw_folder, hyperiqa_weights, tmp_path):
     """A run killed early (SIGKILL, mid-clip) is finished by the same command on a local Ray instance, which
     then does most of the chain: the result equals the uninterrupted run, and another Ray run does nothing."""
     ray = pytest.importorskip("ray")
     _, uninterrupted_root, before = first_run
     output_root = tmp_path / "run_b"
-    command = [sys.executable, "-c", "import sys; from tests.test_data_processing_e2e import run_chain; "
+    command = [sys.executable, "-c", "import sys; from tests.helpers.flicker_chain import run_chain; "
                "run_chain(*sys.argv[1:])", str(raw_folder), str(output_root), str(hyperiqa_weights)]
     process = subprocess.Popen(command, cwd=REPO_ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)

@@ -5,7 +5,7 @@ import torch
 
 from latentsync.models.deep_cache import DeepCacheUNet
 from latentsync.models.unet import UNet3DConditionModel
-from tests.tiny_models import tiny_unet_model_config
+from tests.helpers.tiny_models import tiny_unet_model_config
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def test_shallow_step_equals_full_step_on_the_same_input(unet, inputs, branch):
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_refreshes_every_interval_and_skips_the_deep_path_otherwise(unet, inputs):
     sample, t, audio = inputs
     deep_calls = []

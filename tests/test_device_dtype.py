@@ -5,7 +5,7 @@ import torch
 
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.device import resolve_device, resolve_dtype
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 
 def test_auto_device_on_this_machine():
@@ -32,6 +32,7 @@ def test_auto_dtype_on_cuda_follows_compute_capability():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.slow
 def test_pipeline_runs_in_the_requested_dtype(tmp_path, dtype):
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path), device="cpu", dtype=dtype)
     assert pipeline.unet.dtype == dtype and pipeline.vae.dtype == dtype

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from latentsync.cli.download_checkpoints import AUXILIARY, RELEASES
 from latentsync.face.enhancement import enhancer_specs
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 README = (REPO_ROOT / "README.md").read_text()
 

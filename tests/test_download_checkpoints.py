@@ -9,12 +9,15 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from latentsync.cli import download_checkpoints
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: connections are refused at once
 
 
+@pytest.mark.slow
 def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
     (tmp_path / "checkpoints" / "whisper").mkdir(parents=True)
     (tmp_path / "checkpoints" / "whisper" / "tiny.pt").write_bytes(b"already here")

@@ -19,9 +19,9 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.models.s3fd import S3FD, S3FDNet
-from tests.paths import REPO_ROOT, shared_path
-from tests.shell_env import environment_without_python, require_project_venv
-from tests.synthetic_video import write_constant_rate_video
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.shell_env import environment_without_python, require_project_venv
+from tests.helpers.synthetic_video import write_constant_rate_video
 
 NUM_FRAMES = 80  # > min_track (50) frames, 75 SyncNet windows: keeps the CPU run short
 
@@ -45,6 +45,7 @@ def clip_and_model(tmp_path_factory):
     return clip, model_path
 
 
+@pytest.mark.slow
 def test_shell_script_scores_the_video_and_writes_csv(clip_and_model, tmp_path):
     clip, model_path = clip_and_model
     csv_path = tmp_path / "out" / "sync_conf.csv"
@@ -67,6 +68,7 @@ def test_shell_script_scores_the_video_and_writes_csv(clip_and_model, tmp_path):
     assert float(mean_row["lse_d"]) == pytest.approx(float(video_row["lse_d"]))
 
 
+@pytest.mark.slow
 def test_folder_without_faces_is_reported_not_scored(clip_and_model, tmp_path):
     _, model_path = clip_and_model
     videos_dir = tmp_path / "videos"
@@ -80,6 +82,7 @@ def test_folder_without_faces_is_reported_not_scored(clip_and_model, tmp_path):
     assert row["video"].endswith("blank.mp4") and "no face track" in row["error"] and row["lse_c"] == ""
 
 
+@pytest.mark.slow
 def test_offset_plot_is_written(clip_and_model, tmp_path):
     clip, model_path = clip_and_model
     output_path = tmp_path / "offsets.png"
@@ -91,6 +94,7 @@ def test_offset_plot_is_written(clip_and_model, tmp_path):
     assert image is not None and image.shape[0] > 100 and image.shape[1] > 100
 
 
+@pytest.mark.slow
 def test_s3fd_is_the_default_detector(clip_and_model, tmp_path, monkeypatch):
     _, model_path = clip_and_model
     s3fd_path = tmp_path / "sfd_face.pth"
@@ -116,6 +120,7 @@ def test_s3fd_is_the_default_detector(clip_and_model, tmp_path, monkeypatch):
     assert "no face track" in row["error"]
 
 
+@pytest.mark.slow
 def test_missing_s3fd_weights_fail_before_any_work(clip_and_model, tmp_path, capsys):
     clip, model_path = clip_and_model
     csv_path = tmp_path / "sync_conf.csv"

@@ -22,8 +22,8 @@ from latentsync.cli import eval_syncnet_acc
 from latentsync.data import SyncNetDataset
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
 from latentsync.training.syncnet_accuracy import syncnet_accuracy
-from tests.paths import REPO_ROOT, shared_path
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 LATENT_SYNCNET = {  # 16 frames x 4 latent channels of 64x64 faces (8x8 latents) vs the tiny audio tower
     "visual_encoder": {"in_channels": 64, "block_out_channels": [32, 32, 64], "downsample_factors": [2, 2, 2],
@@ -100,8 +100,9 @@ def test_pixel_syncnet_accuracy_equals_the_original_loop(pixel_setup):
     assert syncnet_accuracy(config, syncnet) == result  # fixed seed: same samples, same score
 
 
+@pytest.mark.slow
 def test_latent_syncnet_goes_through_the_vae(tmp_path):
-    from tests.parity.train_models import tiny_train_vae
+    from tests.helpers.train_models import tiny_train_vae
 
     config_path, config = write_setup(tmp_path, resolution=64, latent_space=True)
     syncnet = load_stable_syncnet(config).eval()
@@ -117,6 +118,7 @@ def test_latent_syncnet_goes_through_the_vae(tmp_path):
                                   "--device", "cpu", "--dtype", "float32"]) == 0
 
 
+@pytest.mark.slow
 def test_shell_script_takes_config_path_like_the_original(pixel_setup, tmp_path):
     config_path, config = pixel_setup
     expected = syncnet_accuracy(config, load_stable_syncnet(config).eval(), num_samples=6, batch_size=2, seed=7)

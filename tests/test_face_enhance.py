@@ -15,7 +15,7 @@ from latentsync.face.enhancement import (FaceEnhancement, FaceEnhancer, OnnxFace
                                          enhancer_spec, enhancer_specs, load_face_enhancer, mouth_protection_map,
                                          onnx_providers)
 from latentsync.face.mask import load_fixed_mask
-from tests.tiny_enhancers import write_tiny_enhancer
+from tests.helpers.tiny_enhancers import write_tiny_enhancer
 
 SIZE = 32  # stand-in input size; the released models take 512
 

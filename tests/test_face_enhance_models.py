@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latentsync.face.enhancement import enhancer_specs, load_face_enhancer
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(params=list(enhancer_specs()))

@@ -6,15 +6,16 @@ from __future__ import annotations
 import wave
 
 import numpy as np
+import pytest
 import torch
 
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.landmarks import create_landmark_detector
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_h264
-from tests.paths import shared_path
-from tests.test_video_writer import x264_settings
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, demo_frames, write_h264
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.x264 import x264_settings
 
 NUM_FRAMES = 15  # 0.6 s: one 16-frame window
 FACELESS = range(8, 11)  # black frames: a gap longer than max_face_gap, so they have no face
@@ -34,6 +35,7 @@ def short_clips(folder):
     return video, audio, frames
 
 
+@pytest.mark.slow
 def test_hooks_get_each_windows_faces_before_and_frames_after_paste_back(tmp_path):
     video, audio, frames = short_clips(tmp_path)
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",

@@ -17,7 +17,7 @@ from latentsync.face.landmarks.mediapipe_detector import face_from_mesh
 from latentsync.face.landmarks.points import five_points_from_68, five_points_from_106
 from latentsync.face.paste_back import blend_masks_from_coverage, paste_window
 from latentsync.face.warp import invert_affine, warp_affine
-from tests.tiny_enhancers import write_tiny_enhancer
+from tests.helpers.tiny_enhancers import write_tiny_enhancer
 
 TEMPLATE = enhancer_spec("gfpgan").template  # ffhq_512, the released restorers' template
 INPUT_SIZE = 512

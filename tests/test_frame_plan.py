@@ -16,10 +16,34 @@ from latentsync.utils.loudness import frame_loudness_db
 FPS, RATE = 25, 16000
 
 
-@pytest.mark.parametrize("num_video, num_audio", [(10, 23), (23, 10), (16, 16), (1, 5), (100_000, 7)])
+def original_ping_pong(num_video: int, num_audio: int) -> list[int]:
+    """The original's bounce, written out as it builds it: the frame indices forward, then backward, and again,
+    until there are as many as audio frames (the turn-around frame appears twice in a row)."""
+    forward = list(range(num_video))
+    schedule: list[int] = []
+    while len(schedule) < num_audio:
+        schedule += forward
+        forward = forward[::-1]
+    return schedule[:num_audio]
+
+
+@pytest.mark.parametrize("num_video, num_audio, sources", [
+    (3, 11, [0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1]),
+    (2, 7, [0, 1, 1, 0, 0, 1, 1]),
+    (1, 5, [0, 0, 0, 0, 0]),
+    (5, 3, [0, 1, 2]),
+])
+def test_bounce_written_out(num_video, num_audio, sources):
+    """Short cases spelled out by hand; they also check ``original_ping_pong``, the reference of the next test."""
+    assert original_ping_pong(num_video, num_audio) == sources
+    assert plan_frames("bounce", num_video, num_audio).source_frames.tolist() == sources
+    assert [source_frame_index(k, num_video) for k in range(num_audio)] == sources
+
+
+@pytest.mark.parametrize("num_video, num_audio", [(10, 23), (23, 10), (16, 16), (1, 5), (100_000, 7), (7, 100)])
 def test_bounce_is_the_original_schedule(num_video, num_audio):
     plan = plan_frames("bounce", num_video, num_audio)
-    assert plan.source_frames.tolist() == [source_frame_index(k, num_video) for k in range(num_audio)]
+    assert plan.source_frames.tolist() == original_ping_pong(num_video, num_audio)
     assert plan.num_frames_to_track == min(num_video, num_audio)  # faces of the frames shown, in video order
     assert (plan.generate_weights == 1).all() and plan.num_passed_through == 0
 

@@ -14,8 +14,8 @@ from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
                                        folder_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
-from tests.paths import shared_path
-from tests.synthetic_video import index_of_frame, write_constant_rate_video
+from tests.helpers.paths import shared_path
+from tests.helpers.synthetic_video import index_of_frame, write_constant_rate_video
 
 
 class TinyI3D(torch.nn.Module):
@@ -59,6 +59,7 @@ def _write_videos(folder, seed: int, brightness: int, count: int = 3, clips: int
     return folder
 
 
+@pytest.mark.slow
 def test_all_clips_fvd_of_a_set_with_itself_is_zero_and_positive_against_another(i3d_path, tmp_path):
     real = _write_videos(tmp_path / "real", seed=1, brightness=0)
     other = _write_videos(tmp_path / "other", seed=2, brightness=96)
@@ -155,6 +156,7 @@ def test_protocols_feed_i3d_as_specified():
     assert (low, high) == (0.0, 255.0) and kwargs == {"rescale": True, "resize": True, "return_features": True}
 
 
+@pytest.mark.slow
 def test_fvd_of_two_small_sets_both_ways(i3d_path, tmp_path):
     """Same sets give 0 and different sets a positive FVD, with each protocol's clips and I3D call."""
     detector = torch.jit.load(str(i3d_path))
@@ -174,6 +176,7 @@ def test_fvd_of_two_small_sets_both_ways(i3d_path, tmp_path):
         assert frechet_distance(scores["real"][protocol], scores["other"][protocol]) > 1e-2
 
 
+@pytest.mark.slow
 def test_default_protocol_end_to_end_on_the_demo_clips(i3d_path, tmp_path):
     """mediapipe finds the face in frames 20-35 of both demo videos; the folders are two sets, not pairs: the real
     folder holds a video without a generated counterpart and the generated names match none of the real ones."""

@@ -21,8 +21,8 @@ from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.synthetic_video import write_audio, write_constant_rate_video
-from tests.tiny_models import write_tiny_release
+from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
+from tests.helpers.tiny_models import write_tiny_release
 
 
 def refusal(video, audio, limits: UploadLimits = UploadLimits()) -> str:
@@ -218,6 +218,7 @@ def test_page_without_checkpoints_says_how_to_fetch_them_and_cannot_run(tmp_path
     assert page["run-button"].interactive is False
 
 
+@pytest.mark.slow
 def test_page_with_unloadable_checkpoint_shows_why(tmp_path):
     release = ReleaseChoice("LatentSync 1.6 (512x512)", REPO_ROOT / "configs/unet/stage2_512.yaml",
                             tmp_path / "latentsync_unet.pt")
@@ -265,6 +266,7 @@ def elements(demo) -> dict:
     return {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
 
 
+@pytest.mark.slow
 def test_page_defaults_are_the_original_demo_s(tmp_path):
     """Steps 10-50, DeepCache on, seed -1 allowed, and the demo clips present in assets/ as examples."""
     from latentsync.app.examples import demo_examples
@@ -303,7 +305,7 @@ def test_face_enhance_options_outside_the_page_ranges_are_refused(uploads, metho
 
 
 def test_face_enhance_reaches_the_pipeline_and_the_status_line(uploads, tmp_path):
-    from tests.tiny_enhancers import write_tiny_enhancers
+    from tests.helpers.tiny_enhancers import write_tiny_enhancers
 
     handed_over = []
 

@@ -21,9 +21,11 @@ from pathlib import Path
 import pytest
 
 from latentsync.face.enhancement import enhancer_spec
-from tests.paths import REPO_ROOT, shared_path
-from tests.tiny_enhancers import write_tiny_enhancer
-from tests.tiny_models import write_tiny_release
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.tiny_enhancers import write_tiny_enhancer
+from tests.helpers.tiny_models import write_tiny_release
+
+pytestmark = pytest.mark.browser
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install playwright")
 expect = sync_api.expect

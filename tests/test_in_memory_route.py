@@ -15,8 +15,8 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.pipelines import lipsync_pipeline
 from latentsync.pipelines.frame_plan import num_output_audio_samples
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.demo_clips import demo_frames, tiny_lipsync_inputs, write_wav
-from tests.paths import shared_path
+from tests.helpers.demo_clips import demo_frames, tiny_lipsync_inputs, write_wav
+from tests.helpers.paths import shared_path
 
 NUM_VIDEO_FRAMES, NUM_AUDIO_FRAMES = 20, 30  # the audio is longer: bounce and loop turn around
 
@@ -56,6 +56,7 @@ def frames_to_the_encoder(pipeline, video, audio, monkeypatch, **settings) -> np
     dict(sync_mode="silence", silence="keep", silence_min_seconds=0.3),
     dict(sync_mode="cut_off", audio_context="overlap", speaker="center"),
 ], ids=["bounce", "loop", "silence-keep", "cut_off-center"])
+@pytest.mark.slow
 def test_frames_in_memory_equal_the_file_route_before_encoding(inputs, monkeypatch, settings):
     pipeline, video, audio, frames, waveform = inputs
     settings = dict(num_inference_steps=1, guidance_scale=1.0, **settings)
@@ -67,6 +68,7 @@ def test_frames_in_memory_equal_the_file_route_before_encoding(inputs, monkeypat
     assert result.sync_mode == settings.get("sync_mode", "bounce")
 
 
+@pytest.mark.slow
 def test_other_frame_rates_and_channel_layouts_are_read_as_files_are(inputs):
     """50 fps frames drop every other one (the 25 fps grid); a stereo 48 kHz copy of the speech gives the file's
     16 kHz mono samples to within resampling."""
@@ -80,6 +82,7 @@ def test_other_frame_rates_and_channel_layouts_are_read_as_files_are(inputs):
     assert resampled.frames.shape == at_25.frames.shape
 
 
+@pytest.mark.slow
 def test_the_video_s_own_soundtrack_lets_the_active_speaker_listen(inputs):
     pipeline, _, _, frames, waveform = inputs
     settings = dict(num_inference_steps=1, guidance_scale=1.0, speaker="active")

@@ -14,8 +14,8 @@ from latentsync.cli.inference import main
 from latentsync.cli.lipsync_arguments import enhancers_dir, settings_from_args
 from latentsync.face.mask import fixed_mask_image
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.synthetic_video import write_constant_rate_video
-from tests.tiny_models import tiny_pipeline
+from tests.helpers.synthetic_video import write_constant_rate_video
+from tests.helpers.tiny_models import tiny_pipeline
 
 
 def _wav(path: Path, samples: int) -> Path:
@@ -167,7 +167,7 @@ def test_missing_enhancer_fails_with_its_fetch_command_before_loading_the_models
 
 def test_face_enhancement_is_built_from_the_flags(media):
     from latentsync.cli.inference import parse_args
-    from tests.tiny_enhancers import write_tiny_enhancers
+    from tests.helpers.tiny_enhancers import write_tiny_enhancers
 
     enhancers = write_tiny_enhancers(media["dir"] / "enhancers")
     mask = media["dir"] / "release_mask.png"
@@ -188,7 +188,7 @@ def test_face_enhancement_is_built_from_the_flags(media):
 
 def test_enhancers_default_to_the_checkpoints_folder(media):
     from latentsync.cli.inference import parse_args
-    from tests.tiny_enhancers import write_tiny_enhancers
+    from tests.helpers.tiny_enhancers import write_tiny_enhancers
 
     checkpoints = media["dir"] / "checkpoints"
     write_tiny_enhancers(checkpoints / "enhancers")

@@ -17,12 +17,12 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list, share_of_jobs
 from latentsync.pipelines.settings import LipsyncSettings
-from tests.demo_clips import decode_rgb
-from tests.paths import REPO_ROOT, shared_path
-from tests.synthetic_video import write_audio, write_constant_rate_video
-from tests.test_video_writer import x264_settings
-from tests.tiny_models import write_tiny_release
-from tests.train_launch import torchrun
+from tests.helpers.demo_clips import decode_rgb
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
+from tests.helpers.tiny_models import write_tiny_release
+from tests.helpers.train_launch import torchrun
+from tests.helpers.x264 import x264_settings
 
 
 def write_face_clip(path, num_frames=20):
@@ -50,6 +50,7 @@ def test_pairs_line_by_line_and_refuses_what_cannot_be_paired(tmp_path):
         read_path_list(tmp_path / "missing.txt")
 
 
+@pytest.mark.slow
 def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, capsys):
     models = write_tiny_release(tmp_path / "models")
     face = write_face_clip(tmp_path / "face.mp4")
@@ -155,6 +156,7 @@ def assert_same_outputs(folder, expected):
         np.testing.assert_array_equal(np.stack(decode_rgb(folder / name)), np.stack(frames), err_msg=name)
 
 
+@pytest.mark.distributed
 def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(batch_inputs, one_process, capsys):
     work, arguments = batch_inputs
     result = torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "torchrun"))
@@ -166,6 +168,7 @@ def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(ba
     assert capsys.readouterr().out.count(" exists") == 2
 
 
+@pytest.mark.distributed
 def test_ray_tasks_write_what_one_process_writes(batch_inputs, one_process):
     import ray
 

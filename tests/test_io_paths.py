@@ -13,7 +13,7 @@ from latentsync.errors import InputError
 from latentsync.io import paths
 from latentsync.io.paths import check_audio_input, check_output_path, check_video_input
 from latentsync.io.video_writer import VideoWriter
-from tests.synthetic_video import frame_for_index, write_audio, write_constant_rate_video
+from tests.helpers.synthetic_video import frame_for_index, write_audio, write_constant_rate_video
 
 AWKWARD_NAMES = ["with space.mp4", "it's \"quoted\".mp4", "a;b.mp4", "$(touch pwned).mp4", "ünïcødé 视频.mp4",
                  "new\nline.mp4"]

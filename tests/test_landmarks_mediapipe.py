@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from latentsync.face.landmarks import create_landmark_detector
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 # The fixture ran the same face mesh; measured difference of the fed points: 0 px.
 MAX_POINT_ERROR_PX = 2

@@ -13,7 +13,7 @@ from latentsync.pipelines import lipsync_pipeline, lipsync_plan
 from latentsync.pipelines.frame_plan import AudioFrames
 from latentsync.pipelines.frame_plan import inference_windows, plan_frames
 from latentsync.whisper.audio2feature import num_chunks
-from tests.demo_clips import demo_frames, tiny_lipsync_inputs
+from tests.helpers.demo_clips import demo_frames, tiny_lipsync_inputs
 
 SOURCE_FRAMES, OUTPUT_FRAMES = 4, 5  # 0.2 s of audio: the original makes 7 frames, one window 0-6
 
@@ -53,6 +53,7 @@ def _lipsync(inputs, monkeypatch, name: str) -> tuple[np.ndarray, list[int], int
     return np.stack(written), generated, report.num_output_frames
 
 
+@pytest.mark.slow
 def test_cut_output_equals_the_uncut_run(inputs, monkeypatch):
     pipeline = inputs[0]
     cut, cut_calls, cut_reported = _lipsync(inputs, monkeypatch, "cut")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 # Bottom to top; a package may import those of its own layer and below.
 LAYERS = [

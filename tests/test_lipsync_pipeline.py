@@ -7,8 +7,8 @@ from diffusers import DDIMScheduler
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.whisper import Audio2Feature
-from tests.paths import shared_path
-from tests.tiny_models import tiny_vae
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import tiny_vae
 
 RESOLUTION = 64
 
@@ -43,6 +43,7 @@ def _run(pipeline, inputs, seed=7, guidance_scale=1.5):
                     generator=torch.Generator().manual_seed(seed))
 
 
+@pytest.mark.slow
 def test_generates_every_frame_and_keeps_unmasked_pixels(pipeline, inputs):
     faces, _, mask, chunks = inputs
     assert chunks.shape == (20, 50, pipeline.audio_encoder.embedding_dim)
@@ -53,11 +54,13 @@ def test_generates_every_frame_and_keeps_unmasked_pixels(pipeline, inputs):
     assert not torch.allclose(out[~keep], faces[~keep], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_deterministic_under_a_fixed_seed(pipeline, inputs):
     assert torch.equal(_run(pipeline, inputs, seed=7), _run(pipeline, inputs, seed=7))
     assert not torch.equal(_run(pipeline, inputs, seed=7), _run(pipeline, inputs, seed=8))
 
 
+@pytest.mark.slow
 def test_audio_changes_the_generated_region(pipeline, inputs):
     faces, masked, mask, chunks = inputs
     silent = (faces, masked, mask, torch.zeros_like(chunks))
@@ -70,6 +73,7 @@ def test_rejects_audio_frame_count_mismatch(pipeline, inputs):
         pipeline.inpaint(faces, masked, mask, chunks[:5], num_inference_steps=1)
 
 
+@pytest.mark.slow
 def test_deepcache_runs_through_the_pipeline_and_stays_close(pipeline, inputs):
     faces, masked, mask, chunks = inputs
     args = (faces[:8], masked[:8], mask, chunks[:8])

@@ -10,7 +10,7 @@ from latentsync.locations import REPO_ROOT
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
+from tests.helpers.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
 
 
 @pytest.fixture(scope="module")

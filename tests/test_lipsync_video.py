@@ -10,9 +10,9 @@ from latentsync.face.landmarks import create_landmark_detector
 from latentsync.face.tracking import fill_face_gaps
 from latentsync.pipelines.frame_plan import source_frame_index
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, demo_frames, write_h264
-from tests.paths import shared_path
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, demo_frames, write_h264
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 NUM_SOURCE_FRAMES = 60
 BLACK_FRAMES = range(30, 34)  # four in a row: longer than the gap that may borrow neighbours' landmarks
@@ -45,6 +45,7 @@ def run(tmp_path_factory):
     return decode_rgb(video), output, report, stages, postprocessed
 
 
+@pytest.mark.slow
 def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
     _, output, report, _, _ = run
     assert output.is_file()
@@ -62,6 +63,7 @@ def test_output_has_audio_and_lasts_as_long_as_the_audio(run):
     assert abs(audio_seconds - AUDIO_SECONDS) <= 1 / 25
 
 
+@pytest.mark.slow
 def test_only_the_face_changes_and_faceless_frames_pass_through(run):
     frames, output, report, _, _ = run
     outputs = decode_rgb(output)
@@ -87,6 +89,7 @@ def test_only_the_face_changes_and_faceless_frames_pass_through(run):
         detector.close()
 
 
+@pytest.mark.slow
 def test_progress_reports_every_stage(run):
     stages = run[3]
     assert [s for s, _ in stages].count("detecting faces") >= 2
@@ -95,6 +98,7 @@ def test_progress_reports_every_stage(run):
     assert fractions == sorted(fractions)
 
 
+@pytest.mark.slow
 def test_face_postprocessor_gets_every_generated_face(run):
     _, _, report, _, postprocessed = run
     assert all(shape[1:] == (3, TINY_RESOLUTION, TINY_RESOLUTION) for shape in postprocessed)
@@ -110,9 +114,10 @@ def test_short_detector_gaps_borrow_nearest_landmarks():
     assert fill_face_gaps([None, None], max_gap=2) == [None, None]
 
 
+@pytest.mark.slow
 def test_video_without_any_face_fails_before_generation(tmp_path):
     from latentsync.errors import InputError
-    from tests.synthetic_video import write_constant_rate_video
+    from tests.helpers.synthetic_video import write_constant_rate_video
 
     video = write_constant_rate_video(tmp_path / "no face.mp4", fps=25, seconds=0.6)
     pipeline = load_lipsync_pipeline(**write_tiny_release(tmp_path / "models"), device="cpu", dtype="float32",

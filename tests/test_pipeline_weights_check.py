@@ -13,8 +13,8 @@ from latentsync.config.unet_config import load_unet_config
 from latentsync.errors import CheckpointError, InputError
 from latentsync.pipelines import loading
 from latentsync.pipelines.vae_check import VAE_FILES, check_vae
-from tests.paths import REPO_ROOT
-from tests.tiny_models import write_tiny_release
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.tiny_models import write_tiny_release
 
 UNREACHABLE = "http://127.0.0.1:9"  # connections are refused at once
 VAE_REPO = "stabilityai/sd-vae-ft-mse"

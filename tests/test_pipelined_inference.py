@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
+from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
 
 NUM_SOURCE_FRAMES = 8
 NUM_OUTPUT_FRAMES = 20  # longer than the video: plays it forward, backward, forward; two 16-frame windows
@@ -20,6 +20,7 @@ def inputs(tmp_path_factory):
                                    NUM_OUTPUT_FRAMES)
 
 
+@pytest.mark.slow
 def test_pipelined_frames_equal_sequential_frames(inputs, monkeypatch):
     pipeline, video, audio, work = inputs
     outputs, threads = {}, {}

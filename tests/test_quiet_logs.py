@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from latentsync.utils.quiet_logs import launch_gradio
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 SCRIPT = textwrap.dedent(r"""
     import logging, os, warnings
@@ -72,7 +72,7 @@ def _batch_lipsync_with_unpaired_lists(tmp_path: Path) -> int:
 
 
 def _inference_benchmark_without_inputs(tmp_path: Path) -> int:
-    from tests.test_benchmarks import load_benchmark
+    from tests.helpers.bench_loader import load_benchmark
 
     return load_benchmark("bench_inference").main(["--tiny", "--video", str(tmp_path / "none.mp4")])
 

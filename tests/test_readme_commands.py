@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from tests.paths import REPO_ROOT
-from tests.readme_commands import readme_commands
+from tests.helpers.paths import REPO_ROOT
+from tests.helpers.readme_commands import readme_commands
 
 PYTHON = ".venv/bin/python"
 # Shell entry point -> the Python module it execs (and passes "$@" to).

@@ -18,12 +18,12 @@ from omegaconf import OmegaConf
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
-from tests.demo_clips import write_h264
-from tests.paths import REPO_ROOT, shared_path
-from tests.readme_commands import readme_command
-from tests.shell_env import environment_without_python, require_project_venv
-from tests.tiny_models import write_tiny_release
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.demo_clips import write_h264
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.readme_commands import readme_command
+from tests.helpers.shell_env import environment_without_python, require_project_venv
+from tests.helpers.tiny_models import write_tiny_release
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 # Start-up lines of mediapipe / TensorFlow Lite / absl / protobuf that quiet_logs removes.
 NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_manager", "GetPrototype")
@@ -59,6 +59,7 @@ def _inference_sh(workdir, audio: str, **popen):
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
+@pytest.mark.slow
 def test_inference_sh_writes_a_normal_file_and_says_how_long_it_lasts(workdir):
     require_project_venv()
     folder, _ = workdir
@@ -74,6 +75,7 @@ def test_inference_sh_writes_a_normal_file_and_says_how_long_it_lasts(workdir):
     output.unlink()
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_removes_the_partial_file(workdir):
     require_project_venv()
     folder, _ = workdir
@@ -152,6 +154,7 @@ def test_training_scripts_run_the_launcher_from_the_caller_s_folder(tmp_path, sc
     assert arguments == ["-m", "scripts.launch_training", module, flag, f"{checkout}/{config}", "--resume", "latest"]
 
 
+@pytest.mark.distributed
 def test_train_syncnet_sh_from_another_folder_reports_a_worker_failure_once(tmp_path):
     """./train_syncnet.sh --config_path my.yaml, my.yaml in the current folder: found (the caller's path); it passes
     the launcher's checks, then both workers find that 4 clips cannot fill a batch of 3 on each of 2 processes:

@@ -23,9 +23,9 @@ from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines import lipsync_plan
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.demo_clips import decode_rgb, write_demo_speech
-from tests.paths import shared_path
-from tests.tiny_models import write_tiny_release
+from tests.helpers.demo_clips import decode_rgb, write_demo_speech
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import write_tiny_release
 
 NUM_FRAMES = 40
 NUM_OUTPUT_FRAMES = 8
@@ -194,6 +194,7 @@ def changed(source, output, detections, side: str) -> float:
 
 @pytest.mark.parametrize(("speaker", "chosen", "other"), [("largest", RIGHT, LEFT), ("center", LEFT, RIGHT),
                                                            ("point:330,70@0.2", RIGHT, LEFT)])
+@pytest.mark.slow
 def test_only_the_chosen_face_is_lip_synced(lipsynced, speaker, chosen, other):
     source, outputs, detections = lipsynced
     output = outputs[speaker]

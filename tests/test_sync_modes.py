@@ -13,8 +13,8 @@ import pytest
 from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.frame_plan import plan_frames
 from latentsync.pipelines.silence import silence_weights
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264, write_wav
-from tests.paths import shared_path
+from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs, write_h264, write_wav
+from tests.helpers.paths import shared_path
 
 MARKER_WIDTH = 12  # source frame i shows a white block at x = 12 i in a black band along the top
 NUM_VIDEO_FRAMES = 34
@@ -71,6 +71,7 @@ def lasts(seconds: float) -> object:
 
 
 @pytest.mark.parametrize("mode", ["loop", "remap"])
+@pytest.mark.slow
 def test_short_video_is_looped_or_stretched(clip, mode):
     report, frames, audio_seconds = lipsync(clip, mode, video_frames=8, sync_mode=mode)
     expected = plan_frames(mode, 8, 12).source_frames.tolist()
@@ -80,6 +81,7 @@ def test_short_video_is_looped_or_stretched(clip, mode):
     assert audio_seconds == lasts(12 / 25)
 
 
+@pytest.mark.slow
 def test_silence_mode_pads_the_audio_and_keeps_the_source_in_pauses(clip, caplog):
     """A 30-frame speech with a 9-frame pause on a 34-frame video, ``silence`` mode, ``silence='keep'`` for pauses
     of 0.3 s or more."""
@@ -109,6 +111,7 @@ def test_silence_mode_pads_the_audio_and_keeps_the_source_in_pauses(clip, caplog
     assert np.abs(sound[round(NUM_AUDIO_FRAMES / 25 * 16000) + 400:]).max() < 1e-3  # the padding is silent
 
 
+@pytest.mark.slow
 def test_cut_off_trims_the_audio_to_a_shorter_video(clip):
     report, frames, audio_seconds = lipsync(clip, "cut_off", video_frames=8, sync_mode="cut_off")
     assert report.num_output_frames == len(frames) == 8 and markers(frames) == list(range(8))

@@ -20,9 +20,9 @@ from latentsync.evaluation.original_staging import OriginalStaging, downscaled_f
 from latentsync.evaluation.video_sync import VideoSyncScorer
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_writer import VideoWriter
-from tests.demo_clips import demo_frames
-from tests.paths import shared_path
-from tests.test_video_writer import x264_settings
+from tests.helpers.demo_clips import demo_frames
+from tests.helpers.paths import shared_path
+from tests.helpers.x264 import x264_settings
 
 NUM_FRAMES = 16  # 11 SyncNet windows; min_track lowered to fit
 
@@ -79,6 +79,7 @@ def test_original_staging_files(clip, tmp_path):
     assert np.abs(frames.astype(int) - np.stack(crops)).mean() < 4
 
 
+@pytest.mark.slow
 def test_both_protocols_score_and_the_staging_is_removed(clip, tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with _scorer("lossless") as scorer:

@@ -16,7 +16,7 @@ from latentsync.errors import InputError
 from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
 from latentsync.training.resume import (capture_rng_state, find_resume_bundle, load_resume_bundle,
                                         restore_rng_state, save_resume_bundle)
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 UNET_CONFIGS = sorted((REPO_ROOT / "configs" / "unet").glob("*.yaml"))
 SYNCNET_CONFIGS = sorted((REPO_ROOT / "configs" / "syncnet").glob("*.yaml"))

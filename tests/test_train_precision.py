@@ -14,8 +14,8 @@ from latentsync.pipelines.loading import load_scheduler
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import scaled_learning_rate
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step
-from tests.paths import REPO_ROOT, shared_path
-from tests.tiny_models import tiny_unet_model_config, tiny_vae
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae
 
 STAGE1 = OmegaConf.load(REPO_ROOT / "configs" / "unet" / "stage1.yaml")
 STAGE2 = OmegaConf.load(REPO_ROOT / "configs" / "unet" / "stage2_512.yaml")
@@ -39,6 +39,7 @@ def test_off_cuda_everything_stays_float32():
     assert cpu.vae_gradient_checkpointing == frozen_model_precision("cuda", STAGE2).vae_gradient_checkpointing
 
 
+@pytest.mark.slow
 def test_a_step_runs_with_the_cuda_settings_float16_vae_and_syncnet_float32_unet():
     """The dtypes meet as on a GPU (float16 latents into the float32 trained U-Net, float16 pixels into the SyncNet);
     on the CPU without autocast, so only the plumbing is checked, not float16 speed."""

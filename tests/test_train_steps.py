@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.training.syncnet_step import syncnet_training_step
 from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, UNetStepSettings, unet_training_step
-from tests.parity.train_models import tiny_syncnet, tiny_train_unet, tiny_train_vae, training_scheduler
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
+from tests.helpers.train_models import tiny_syncnet, tiny_train_unet, tiny_train_vae, training_scheduler
 
 FRAMES, SIZE = 16, 64
 
@@ -41,6 +41,7 @@ def _settings(**overrides) -> UNetStepSettings:
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_draws_come_from_the_generator_only(models, batch):
     def run(seed: int):
         return unet_training_step(batch, batch["audio_embeds"], models, _settings(use_syncnet=False),
@@ -55,6 +56,7 @@ def test_draws_come_from_the_generator_only(models, batch):
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_switched_off_terms_are_not_computed(models, batch):
     """LPIPS / TREPA models are None here: computing them would fail; the total is the weighted sum of the rest."""
     output = unet_training_step(batch, batch["audio_embeds"], models, _settings(sync_loss_weight=0.5),
@@ -102,6 +104,7 @@ def test_latent_syncnet_reads_the_predicted_latents(models, batch):
     assert step.image_sequences.shape == (2, FRAMES * 4, 4, 8) and torch.isfinite(step.loss)
 
 
+@pytest.mark.slow
 def test_bf16_autocast_step_backpropagates(models, batch):
     unet = models.unet.train()
     settings = _settings(autocast_dtype=torch.bfloat16, use_syncnet=False)

@@ -15,9 +15,9 @@ from latentsync.data import SyncNetDataset
 from latentsync.models.stable_syncnet import StableSyncNet, load_stable_syncnet
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.syncnet_step import syncnet_training_step
-from tests.paths import shared_path
-from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import shared_path
+from tests.helpers.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 RESOLUTION = 32  # the tiny SyncNet's input (lower half: 16x32)
 CLIP_RESOLUTION = 64  # the processed clips: resized to RESOLUTION as the original does
@@ -57,6 +57,7 @@ def two_process_runs(clips, tmp_path_factory):
     return config_path, run_a, run_b
 
 
+@pytest.mark.distributed
 def test_two_processes_write_checkpoints_in_the_original_format(two_process_runs):
     config_path, run_a, _ = two_process_runs
     saved = checkpoint(run_a, 3)
@@ -73,6 +74,7 @@ def test_two_processes_write_checkpoints_in_the_original_format(two_process_runs
     assert (run_a / "syncnet.yaml").is_file() and list((run_a / "loss_charts").glob("*.png"))
 
 
+@pytest.mark.distributed
 def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_process_runs):
     _, run_a, run_b = two_process_runs
     assert not (run_b / "checkpoints" / "checkpoint-1.pt").exists()
@@ -81,6 +83,7 @@ def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_pro
     assert resumed["train_loss_list"] == uninterrupted["train_loss_list"]
 
 
+@pytest.mark.slow
 def test_syncnet_loss_on_4_clips_falls_well_below_its_start(clips, tmp_path):
     """The trainer's step and optimizer code on one fixed sample per clip (the trainer itself draws new windows
     every epoch, which a tiny SyncNet cannot learn in a CPU test's budget)."""
@@ -129,6 +132,7 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, tmp_pat
     assert not list(tmp_path.glob("runs/*"))
 
 
+@pytest.mark.distributed
 def test_a_bundle_from_another_config_is_refused(two_process_runs, tmp_path, capsys):
     config_path, run_a, _ = two_process_runs
     config = OmegaConf.load(config_path)

@@ -16,10 +16,10 @@ from latentsync.cli import train_unet
 from latentsync.models.checkpoint_io import save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import load_unet
-from tests.paths import REPO_ROOT, shared_path
-from tests.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
-from tests.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, tiny_unet_model_config, tiny_vae
+from tests.helpers.train_launch import assert_same_weights, checkpoint, run_dirs, torchrun, write_config
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 WHISPER_DIM = 64  # the fake Whisper of ../shared/parity/audio
 
@@ -116,6 +116,7 @@ def two_stage_runs(clips, models, tmp_path_factory):
             "stage2_log": stage2_log, "run_b": run_b}
 
 
+@pytest.mark.distributed
 def test_stage1_trains_one_epoch_from_a_released_checkpoint_ignoring_its_motion_modules(two_stage_runs):
     stage1, log = two_stage_runs["stage1"], two_stage_runs["stage1_log"]
     assert sorted(p.name for p in (stage1 / "checkpoints").glob("*.pt") if "resume" not in p.name) == \
@@ -126,6 +127,7 @@ def test_stage1_trains_one_epoch_from_a_released_checkpoint_ignoring_its_motion_
     assert re.search(r"motion_modules: \d+ unexpected", log), log
 
 
+@pytest.mark.distributed
 def test_stage2_starts_from_stage1_with_fresh_motion_modules_and_continues_its_global_step(two_stage_runs):
     run_a, log = two_stage_runs["run_a"], two_stage_runs["stage2_log"]
     assert "U-Net start (global_step 2)" in log and "0 unexpected" in log
@@ -146,12 +148,14 @@ def test_stage2_starts_from_stage1_with_fresh_motion_modules_and_continues_its_g
     assert (run_a / "syncnet.yaml").read_text() == syncnet_config.read_text()  # copied, as the original does
 
 
+@pytest.mark.distributed
 def test_resuming_at_step_3_reproduces_the_uninterrupted_run_bit_for_bit(two_stage_runs):
     run_a, run_b = two_stage_runs["run_a"], two_stage_runs["run_b"]
     assert not (run_b / "checkpoints" / "checkpoint-3.pt").exists()
     assert_same_weights(checkpoint(run_b, 4)["state_dict"], checkpoint(run_a, 4)["state_dict"])
 
 
+@pytest.mark.slow
 def test_unet_recon_loss_on_one_clip_falls_well_below_its_start(clips, models, tmp_path):
     fileslist = write_fileslist(clips.read_text().split()[:1], tmp_path / "one.txt")
     config = unet_config(tmp_path, fileslist, models, stage2=False, max_train_steps=20)
@@ -166,6 +170,7 @@ def test_unet_recon_loss_on_one_clip_falls_well_below_its_start(clips, models, t
     assert end < 0.5 * start, (start, end)
 
 
+@pytest.mark.slow
 def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, models, tmp_path, capsys):
     def expect(config: dict, *extra: str) -> str:
         path = write_config(tmp_path / "bad.yaml", config)

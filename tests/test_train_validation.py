@@ -18,12 +18,13 @@ from latentsync.models.unet_loading import load_unet
 from latentsync.pipelines.loading import load_vae
 from latentsync.training.validation import UNetValidator, syncnet_validation_loss
 from latentsync.whisper import Audio2Feature
-from tests.paths import shared_path
-from tests.tiny_models import TINY_RESOLUTION, write_tiny_release
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 NUM_FRAMES = 20  # under the scorer's shortest track (50): the NaN path; scoring itself is tested in test_eval_sync_conf
 
 
+@pytest.mark.slow
 def test_validation_lip_syncs_the_clip_scores_it_and_leaves_the_rng_alone(tmp_path, caplog, monkeypatch):
     source = shared_path("media", "demo1_video.mp4")
     clip = tmp_path / "val.mp4"

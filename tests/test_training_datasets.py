@@ -18,8 +18,8 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.utils.syncnet_mel import mel_window, melspectrogram
 from latentsync.whisper.audio2feature import Audio2Feature
-from tests.paths import shared_path
-from tests.training_data import make_processed_dataset, write_fileslist
+from tests.helpers.paths import shared_path
+from tests.helpers.training_data import make_processed_dataset, write_fileslist
 
 RESOLUTION = 64
 

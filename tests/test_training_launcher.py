@@ -15,7 +15,7 @@ from latentsync.cli import launch_training as launcher
 from latentsync.cli import train_unet
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 
 def test_paths_given_on_the_command_line_are_the_caller_s(tmp_path):

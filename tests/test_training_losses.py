@@ -10,7 +10,7 @@ from diffusers import DDIMScheduler
 from latentsync.errors import CheckpointError
 from latentsync.losses.perceptual import load_lpips
 from latentsync.training.noise import frame_shared_noise, mixed_noise, predicted_original
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 
 def test_mixed_noise_variance_and_frame_correlation():
@@ -34,6 +34,7 @@ def test_predicted_original_inverts_add_noise():
                                rtol=0, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_lpips_without_vgg_weights_fails_naming_the_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
@@ -41,6 +42,7 @@ def test_lpips_without_vgg_weights_fails_naming_the_file(tmp_path, monkeypatch):
         load_lpips()
 
 
+@pytest.mark.slow
 def test_lpips_loads_a_torchvision_vgg16_checkpoint(tmp_path):
     """The trunk comes from torchvision's ``features.*`` keys (the classifier keys are ignored)."""
     features = torchvision.models.vgg16().features

@@ -24,6 +24,7 @@ def _randomise(model: torch.nn.Module) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+@pytest.mark.slow
 def test_round_trip_is_exact(tmp_path, suffix, caplog):
     unet = _tiny()
     _randomise(unet)
@@ -59,6 +60,7 @@ def test_missing_and_unexpected_keys_are_named(tmp_path):
     assert "conv_out.bias" in message and "extra.layer.weight" in message and "1 missing" in message
 
 
+@pytest.mark.slow
 def test_wrong_shapes_are_named(tmp_path):
     path = tmp_path / "wide_audio.pt"
     save_checkpoint(path, _tiny(cross_attention_dim=24).state_dict())
@@ -136,6 +138,7 @@ def test_training_start_still_rejects_other_mismatches(tmp_path):
         load_unet_training_start(_tiny(), tmp_path / "other.pt")
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_switches_and_keeps_gradients():
     unet = _tiny()
     _randomise(unet)

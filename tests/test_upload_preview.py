@@ -51,6 +51,7 @@ def test_playable_upload_is_shown_as_it_is(tmp_path):
     assert previews.shown(None, tmp_path) is None and previews.original(None) is None
 
 
+@pytest.mark.slow
 def test_hevc_upload_gets_a_small_h264_preview_that_maps_back(tmp_path):
     upload = _hevc(tmp_path / "phone.mp4")
     assert not browser_playable(upload)

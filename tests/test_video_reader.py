@@ -11,7 +11,7 @@ import pytest
 
 from latentsync.errors import InputError
 from latentsync.io.video_reader import VideoReader
-from tests.synthetic_video import HEIGHT, WIDTH, index_of_frame, write_constant_rate_video, write_video
+from tests.helpers.synthetic_video import HEIGHT, WIDTH, index_of_frame, write_constant_rate_video, write_video
 
 
 def ffmpeg_fps_filter_frames(path: Path) -> list[np.ndarray]:

@@ -12,7 +12,8 @@ import pytest
 
 from latentsync.errors import InputError
 from latentsync.io.video_writer import VideoWriter
-from tests.synthetic_video import HEIGHT, WIDTH, frame_for_index, index_of_frame, write_constant_rate_video
+from tests.helpers.synthetic_video import HEIGHT, WIDTH, frame_for_index, index_of_frame, write_constant_rate_video
+from tests.helpers.x264 import x264_settings
 
 SAMPLE_RATE = 16000
 
@@ -168,13 +169,6 @@ def test_awkward_output_name_needs_no_escaping(tmp_path):
         assert container.streams.video[0].frames == 25
 
 
-def x264_settings(path: Path) -> str:
-    """The encoder settings x264 writes into the stream (an SEI message: '... options: cabac=1 ... crf=18.0 ...')."""
-    data = path.read_bytes()
-    start = data.index(b"options: ")
-    return data[start:data.index(b"\x00", start)].decode("ascii", "replace")
-
-
 def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
     from latentsync.io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING
 
@@ -191,7 +185,7 @@ def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
 def test_fast_encoding_keeps_the_standard_fidelity_on_real_frames(tmp_path):
     """``--encoding fast`` trades x264 analysis for speed and buys the fidelity back with a lower CRF."""
     from latentsync.io.video_writer import FAST_ENCODING, STANDARD_ENCODING
-    from tests.paths import shared_path
+    from tests.helpers.paths import shared_path
 
     with av.open(str(shared_path("media", "demo1_video.mp4"))) as container:
         frames = [np.ascontiguousarray(frame.to_ndarray(format="rgb24")[::4, ::4])

@@ -10,7 +10,7 @@ import torch
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.whisper import Audio2Feature
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 
 def write_noise_wav(path: Path, seed: int, seconds: float = 1.0) -> Path:

@@ -16,8 +16,8 @@ from diffusers import DDIMScheduler
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from latentsync.pipelines.lipsync_executor import group_windows
-from tests.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
-from tests.tiny_models import tiny_unet_model_config, tiny_vae
+from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
+from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae
 
 RESOLUTION, FRAMES, AUDIO_DIM = 64, 10, 32
 WINDOW = 4  # 10 frames = two full 4-frame windows + a 2-frame one (16-frame windows behave alike, slower)
@@ -55,6 +55,7 @@ def _run(pipeline, inputs, windows_per_call, guidance_scale, deep_cache_interval
 
 @pytest.mark.parametrize("guidance_scale", [1.0, 1.5])
 @pytest.mark.parametrize("deep_cache_interval", [None, 2])
+@pytest.mark.slow
 def test_batched_windows_equal_one_window_per_call(pipeline, inputs, guidance_scale, deep_cache_interval):
     calls = []
     pipeline.unet.register_forward_pre_hook(lambda _m, args: calls.append(args[0].shape[0]))
@@ -119,6 +120,7 @@ def _lipsync(clip, windows_per_call):
     return report, generated, np.stack(decode_rgb(output))
 
 
+@pytest.mark.slow
 def test_video_call_batches_complete_windows_with_the_same_result(clip):
     report, one_per_call, frames = _lipsync(clip, 1)
     batched_report, two_per_call, batched_frames = _lipsync(clip, 2)

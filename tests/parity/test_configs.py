@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from tests.paths import REPO_ROOT, shared_path
+from tests.helpers.paths import REPO_ROOT, shared_path
 
 CONFIG_DIR = REPO_ROOT / "configs"
 YAML_CONFIGS = (

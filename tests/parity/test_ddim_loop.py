@@ -9,8 +9,8 @@ from safetensors.torch import load_file
 
 from latentsync.models.unet_loading import unet_from_config
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
-from tests.paths import shared_path
-from tests.tiny_models import tiny_vae
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import tiny_vae
 
 LATENT_ATOL = 3e-4  # README section 6
 NOISE_PRED_ATOL = 1e-4
@@ -46,6 +46,7 @@ def test_initial_noise_is_one_draw_repeated(pipeline, loop):
 
 
 @torch.no_grad()
+@pytest.mark.slow
 def test_guided_loop_per_step(pipeline, loop):
     steps = {}
     captured_unet = []
@@ -79,6 +80,7 @@ def deepcache() -> dict[str, torch.Tensor]:
 @pytest.mark.parametrize("tag, guidance_scale", [("cfg1.5_deepcache", 1.5), ("nocfg_deepcache", 1.0),
                                                  ("cfg1.5_full", 1.5)])
 @torch.no_grad()
+@pytest.mark.slow
 def test_deepcache_loop_per_step(pipeline, deepcache, monkeypatch, tag, guidance_scale):
     """DeepCache (interval 3, branch 0) gives the original's noise predictions and latents at every one of 7 steps."""
     noise_preds, steps = {}, {}

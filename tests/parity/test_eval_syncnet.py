@@ -15,8 +15,8 @@ from latentsync.analysis.sync_scoring import offset_distances, score_sync
 from latentsync.analysis.syncnet_eval import SyncNetEval
 from latentsync.analysis.syncnet_v2 import SyncNetV2, load_syncnet_v2
 from latentsync.errors import CheckpointError
-from tests.parity.hash_init import hash_pixels, hash_state_dict
-from tests.paths import shared_path
+from tests.helpers.hash_init import hash_pixels, hash_state_dict
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,7 @@ def test_forward_matches_fixture(syncnet, fixture, manifest_path, demo2_pcm16):
         torch.testing.assert_close(syncnet.forward_aud(audio_in), fixture["aud_out"], atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_end_to_end_evaluate_matches_fixture(syncnet, fixture, manifest_path, demo2_pcm16):
     spec = json.loads(manifest_path.read_text())["inputs"]["e2e_frames_bgr_uint8"]
     frames = hash_pixels(spec["hash_name"], spec["shape"])

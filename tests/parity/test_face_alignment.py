@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from latentsync.face.alignment import FaceAligner, crop_size, face_template, similarity_transform
-from tests.parity.face_data import NUM_FRAMES, assert_u8_close, face_path, read_rgb, roi_frame, tolerances
+from tests.helpers.face_data import NUM_FRAMES, assert_u8_close, face_path, read_rgb, roi_frame, tolerances
 
 RESOLUTIONS = (256, 512)
 

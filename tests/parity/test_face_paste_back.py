@@ -16,7 +16,7 @@ from latentsync.face.paste_back import (
 )
 from latentsync.face.warp import Window, invert_affine, warp_affine
 from latentsync.pipelines.latent_inpainting import keep_unmasked_pixels
-from tests.parity.face_data import (
+from tests.helpers.face_data import (
     FRAME_SIZE,
     ROI_WINDOW,
     assert_u8_close,

@@ -6,7 +6,7 @@ import pytest
 
 from latentsync.pipelines.frame_plan import plan_frames
 from latentsync.pipelines.frame_plan import inference_windows, num_output_audio_samples, source_frame_index
-from tests.parity.face_data import face_path
+from tests.helpers.face_data import face_path
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.models.hyperiqa import HyperIQA, HyperNet, target_network
-from tests.parity.hash_init import rule_filled_state_dict
-from tests.paths import shared_path
+from tests.helpers.hash_init import rule_filled_state_dict
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(scope="module")

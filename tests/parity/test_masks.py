@@ -14,7 +14,7 @@ from latentsync.face.mask import (
     prepare_masks_and_masked_images,
 )
 from latentsync.pipelines.latent_inpainting import mask_to_latent_size
-from tests.parity.face_data import NUM_FRAMES, face_path, read_rgb
+from tests.helpers.face_data import NUM_FRAMES, face_path, read_rgb
 
 MIN_IOU = 0.98  # measured at 256 and 512: 0.998 (mask), 0.998 (mask2), 0.997 (mask3), 0.999 (mask4)
 

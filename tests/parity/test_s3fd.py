@@ -15,8 +15,8 @@ from safetensors.torch import load_file
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.models.s3fd import S3FD, S3FDNet, preprocess
-from tests.parity.hash_init import rule_filled_state_dict
-from tests.paths import shared_path
+from tests.helpers.hash_init import rule_filled_state_dict
+from tests.helpers.paths import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,7 @@ def test_detect_faces_matches_fixture(detector, fixture, settings):
     np.testing.assert_allclose(boxes, fixture["bboxes"].numpy(), rtol=0, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_scales_are_merged_by_the_final_nms(detector, fixture, settings):
     """The same scale twice yields every box twice (IoU 1); the final NMS keeps one of each."""
     image = fixture["image_rgb_uint8"].numpy()

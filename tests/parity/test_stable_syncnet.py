@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from latentsync.errors import CheckpointError
 from latentsync.losses.sync_loss import cosine_loss
 from latentsync.models.stable_syncnet import StableSyncNet, image_sequences_from_frames, load_stable_syncnet
-from tests.paths import REPO_ROOT, shared_path
+from tests.helpers.paths import REPO_ROOT, shared_path
 
 CONFIGS = ["syncnet_16_pixel_attn", "syncnet_16_pixel", "syncnet_16_latent", "syncnet_25_pixel"]
 
@@ -45,6 +45,7 @@ def test_config_matches_manifest(name):
 
 
 @pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.slow
 def test_every_config_runs_a_forward_pass(name):
     """Real CPU forward of the full-size net, checking every down block's output size against the manifest."""
     manifest, config = _manifest(name), _config(name)
@@ -102,6 +103,7 @@ def _tiny_syncnet() -> StableSyncNet:
     return syncnet
 
 
+@pytest.mark.slow
 def test_tiny_forward_intermediates_and_loss_match_fixture():
     fixture = load_file(shared_path("parity", "syncnet", "tiny_syncnet_forward.safetensors"))
     syncnet = _tiny_syncnet()
@@ -134,6 +136,7 @@ def test_tiny_forward_intermediates_and_loss_match_fixture():
     torch.testing.assert_close(loss.mean(), fixture["loss_mean"], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_gradient_checkpointing_changes_nothing_but_memory():
     fixture = load_file(shared_path("parity", "syncnet", "tiny_syncnet_forward.safetensors"))
     plain, checkpointed = _tiny_syncnet(), _tiny_syncnet()

@@ -6,7 +6,7 @@ from safetensors.numpy import load_file
 
 from latentsync.io.audio_reader import load_audio
 from latentsync.utils.syncnet_mel import load_syncnet_mel_config, mel_window, melspectrogram
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 # (num_frames, start_frame) -> mel column the dataset starts at; (16, 490) runs past the end and is rejected.
 WINDOWS = {(16, 7): 22, (16, 333): 1065, (5, 101): 323, (25, 50): 160, (16, 490): 1568}

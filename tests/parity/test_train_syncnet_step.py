@@ -17,8 +17,8 @@ from safetensors.torch import load_file
 
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.syncnet_step import syncnet_training_step
-from tests.parity.train_models import tiny_syncnet
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
+from tests.helpers.train_models import tiny_syncnet
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,11 @@ from safetensors.torch import load_file
 from latentsync.losses.trepa import TREPALoss
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, UNetStepSettings, unet_training_step
-from tests.parity.train_models import (rule_filled_lpips, tiny_syncnet, tiny_train_unet, tiny_train_vae,
-                                       tiny_videomae, training_scheduler)
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
+from tests.helpers.train_models import (rule_filled_lpips, tiny_syncnet, tiny_train_unet, tiny_train_vae,
+                                        tiny_videomae, training_scheduler)
+
+pytestmark = pytest.mark.slow  # every test shares `step`: about 10 s of set-up
 
 INTERMEDIATES = ["gt_latents", "masked_latents", "ref_latents", "masks_latent", "noise", "noisy_latents",
                  "unet_input", "pred_noise", "pred_latents", "pred_pixel_values", "syncnet_input"]

@@ -16,8 +16,8 @@ from safetensors.torch import load_file
 from latentsync.errors import CheckpointError
 from latentsync.losses.trepa import TREPALoss, load_trepa_loss
 from latentsync.models.videomae import load_videomae, vit_giant_patch14_224
-from tests.parity.train_models import tiny_videomae
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
+from tests.helpers.train_models import tiny_videomae
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,7 @@ def ref() -> dict[str, torch.Tensor]:
     return load_file(shared_path("parity", "train", "trepa.safetensors"))
 
 
+@pytest.mark.slow
 def test_features_and_loss(ref):
     trepa = TREPALoss(tiny_videomae())
     with torch.no_grad():
@@ -36,6 +37,7 @@ def test_features_and_loss(ref):
     torch.testing.assert_close(loss, ref["loss"], rtol=1e-4, atol=0)
 
 
+@pytest.mark.slow
 def test_gradient_reaches_the_fake_clip_only(ref):
     trepa = TREPALoss(tiny_videomae())
     fake = ref["videos_fake"].clone().requires_grad_(True)
@@ -44,6 +46,7 @@ def test_gradient_reaches_the_fake_clip_only(ref):
     assert all(parameter.grad is None for parameter in trepa.model.parameters())
 
 
+@pytest.mark.slow
 def test_half_precision_and_checkpointing_agree(ref):
     """The memory options change the arithmetic, not the result (half: to fp16 noise)."""
     model = tiny_videomae()

@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import unet_from_config
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 OUTPUT_ATOL = 1e-4  # README section 6: ~30x the fp32-vs-fp64 noise of 3.3e-6
 DEBUG_ATOL = 5e-4
@@ -86,6 +86,7 @@ def test_stage1_variant(cases):
 
 
 @pytest.mark.parametrize("stage", ["stage1", "stage2", "stage2_efficient"])
+@pytest.mark.slow
 def test_full_size_manifest(stage):
     manifest = json.loads(shared_path("parity", "unet", f"manifest_{stage}.json").read_text())
     with torch.device("meta"):

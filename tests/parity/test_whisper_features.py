@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 
 from latentsync.whisper import Audio2Feature
 from latentsync.whisper.audio2feature import chunk_indices, num_chunks, whisper_segments
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 INPUTS = {"demo2": "demo2_audio.wav", "long": "long_speech.wav"}
 FP32_TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}
@@ -96,6 +96,7 @@ def test_crop_overlap_audio_window(audio2feature, reference):
     assert torch.equal(tail[-1], feature[-1].expand(10, -1, -1).reshape(50, 64))
 
 
+@pytest.mark.slow
 def test_fp16_encoder_path(reference):
     """The original's default GPU path runs the encoder in fp16; README measures <= 4.8e-3 against fp32."""
     audio2feature = Audio2Feature(shared_path("parity", "audio", "whisper_tiny_fake.pt"), dtype=torch.float16)

@@ -12,7 +12,7 @@ from latentsync.models.checkpoint_io import save_checkpoint
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import load_scheduler
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 TINY_RESOLUTION = 64
 

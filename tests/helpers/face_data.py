@@ -7,7 +7,7 @@ import json
 import cv2
 import numpy as np
 
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 FRAME_SIZE = (1920, 1080)  # (H, W) of demo1
 ROI_TOP, ROI_LEFT = 570, 452  # the ROI PNGs hold frame rows 570..926, cols 452..762

@@ -13,8 +13,8 @@ import numpy as np
 from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from tests.paths import shared_path
-from tests.tiny_models import write_tiny_release
+from tests.helpers.paths import shared_path
+from tests.helpers.tiny_models import write_tiny_release
 
 
 def demo_frames(num_frames: int, step: int) -> list[np.ndarray]:

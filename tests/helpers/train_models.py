@@ -15,8 +15,8 @@ from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.models.unet_loading import unet_from_config
 from latentsync.models.videomae import VisionTransformer
-from tests.parity.rule_init import rule_filled_state_dict
-from tests.paths import REPO_ROOT, shared_path
+from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.rule_init import rule_filled_state_dict
 
 
 def _stored(prefix: str) -> dict[str, torch.Tensor]:

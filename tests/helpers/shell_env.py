@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 
 def environment_without_python() -> dict[str, str]:

@@ -20,7 +20,7 @@ import numpy as np
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
-from tests.paths import shared_path
+from tests.helpers.paths import shared_path
 
 _FORMAT = 1
 FACE_BOX = (300, 840, 270, 810)  # rows, columns of the demo videos' face area (a 540 x 540 square)

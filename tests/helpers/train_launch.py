@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 TORCHRUN_TIMEOUT = 600
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 
-from tests.paths import REPO_ROOT
+from tests.helpers.paths import REPO_ROOT
 
 
 def readme_commands() -> list[list[str]]:
