@@ -38,7 +38,9 @@ from tests.helpers.flicker_chain import SAMPLES_PER_FRAME, FlickerSyncMeasure, c
 from tests.helpers.paths import REPO_ROOT, shared_path
 
 SIZE = (216, 384)  # (w, h): the portrait demo videos at 1/5 scale, faces still ~80 px wide
-SOURCE_FRAMES = 24
+# The demo frames the clips loop over. demo1's frame 22, after the clips' three encodes, is a borderline mediapipe
+# detection that flips with the CPU's float kernels (missed on an AVX2-only machine), so the clips stop before it.
+SOURCE_FRAMES = 20
 SPECIAL_NAME = "it's a clip; $(touch pwned) x.mp4"
 
 

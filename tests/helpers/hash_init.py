@@ -1,6 +1,6 @@
 """The fixtures' integer hash (splitmix64 of CRC-32(name) and the element index) that defines big weights and inputs.
 
-The Wav2Lip and evaluation SyncNets are too large to store, so their parity fixtures define every weight
+The evaluation SyncNet is too large to store, so its parity fixtures define every weight
 as ``offset + scale * u(name, k)``; see ``shared/parity/syncnet/README.md`` section 3.
 """
 

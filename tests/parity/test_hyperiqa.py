@@ -44,7 +44,8 @@ def paras(model, fixture):
 
 def _assert_close_relative(actual: torch.Tensor, expected: torch.Tensor) -> None:
     assert actual.shape == expected.shape
-    torch.testing.assert_close(actual, expected, rtol=0, atol=1e-6 * expected.abs().max().item())
+    # "About 1e-6 relative" float noise, says the data's README; 1.2e-6 was measured on an AVX2-only CPU.
+    torch.testing.assert_close(actual, expected, rtol=0, atol=2e-6 * expected.abs().max().item())
 
 
 def test_state_dict_matches_manifest(manifest):

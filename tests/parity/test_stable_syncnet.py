@@ -128,7 +128,10 @@ def test_tiny_forward_intermediates_and_loss_match_fixture():
 
     assert sorted(captured) == sorted(key for key in fixture if key.startswith("inter_"))
     for key, value in captured.items():
-        torch.testing.assert_close(value, fixture[key], atol=1e-5, rtol=0, msg=key)
+        # The towers' outputs come out of the last GroupNorm (2 channels per group at 1x1), which amplifies float
+        # noise: the README's embedding tolerance (2.2e-5 measured on an AVX2-only CPU).
+        atol = 5e-5 if key.endswith("_encoder_out") else 1e-5
+        torch.testing.assert_close(value, fixture[key], atol=atol, rtol=0, msg=key)
     torch.testing.assert_close(vision_embeds, fixture["vision_embeds"], atol=5e-5, rtol=0)
     torch.testing.assert_close(audio_embeds, fixture["audio_embeds"], atol=5e-5, rtol=0)
     torch.testing.assert_close(torch.cosine_similarity(vision_embeds, audio_embeds), fixture["sims"], atol=1e-5, rtol=0)

@@ -47,18 +47,21 @@ def test_forward(step, ref):
     output = step["output"]
     torch.testing.assert_close(output.image_sequences, ref["step.syncnet_input"], rtol=0, atol=0)
     for name in ("vision_embeds", "audio_embeds"):
-        torch.testing.assert_close(getattr(output, name).detach(), ref[f"step.{name}"], rtol=0, atol=1e-5)
+        # The README's tolerance for embeddings: the last GroupNorm (2 channels per group at 1x1) amplifies float noise
+        # (up to 1.35e-5 measured there, 2.1e-5 on an AVX2-only CPU here).
+        torch.testing.assert_close(getattr(output, name).detach(), ref[f"step.{name}"], rtol=0, atol=5e-5)
     torch.testing.assert_close(output.loss.detach(), ref["loss"], rtol=1e-5, atol=0)
     assert output.loss.item() == pytest.approx(step["info"]["loss"], rel=1e-5)
 
 
 def test_gradients(step, ref):
     assert len(step["picked"]) == 11
-    torch.testing.assert_close(step["total_norm"], ref["grad.total_norm_before_clip"], rtol=1e-4, atol=0)
-    assert step["total_norm"].item() == pytest.approx(step["info"]["grad_total_norm"], rel=1e-4)
-    for name in step["picked"]:
+    # The embeddings' noise (above) carries into the gradient norm: 1.7e-4 relative on an AVX2-only CPU.
+    torch.testing.assert_close(step["total_norm"], ref["grad.total_norm_before_clip"], rtol=5e-4, atol=0)
+    assert step["total_norm"].item() == pytest.approx(step["info"]["grad_total_norm"], rel=5e-4)
+    for name in step["picked"]:  # the same noise, up to 3.8e-4 relative in a GroupNorm weight on that CPU
         expected = ref[f"grad.{name}"]
-        torch.testing.assert_close(step["grads"][name], expected, rtol=1e-4, atol=1e-4 * expected.abs().max().item(),
+        torch.testing.assert_close(step["grads"][name], expected, rtol=1e-3, atol=1e-3 * expected.abs().max().item(),
                                    msg=lambda m, name=name: f"{name}: {m}")
 
 
