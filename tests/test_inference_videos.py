@@ -96,6 +96,12 @@ def test_each_pair_runs_with_the_original_inference_seed_and_deepcache():
         inference_videos.parse_args([*arguments, "--no-enable_deepcache", "--seed", "42"])).enable_deepcache
 
 
+def test_the_launcher_and_ray_are_refused_together(tmp_path, capsys):
+    assert inference_videos.main(["--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir",
+                                  str(tmp_path), "--nproc_per_node", "2", "--executor", "ray"]) == 2
+    assert "use one of them" in capsys.readouterr().err
+
+
 def test_line_pairing_pairs_line_by_line_and_refuses_what_cannot_be_paired(tmp_path):
     (tmp_path / "videos.txt").write_text("a/one.mp4\n\nb/two.mov\n")
     videos = read_list_lines(tmp_path / "videos.txt")

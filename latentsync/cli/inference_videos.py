@@ -26,6 +26,7 @@ import sys
 from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
                                               load_pipeline_from_args, settings_from_args)
 from latentsync.cli.runner import run_command
+from latentsync.errors import InputError
 from latentsync.pipelines.batch_lipsync import (BatchReport, BatchSetup, lipsync_batch, lipsync_batch_on_ray,
                                                 share_of_jobs, skip_finished)
 from latentsync.pipelines.batch_pairing import (ORIGINAL_SHUFFLE_SEED, PAIRINGS, LipsyncJob, PairedLists,
@@ -142,6 +143,9 @@ def print_report(report: BatchReport, paired: PairedLists, output_dir: str) -> i
 
 def lipsync_lists(args: argparse.Namespace, argv: list[str]) -> int:
     """Pair the lists (before minutes of model loading), run the pairs not finished yet, say how each went."""
+    if args.nproc_per_node and args.executor == "ray":
+        raise InputError("--nproc_per_node starts processes on this machine and --executor ray hands the pairs to a "
+                         "Ray cluster; use one of them")
     paired = pair_args_lists(args)
     pending, finished = skip_finished(paired.jobs, args.skip_existing)  # a finished pair needs no model at all
     if args.dry_run:
