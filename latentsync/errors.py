@@ -8,6 +8,10 @@ class InputError(ValueError):
     """A user-supplied file or option is unusable (missing, wrong type, empty, would be overwritten)."""
 
 
+class NoFaceError(InputError):
+    """No frame of a video shows a face: nothing to lip-sync (a batch skips such a pair; other bad input fails it)."""
+
+
 class CheckpointError(RuntimeError):
     """A checkpoint is missing or does not match the model it is loaded into."""
 

@@ -41,6 +41,7 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
+from tests.helpers.x264 import x264_settings
 
 SAMPLES_PER_FRAME = 640
 
@@ -130,6 +131,9 @@ def test_resample_copies_25_fps_video_and_retimes_other_rates(tmp_path):
     assert (record.decision, record.outputs, record.measures["video"]) == ("kept", ["b.mp4"], "re-encoded")
     assert VideoReader(out / "b.mp4").source_fps == 25
     assert VideoReader(out / "b.mp4").count_frames() == 25
+    assert "crf=18.0" in x264_settings(out / "b.mp4")
+    run_clip(Resample(encoding="original"), tmp_path / "in", tmp_path / "original", "b.mov")
+    assert "crf=23.0" in x264_settings(tmp_path / "original" / "b.mp4")  # ffmpeg -r 25 at libx264's defaults
 
 
 def test_shots_are_cut_where_the_picture_changes(tmp_path):
@@ -142,6 +146,12 @@ def test_shots_are_cut_where_the_picture_changes(tmp_path):
         assert VideoReader(tmp_path / "shot" / name).count_frames() == 30
         # AAC works in 1024-sample frames: the decoded track may run up to one frame past the video
         assert 0 <= len(load_audio(tmp_path / "shot" / name)) - 30 * SAMPLES_PER_FRAME <= 1024
+        assert "crf=18.0" in x264_settings(tmp_path / "shot" / name) and "subme=7" in x264_settings(
+            tmp_path / "shot" / name)
+    original = run_clip(ShotSplitter(encoding="original"), tmp_path, tmp_path / "original", "two.mp4")
+    for name in original.outputs:  # scenedetect's split-video defaults: CRF 22, veryfast
+        assert "crf=22.0" in x264_settings(tmp_path / "original" / name)
+        assert "subme=2" in x264_settings(tmp_path / "original" / name)
 
 
 def test_segments_of_fixed_length_keep_their_audio(tmp_path):
@@ -286,6 +296,16 @@ def test_aligned_clip_encodes(face_clip, monkeypatch, encoding, crfs):
         assert container.streams.video[0].frames == 5 and container.streams.audio
         assert (container.streams.video[0].width, container.streams.video[0].height) == (64, 64)
     assert list(output.parent.iterdir()) == [output]  # the CRF 13 stage stays in a removed temporary folder
+
+
+def test_aligned_clips_in_the_originals_float16(face_clip):
+    crops = {}
+    for dtype in ("float32", "float16"):
+        stage = AffineTransform(64, "mediapipe", align_dtype=dtype)
+        record = run_clip(stage, face_clip.parent, face_clip.parent / dtype, face_clip.name)
+        crops[dtype] = np.stack(list(VideoReader(face_clip.parent / dtype / record.outputs[0]).frames()))
+    assert crops["float32"].shape == crops["float16"].shape == (5, 64, 64, 3)
+    assert not np.array_equal(crops["float32"], crops["float16"])
 
 
 def test_local_pool_gives_the_same_records_as_serial(tmp_path):

@@ -1,8 +1,13 @@
-"""Batch lip-sync (eval/inference_videos.py): one model load for a list of pairs, bad pairs skipped, tiny models."""
+"""Batch lip-sync (eval/inference_videos.py): the original's pairing, one model load for a list of pairs, bad pairs
+reported, torchrun and Ray from the command line; tiny models."""
 
 from __future__ import annotations
 
 import itertools
+import os
+import random
+import subprocess
+import sys
 
 import av
 import cv2
@@ -15,13 +20,14 @@ from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
-from latentsync.pipelines.batch_lipsync import lipsync_batch, plan_jobs, read_path_list, share_of_jobs
+from latentsync.pipelines.batch_lipsync import lipsync_batch, share_of_jobs
+from latentsync.pipelines.batch_pairing import pair_lists, read_list_lines
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.demo_clips import decode_rgb
 from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
 from tests.helpers.tiny_models import write_tiny_release
-from tests.helpers.train_launch import torchrun
+from tests.helpers.train_launch import TORCHRUN_TIMEOUT, torchrun
 from tests.helpers.x264 import x264_settings
 
 
@@ -36,22 +42,84 @@ def write_face_clip(path, num_frames=20):
     return path
 
 
-def test_pairs_line_by_line_and_refuses_what_cannot_be_paired(tmp_path):
+def original_script_pairs(videos: list[str], audios: list[str], output_dir: str, seed: int) -> list[tuple[str, ...]]:
+    """The pairs, in order, and outputs of the original's eval/inference_videos.py, step by step as it runs them:
+    the global ``random`` seeded, both lists shuffled, cut to the shorter, shuffled again."""
+    state = random.getstate()
+    try:
+        random.seed(seed)
+        videos, audios = list(videos), list(audios)
+        random.shuffle(videos)
+        random.shuffle(audios)
+        length = min(len(videos), len(audios))
+        videos, audios = videos[:length], audios[:length]
+        random.shuffle(videos)
+        random.shuffle(audios)
+    finally:
+        random.setstate(state)
+    folder = f"{output_dir}__{seed}"
+    return [(video, audio, os.path.join(folder, f"{os.path.basename(video)[:-4]}__{os.path.basename(audio)[:-4]}.mp4"))
+            for video, audio in zip(videos, audios)]
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+def test_dry_run_pairs_names_and_folder_are_the_original_scripts(tmp_path, capsys, seed):
+    videos = [f"videos/speaker{index}.mp4" for index in range(9)] + ["more/clip.mov", "more/talk.webm"]
+    audios = [f"audios/line{index}.wav" for index in range(6)] + ["audios/dub.m4a"]
+    (tmp_path / "videos.txt").write_text("\n".join(videos) + "\n")
+    (tmp_path / "audios.txt").write_text("\n".join(audios) + "\n")
+    arguments = ["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist", str(tmp_path / "audios.txt"),
+                 "--output_dir", str(tmp_path / "results"), "--checkpoints_dir", str(tmp_path / "no weights"),
+                 "--dry_run"]
+    if seed != 42:
+        arguments += ["--shuffle_seed", str(seed)]
+    assert inference_videos.main(arguments) == 0  # no model: there are no weights to load
+    printed = [tuple(line.split("\t")) for line in capsys.readouterr().out.splitlines()]
+    assert printed == original_script_pairs(videos, audios, str(tmp_path / "results"), seed)
+    assert len(printed) == len(audios) and len({video for video, _, _ in printed}) == len(audios)
+    assert not (tmp_path / f"results__{seed}").exists()
+    # Another seed, another pairing; a blank line is shuffled like a path (the original's), its pair is not run.
+    other = original_script_pairs(videos, audios, str(tmp_path / "results"), seed + 1)
+    assert [pair[:2] for pair in other] != [pair[:2] for pair in printed]
+    with_blank = pair_lists([*videos, ""], audios, tmp_path / "results", "original", seed)
+    expected = original_script_pairs([*videos, ""], audios, str(tmp_path / "results"), seed)
+    assert [(str(job.video_path), str(job.audio_path), str(job.output_path)) for job in with_blank.jobs] == [
+        pair for pair in expected if pair[0]]
+    assert with_blank.blank == [(video, audio) for video, audio, _ in expected if not video]
+
+
+def test_each_pair_runs_with_the_original_inference_seed_and_deepcache():
+    arguments = ["--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir", "out"]
+    settings = lipsync_arguments.settings_from_args(inference_videos.parse_args(arguments))
+    assert (settings.seed, settings.enable_deepcache, settings.deepcache_interval) == (1247, True, 3)
+    assert not lipsync_arguments.settings_from_args(
+        inference_videos.parse_args([*arguments, "--no-enable_deepcache", "--seed", "42"])).enable_deepcache
+
+
+def test_the_launcher_and_ray_are_refused_together(tmp_path, capsys):
+    assert inference_videos.main(["--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir",
+                                  str(tmp_path), "--nproc_per_node", "2", "--executor", "ray"]) == 2
+    assert "use one of them" in capsys.readouterr().err
+
+
+def test_line_pairing_pairs_line_by_line_and_refuses_what_cannot_be_paired(tmp_path):
     (tmp_path / "videos.txt").write_text("a/one.mp4\n\nb/two.mov\n")
-    videos = read_path_list(tmp_path / "videos.txt")
-    jobs = plan_jobs(videos, [tmp_path / "x.wav", tmp_path / "y.wav"], tmp_path / "out")
+    videos = read_list_lines(tmp_path / "videos.txt")
+    jobs = pair_lists(videos, [str(tmp_path / "x.wav"), str(tmp_path / "y.wav")], tmp_path / "out", "lines").jobs
     assert [(job.video_path.name, job.audio_path.name, job.output_path) for job in jobs] == [
         ("one.mp4", "x.wav", tmp_path / "out" / "one_out.mp4"), ("two.mov", "y.wav", tmp_path / "out" / "two_out.mp4")]
     with pytest.raises(InputError, match="2 paths and the audio list 1"):
-        plan_jobs(videos, [tmp_path / "x.wav"], tmp_path / "out")
+        pair_lists(videos, ["x.wav"], tmp_path / "out", "lines")
     with pytest.raises(InputError, match="both be written to"):
-        plan_jobs([tmp_path / "a/clip.mp4", tmp_path / "b/clip.mp4"], videos, tmp_path / "out")
+        pair_lists(["a/clip.mp4", "b/clip.mp4"], ["x.wav", "y.wav"], tmp_path / "out", "lines")
+    with pytest.raises(InputError, match="both be written to"):  # the original's names: base names less 4 characters
+        pair_lists(["a/clip.mp4", "b/clip.mov"], ["x.wav", "x.wav"], tmp_path / "out", "original")
     with pytest.raises(InputError, match="missing.txt not found"):
-        read_path_list(tmp_path / "missing.txt")
+        read_list_lines(tmp_path / "missing.txt")
 
 
 @pytest.mark.slow
-def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, capsys):
+def test_batch_loads_the_models_once_skips_faceless_pairs_and_fails_missing_files(tmp_path, monkeypatch, capsys):
     models = write_tiny_release(tmp_path / "models")
     face = write_face_clip(tmp_path / "face.mp4")
     other_face = write_face_clip(tmp_path / "face two.mp4", num_frames=12)
@@ -69,11 +137,13 @@ def test_batch_loads_the_models_once_and_skips_bad_pairs(tmp_path, monkeypatch, 
                  "--whisper_model_path", str(models["whisper_model_path"]),
                  "--vae_model_path", str(models["vae_model_path"]), "--device", "cpu", "--dtype", "float32",
                  "--face_backend", "mediapipe", "--inference_steps", "1", "--guidance_scale", "1.0",
-                 "--encoding", "fast", "--sync_mode", "silence"]
-    assert inference_videos.main(arguments) == 0
+                 "--encoding", "fast", "--sync_mode", "silence", "--pairing", "lines"]
+    assert inference_videos.main(arguments) == 1  # a pair failed: its video is missing
     out = capsys.readouterr().out
     assert loads == [1]
-    assert "lip-synced 2 of 4 pairs" in out and "missing.mp4" in out and "blank.mp4" in out
+    assert "lip-synced 2 of 4 pairs" in out
+    assert f"skipped {no_face} + {speech}: no face was found" in out
+    assert f"failed {tmp_path / 'missing.mp4'} + {speech}: " in out
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["face two_out.mp4", "face_out.mp4"]
     with av.open(str(tmp_path / "out" / "face two_out.mp4")) as container:  # --sync_mode silence: the longer track
         assert sum(1 for _ in container.decode(video=0)) == 12 > round(len(load_audio(speech)) / 640)
@@ -90,8 +160,13 @@ def test_face_enhance_without_its_model_fails_before_the_batch(tmp_path, capsys)
     assert error.startswith("error: ") and str(tmp_path / "nothing" / "enhancers") in error
 
 
+def line_jobs(folder):
+    return pair_lists([str(folder / "a.mp4"), str(folder / "b.mp4")], [str(folder / "a.wav"), str(folder / "b.wav")],
+                      folder, "lines").jobs
+
+
 def test_skip_existing_resumes_a_batch(tmp_path):
-    jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
+    jobs = line_jobs(tmp_path)
     jobs[0].output_path.write_bytes(b"done before")
     calls = []
     settings = LipsyncSettings(seed=42)
@@ -101,18 +176,18 @@ def test_skip_existing_resumes_a_batch(tmp_path):
     assert report.done == ["report"] and report.skipped == [(jobs[0], f"{jobs[0].output_path} exists")]
 
 
-def test_unpaired_lists_fail_before_any_model_loads(tmp_path, capsys):
+def test_unequal_lists_paired_by_lines_fail_before_any_model_loads(tmp_path, capsys):
     (tmp_path / "videos.txt").write_text("a.mp4\nb.mp4\n")
     (tmp_path / "audios.txt").write_text("a.wav\n")
     assert inference_videos.main(["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist",
                                   str(tmp_path / "audios.txt"), "--output_dir", str(tmp_path / "out"),
-                                  "--checkpoints_dir", str(tmp_path / "nothing")]) == 2
+                                  "--checkpoints_dir", str(tmp_path / "nothing"), "--pairing", "lines"]) == 2
     assert capsys.readouterr().err.startswith("error: the video list has 2 paths")
     np.testing.assert_equal((tmp_path / "out").exists(), False)
 
 
 def test_a_failed_pair_is_reported_and_the_others_go_on(tmp_path):
-    jobs = plan_jobs([tmp_path / "a.mp4", tmp_path / "b.mp4"], [tmp_path / "a.wav", tmp_path / "b.wav"], tmp_path)
+    jobs = line_jobs(tmp_path)
 
     def pipeline(video, audio, output, settings):
         if video == jobs[0].video_path:
@@ -123,6 +198,13 @@ def test_a_failed_pair_is_reported_and_the_others_go_on(tmp_path):
     assert report.done == ["report"] and report.skipped == []
     assert report.failed == [(jobs[0], "RuntimeError: CUDA error: an illegal memory access was encountered")]
     assert [share_of_jobs(list(range(5)), rank, 2) for rank in (0, 1)] == [[0, 2, 4], [1, 3]]
+
+
+def run_batch_command(*arguments: str) -> subprocess.CompletedProcess:
+    """``python -m eval.inference_videos ARGUMENTS --device cpu`` from the checkout, as a user runs it."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.run([sys.executable, "-m", "eval.inference_videos", *arguments, "--device", "cpu"], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=TORCHRUN_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -142,16 +224,24 @@ def batch_inputs(tmp_path_factory):
     return work, arguments
 
 
+def expected_names(work) -> list[str]:
+    """The outputs' names as the original's script gives them to this batch's lists."""
+    videos, audios = read_list_lines(work / "videos.txt"), read_list_lines(work / "audios.txt")
+    return sorted(os.path.basename(output) for _, _, output in original_script_pairs(videos, audios, "out", 42))
+
+
 @pytest.fixture(scope="module")
 def one_process(batch_inputs):
     """The outputs of one process, started as the others are (one CPU thread: float sums then match)."""
     work, arguments = batch_inputs
     torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "one"), nproc=1)
-    return {path.name: decode_rgb(path) for path in (work / "one").iterdir()}
+    outputs = {path.name: decode_rgb(path) for path in (work / "one__42").iterdir()}
+    assert sorted(outputs) == expected_names(work)
+    return outputs
 
 
 def assert_same_outputs(folder, expected):
-    assert sorted(path.name for path in folder.iterdir()) == sorted(expected) == [f"clip{i}_out.mp4" for i in range(2)]
+    assert sorted(path.name for path in folder.iterdir()) == sorted(expected)
     for name, frames in expected.items():
         np.testing.assert_array_equal(np.stack(decode_rgb(folder / name)), np.stack(frames), err_msg=name)
 
@@ -161,7 +251,7 @@ def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(ba
     work, arguments = batch_inputs
     result = torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "torchrun"))
     assert result.stdout.count("lip-synced 2 of 2 pairs") == 1  # rank 0 reports for both ranks
-    assert_same_outputs(work / "torchrun", one_process)
+    assert_same_outputs(work / "torchrun__42", one_process)
     # A re-run skips every finished pair without loading a model.
     assert inference_videos.main([*arguments, "--output_dir", str(work / "torchrun"), "--device", "cpu",
                                   "--checkpoints_dir", str(work / "nothing")]) == 0
@@ -169,15 +259,37 @@ def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(ba
 
 
 @pytest.mark.distributed
-def test_ray_tasks_write_what_one_process_writes(batch_inputs, one_process):
+def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(batch_inputs, one_process, tmp_path):
+    work, arguments = batch_inputs
+    missing_list = run_batch_command(*arguments, "--output_dir", str(tmp_path / "a"), "--nproc_per_node", "2",
+                                     "--video_fileslist", str(tmp_path / "missing.txt"))
+    assert missing_list.returncode == 2 and missing_list.stderr.count("error:") == 1
+    assert "missing.txt not found" in missing_list.stderr and "torchrun" not in missing_list.stderr
+    # A U-Net file that exists but is no checkpoint passes the launcher's checks; each worker meets it, one tells.
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"not a checkpoint")
+    in_workers = run_batch_command(*arguments, "--output_dir", str(tmp_path / "b"), "--nproc_per_node", "2",
+                                   "--inference_ckpt_path", str(damaged))
+    assert in_workers.returncode == 2, in_workers.stderr[-3000:]
+    assert in_workers.stderr.count("error:") == 1 and str(damaged) in in_workers.stderr
+    assert "ChildFailedError" not in in_workers.stderr and "Traceback" not in in_workers.stderr
+    launched = run_batch_command(*arguments, "--output_dir", str(tmp_path / "c"), "--nproc_per_node", "2")
+    assert launched.returncode == 0, launched.stderr[-3000:]
+    assert launched.stdout.count("lip-synced 2 of 2 pairs") == 1
+    assert_same_outputs(tmp_path / "c__42", one_process)
+
+
+@pytest.mark.distributed
+def test_ray_tasks_from_the_command_line_write_what_one_process_writes(batch_inputs, one_process):
     import ray
 
     work, arguments = batch_inputs
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}})
-    try:
-        assert inference_videos.main([*arguments, "--output_dir", str(work / "ray"), "--device", "cpu",
-                                      "--executor", "ray"]) == 0
+    cluster = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:  # the command joins the cluster as its own driver; its tasks unpickle the function that loads the models
+        result = run_batch_command(*arguments, "--output_dir", str(work / "ray"), "--executor", "ray",
+                                   "--ray_address", cluster.address_info["gcs_address"])
     finally:
         ray.shutdown()
-    assert_same_outputs(work / "ray", one_process)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "lip-synced 2 of 2 pairs" in result.stdout
+    assert_same_outputs(work / "ray__42", one_process)

@@ -11,9 +11,11 @@ from latentsync.config.training_length import total_train_steps
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.loading import load_scheduler
-from latentsync.training.frozen_precision import frozen_model_precision
+from latentsync.cli import eval_fvd
+from latentsync.training.frozen_precision import frozen_dtype, frozen_model_precision
 from latentsync.training.optimization import scaled_learning_rate
 from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.utils.device import resolve_whisper_dtype
 from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae
 
@@ -30,6 +32,20 @@ def test_on_cuda_the_frozen_models_run_in_float16_as_the_original():
     stage1 = frozen_model_precision("cuda:1", STAGE1)
     assert stage1.vae_dtype == torch.float16 and not stage1.vae_gradient_checkpointing
     assert "VAE float16 + gradient checkpointing" in stage2.describe()
+
+
+def test_whisper_and_the_syncnet_trainers_vae_are_float16_on_every_gpu_as_the_original():
+    assert frozen_dtype("cuda:0") == torch.float16 and frozen_dtype("cpu") == torch.float32  # latent SyncNet's VAE
+    # The original's Whisper computes in float16 on any GPU, also where its U-Net stays float32 (capability <= 7).
+    assert resolve_whisper_dtype("auto", torch.device("cuda")) == torch.float16
+    assert resolve_whisper_dtype("float32", torch.device("cuda")) == torch.float32
+    assert resolve_whisper_dtype("auto", torch.device("cpu")) == torch.float32
+
+
+def test_fvd_runs_i3d_on_the_cpu_unless_asked_as_the_original():
+    arguments = ["--real_videos_dir", "real", "--fake_videos_dir", "fake"]
+    assert eval_fvd.parse_args(arguments).device == "cpu"
+    assert eval_fvd.parse_args([*arguments, "--device", "cuda"]).device == "cuda"
 
 
 def test_off_cuda_everything_stays_float32():

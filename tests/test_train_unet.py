@@ -211,3 +211,42 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, models,
                             "--s3fd_path", str(tmp_path / "sfd_face_missing.pth")]) == 2
     assert "sfd_face_missing.pth" in capsys.readouterr().err
     assert not list(tmp_path.glob("runs/*/checkpoints/*.pt"))
+
+
+@pytest.mark.slow
+def test_a_batch_whose_whisper_features_fail_is_skipped_and_many_in_a_row_stop_the_run(clips, models, tmp_path,
+                                                                                     monkeypatch, capsys):
+    from latentsync.training import unet_trainer
+
+    failing = clips.read_text().split()[0]
+    real_windows = unet_trainer.whisper_windows
+
+    def whisper_failing_on_one_clip(encoder, paths, starts):
+        if failing in paths:
+            raise RuntimeError("the audio stream cannot be decoded")
+        return real_windows(encoder, paths, starts)
+
+    monkeypatch.setattr(unet_trainer, "whisper_windows", whisper_failing_on_one_clip)
+    config = unet_config(tmp_path, clips, models, stage2=False, max_train_steps=2)
+    config["model"]["use_motion_module"] = False
+    path = write_config(tmp_path / "stage1.yaml", config)
+    logs, logger = RecordedLogs(), logging.getLogger("latentsync")
+    logger.addHandler(logs)
+    try:
+        assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *model_args(models)]) == 0
+    finally:
+        logger.removeHandler(logs)
+    skips = [line for line in logs.lines if line.startswith("skipping a training batch")]
+    assert skips and all(failing in line for line in skips)  # the original's behaviour: that batch only
+    assert checkpoint(run_dirs(tmp_path / "runs")[-1], 2)["global_step"] == 2  # two steps of the other clip
+
+    def whisper_always_failing(encoder, paths, starts):
+        raise RuntimeError("the audio stream cannot be decoded")
+
+    monkeypatch.setattr(unet_trainer, "whisper_windows", whisper_always_failing)
+    assert train_unet.main(["--unet_config_path", str(path), "--device", "cpu", *model_args(models)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error: ") == 1
+    error = err[err.index("error: "):].splitlines()[0]  # the progress bar may end its line without a newline
+    assert error.startswith("error: 21 training batches in a row had no Whisper features (last: "), error
+    assert "the audio stream cannot be decoded" in error

@@ -7,7 +7,8 @@ import logging
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import DataLoader
+from omegaconf import OmegaConf
+from torch.utils.data import DataLoader, DistributedSampler
 from torchvision.transforms.functional import InterpolationMode, resize
 
 from latentsync.data import (DistributedResumableSampler, MelCache, SyncNetDataset, UNetDataset, read_video_list,
@@ -118,6 +119,34 @@ def test_deterministic_for_seed_epoch_and_workers(clips, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(in_process, with_workers, strict=True))
     other_epoch = epoch_batches(0, epoch=1)
     assert not all(torch.equal(a, b) for a, b in zip(in_process, other_epoch))
+
+
+def test_validation_samples_draw_their_clips_from_the_whole_list(tmp_path, monkeypatch):
+    clips = [str(tmp_path / f"clip{index}.mp4") for index in range(50)]  # never decoded: load_sample is replaced
+    for clip in clips:
+        open(clip, "wb").close()
+    config = OmegaConf.create({"val_fileslist": write_fileslist(clips, tmp_path / "val.txt"), "val_data_dir": "",
+                               "num_frames": 16, "resolution": RESOLUTION, "video_fps": 25,
+                               "audio_mel_cache_dir": str(tmp_path / "mel"), "audio_sample_rate": 16000})
+    dataset = SyncNetDataset.from_config(config, split="val", seed=3)
+    monkeypatch.setattr(dataset, "load_sample", lambda path, rng: clips.index(path))
+
+    def drawn(epoch: int) -> list[int]:
+        dataset.set_epoch(epoch)
+        return [dataset[index] for index in range(10)]
+
+    first = drawn(0)
+    assert max(first) >= 10  # the first 10 samples are not the first 10 clips: any clip of the list
+    assert drawn(0) == first and drawn(1) != first  # seeded; another epoch (--fresh_val_samples) draws other clips
+    many = [clip for epoch in range(20) for clip in drawn(epoch)]
+    assert len(set(many)) > 40  # 200 uniform draws with replacement reach nearly every clip
+
+
+def test_sampler_pads_an_epoch_as_the_originals_distributed_sampler():
+    data = list(range(11))  # 11 clips on 3 processes: 12 places, one clip twice (the original's sampler pads)
+    shares = [list(DistributedResumableSampler(data, num_replicas=3, rank=rank, seed=5)) for rank in range(3)]
+    assert shares == [list(DistributedSampler(data, num_replicas=3, rank=rank, seed=5)) for rank in range(3)]
+    assert [len(share) for share in shares] == [4, 4, 4] and set(sum(shares, [])) == set(data)
 
 
 def test_sampler_shards_and_resumes():

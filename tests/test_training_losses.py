@@ -34,6 +34,20 @@ def test_predicted_original_inverts_add_noise():
                                rtol=0, atol=1e-3)
 
 
+def test_predicted_original_computes_in_the_predictions_dtype():
+    """As the original: the alphas in the predicted noise's dtype, so under CUDA autocast the x0 estimate behind the
+    LPIPS, TREPA and sync losses is float16 arithmetic."""
+    alphas = DDIMScheduler.from_pretrained(str(REPO_ROOT / "configs")).alphas_cumprod
+    generator = torch.Generator().manual_seed(2)
+    noisy, noise = (torch.randn(2, 4, 2, 8, 8, generator=generator).half() for _ in range(2))
+    timesteps = torch.tensor([17, 901])
+    half = predicted_original(alphas, noisy, noise, timesteps)
+    alpha = alphas[timesteps].half().view(-1, 1, 1, 1, 1)
+    assert half.dtype == torch.float16
+    torch.testing.assert_close(half, (noisy - (1 - alpha) ** 0.5 * noise) / alpha**0.5, rtol=0, atol=0)
+    assert predicted_original(alphas, noisy.float(), noise.float(), timesteps).dtype == torch.float32
+
+
 @pytest.mark.slow
 def test_lpips_without_vgg_weights_fails_naming_the_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

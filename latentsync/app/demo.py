@@ -110,6 +110,13 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                                                 elem_id="audio-context")
                     silence = gr.Dropdown(list(CHOICES["silence"]), value=defaults.silence, label="In silence",
                                           info="keep: the source mouth stays still in pauses", elem_id="silence-mode")
+                with gr.Row():
+                    align_dtype = gr.Dropdown(list(CHOICES["align_dtype"]), value=defaults.align_dtype,
+                                              label="Alignment precision", info="float16: the original's crops and "
+                                              "pastes", elem_id="align-dtype")
+                    staging = gr.Dropdown(list(CHOICES["staging"]), value=defaults.staging, label="Staging",
+                                          info="original: re-encode the input, encode the output twice, as the "
+                                               "original", elem_id="staging")
                 gr.Markdown(limits.describe())
                 if examples:
                     gr.Examples(examples, inputs=[video, audio], outputs=video, fn=show_video, run_on_click=True,
@@ -124,7 +131,7 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
                         guidance_scale: float, seed_value: float | None, enable_deepcache: bool, face_enhance_on: bool,
                         face_enhance_method: str, face_enhance_strength: float, speaker_mode: str,
                         x: float | None, y: float | None, sync_mode_value: str, audio_context_value: str,
-                        silence_value: str,
+                        silence_value: str, align_dtype_value: str, staging_value: str,
                         progress: gr.Progress = gr.Progress()) -> Iterator[RequestOutput]:
             def report(stage: str, fraction: float) -> None:
                 progress(fraction, desc=stage.capitalize())
@@ -137,10 +144,11 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
             yield from lipsync_request(pipelines, limits, video_path, audio_path, release_name, num_inference_steps,
                                        guidance_scale, seed_value, enable_deepcache, report, face_enhance_on,
                                        face_enhance_method, face_enhance_strength, speaker_mode, x, y,
-                                       sync_mode_value, audio_context_value, silence_value)
+                                       sync_mode_value, audio_context_value, silence_value, align_dtype_value,
+                                       staging_value)
 
         video.upload(show_video, video, video)
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
                                 enhance_strength, speaker, speaker_x, speaker_y, sync_mode, audio_context,
-                                silence], [result, status])
+                                silence, align_dtype, staging], [result, status])
     return demo.queue(default_concurrency_limit=1)

@@ -36,13 +36,15 @@ def lipsync_request(pipelines: PipelineCache, limits: UploadLimits, video_path: 
                     progress: ProgressCallback, face_enhance: bool = False, face_enhance_method: str = "gfpgan",
                     face_enhance_strength: float = DEFAULT_STRENGTH, speaker: str = "largest",
                     speaker_x: float | None = None, speaker_y: float | None = None, sync_mode: str = "bounce",
-                    audio_context: str = "cut", silence: str = "generate") -> Iterator[RequestOutput]:
+                    audio_context: str = "cut", silence: str = "generate", align_dtype: str = "float32",
+                    staging: str = "none") -> Iterator[RequestOutput]:
     """Yield once: the lip-synced video and a success line, or ``None`` and a plain-words error line."""
     uploads = tuple(Path(path) for path in (video_path, audio_path) if path is not None)
     try:
         enhancement = dict(face_enhance_method=face_enhance_method, face_enhance_strength=face_enhance_strength)
         settings = check_options(num_inference_steps, guidance_scale, seed, enable_deepcache, sync_mode=sync_mode,
-                                 audio_context=audio_context, silence=silence,
+                                 audio_context=audio_context, silence=silence, align_dtype=align_dtype,
+                                 staging=staging,
                                  speaker=check_speaker(speaker, speaker_x, speaker_y), face_enhance=bool(face_enhance),
                                  **(enhancement if face_enhance else {}))
         video_path, audio_path = check_uploads(video_path, audio_path, limits)

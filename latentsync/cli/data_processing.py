@@ -16,6 +16,7 @@ from pathlib import Path
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
 from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.face.warp import ALIGN_DTYPES
 from latentsync.locations import CheckpointLayout
 from latentsync.utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.one_line_parser import ArgumentParser
@@ -40,8 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="landmarks for the affine stage; auto: the release's (insightface for 512, "
                              "face_alignment for 256, as inference), an error when it cannot run")
     parser.add_argument("--encoding", default="standard", choices=["standard", "original"],
-                        help="aligned clips: standard encodes once at CRF 18; original encodes at CRF 13, then "
-                             "re-encodes with the audio at libx264's defaults, as the original")
+                        help="standard: re-encoded clips at CRF 18, aligned clips encoded once; original: as the "
+                             "original's commands, non-25-fps sources at CRF 23, shots at CRF 22 veryfast, aligned "
+                             "clips at CRF 13 then re-encoded with the audio at libx264's defaults")
+    parser.add_argument("--align_dtype", default="float32", choices=list(ALIGN_DTYPES),
+                        help="precision of the face crops: float32 (default) or float16, the original's (its aligner "
+                             "runs in float16 on the GPU)")
     add_checkpoints_dir_argument(parser)
     parser.add_argument("--weights_dir", type=Path, default=None,
                         help="folder of sfd_face.pth, syncnet_v2.model, koniq_pretrained.pkl and landmark weights "
@@ -65,7 +70,8 @@ def process(args: argparse.Namespace) -> None:
     weights = CheckpointLayout(args.checkpoints_dir, args.weights_dir)
     stages = build_stages(args.resolution, args.sync_conf_threshold, args.quality_threshold,
                           args.filter_high_resolution, args.filter_incorrect_alignment, args.face_backend,
-                          weights.auxiliary, weights.syncnet_v2, weights.s3fd, weights.hyperiqa, args.encoding)
+                          weights.auxiliary, weights.syncnet_v2, weights.s3fd, weights.hyperiqa, args.encoding,
+                          args.align_dtype)
     check_run(args.input_dir, args.output_root, stages)  # before starting workers or a cluster connection
     if args.executor == "ray":
         executor = RayExecutor(args.ray_address, args.per_gpu_num_workers)

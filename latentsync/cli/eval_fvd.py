@@ -49,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "CHECKPOINTS_DIR/auxiliary/i3d_torchscript.pt)")
     parser.add_argument("--clip_len", type=positive_int, default=16, help="frames per I3D clip (all_clips), at least 1")
     parser.add_argument("--batch_size", type=positive_int, default=8, help="clips per I3D forward pass, at least 1")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
+    parser.add_argument("--device", default="cpu",
+                        help="where I3D runs: cpu (default; the original's, in float32), cuda, cuda:1, auto (the best "
+                             "available)")
     return parser.parse_args(argv)
 
 

@@ -14,7 +14,7 @@ from latentsync.face.speaker_selection import SpeakerChoice
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from latentsync.pipelines.settings import LipsyncSettings, SettingSpec
+from latentsync.pipelines.settings import ORIGINAL, REPRODUCE_ORIGINAL, LipsyncSettings, SettingSpec
 from latentsync.utils.cli_ranges import number_in_range
 from latentsync.utils.device import resolve_device
 
@@ -32,10 +32,11 @@ def setting_flag(name: str, spec: SettingSpec) -> str:
 
 
 def add_setting_argument(group: argparse._ArgumentGroup, name: str, spec: SettingSpec, default: object) -> None:
-    """The flag of one setting: a switch, a choice, a checked number or a speaker."""
+    """The flag of one setting: a switch (with its ``--no-`` form when on by default), a choice, a checked number or
+    a speaker."""
     options: dict = {"dest": name, "default": default, "help": spec.help}
     if spec.kind is bool:
-        options["action"] = "store_true"
+        options["action"] = argparse.BooleanOptionalAction if default else "store_true"
     elif spec.kind is SpeakerChoice:
         options["type"] = speaker_choice
     elif spec.choices:
@@ -70,7 +71,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     runtime = parser.add_argument_group("runtime")
     runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                         help="auto = float16 on GPUs that support it, else float32")
+                         help="auto = float16 on GPUs that support it (Whisper: on every GPU, as the original), "
+                              "else float32")
     runtime.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
                          help="landmark detector; auto = the release's (1.6: insightface, 1.5: face_alignment) "
                               "when installed with its weights, else the next best (logged)")
@@ -88,11 +90,18 @@ def add_settings_arguments(parser: argparse.ArgumentParser, defaults: LipsyncSet
     groups[LipsyncSettings.specs()["encoding"].group].add_argument(
         "--high_quality", dest="encoding", action="store_const", const="high_quality",
         help="same as --encoding high_quality")
+    groups[ORIGINAL].add_argument(
+        "--reproduce", choices=["original"], default=None,
+        help="original: the original's outputs, frame for frame, on the same machine: "
+             + ", ".join(f"--{name} {value}" for name, value in REPRODUCE_ORIGINAL.items()) + " (these win)")
 
 
 def settings_from_args(args: argparse.Namespace) -> LipsyncSettings:
-    """The ``LipsyncSettings`` the flags give."""
-    return LipsyncSettings(**{name: getattr(args, name) for name in LipsyncSettings.specs()})
+    """The ``LipsyncSettings`` the flags give (``--reproduce original`` sets its settings over theirs)."""
+    values = {name: getattr(args, name) for name in LipsyncSettings.specs()}
+    if getattr(args, "reproduce", None) == "original":
+        values |= REPRODUCE_ORIGINAL
+    return LipsyncSettings(**values)
 
 
 def enhancers_dir(args: argparse.Namespace) -> Path:

@@ -1,9 +1,11 @@
 """What both training datasets share: deterministic per-sample randomness and bounded skipping of bad clips.
 
-The original draws with the global ``random`` module inside ``__getitem__`` and retries a bad clip forever.
-Here a sample's random numbers come from ``(seed, epoch, index, attempt)`` alone, so a batch is the same
-whatever the number of workers or ranks, and after ``max_retries`` unusable clips in a row the run stops
-with an error naming the file list.
+The original draws with the global ``random`` module inside ``__getitem__`` (a random clip of the list for every
+sample, whatever the index) and retries a bad clip forever. Here a sample's random numbers come from
+``(seed, epoch, index, attempt)`` alone, so a batch is the same whatever the number of workers or ranks, and after
+``max_retries`` unusable clips in a row the run stops with an error naming the file list. Index ``i`` is clip ``i``
+(an epoch of training shows every clip), or with ``draw_clips`` a clip drawn uniformly from the whole list, with
+replacement, as the original draws every sample (SyncNet validation and accuracy).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class ClipDataset(Dataset, ABC):
     min_clip_frames_factor = 1  # clips need at least this many times num_frames frames
 
     def __init__(self, video_paths: list[str], *, num_frames: int, resolution: int, video_fps: int = 25,
-                 seed: int = 0, max_retries: int = 20, list_name: str = "the file list"):
+                 seed: int = 0, max_retries: int = 20, list_name: str = "the file list", draw_clips: bool = False):
         if not video_paths:
             raise InputError(f"{list_name} lists no videos; write one processed video path per line")
         self.video_paths = list(video_paths)
@@ -43,6 +45,7 @@ class ClipDataset(Dataset, ABC):
         self.seed = seed
         self.max_retries = max_retries
         self.list_name = list_name
+        self.draw_clips = draw_clips
         self.epoch = 0
         self._unusable: dict[str, str] = {}  # per worker: clips already found bad, with the reason
         check_clip_resolution(self.video_paths[0], resolution)
@@ -58,7 +61,8 @@ class ClipDataset(Dataset, ABC):
         reason = ""
         for attempt in range(self.max_retries + 1):
             rng = np.random.default_rng([self.seed, self.epoch, index, attempt])
-            path = self.video_paths[index if attempt == 0 else int(rng.integers(len(self)))]
+            drawn = attempt > 0 or self.draw_clips
+            path = self.video_paths[int(rng.integers(len(self))) if drawn else index]
             if path in self._unusable:
                 reason = f"{path}: {self._unusable[path]}"
                 continue

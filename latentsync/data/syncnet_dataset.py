@@ -28,11 +28,13 @@ class SyncNetDataset(ClipDataset):
 
     @classmethod
     def from_config(cls, data: DictConfig, split: str = "train", seed: int = 0, **kwargs) -> SyncNetDataset:
-        """From the ``data`` section of a SyncNet config; ``split`` picks ``train_*`` or ``val_*`` sources."""
+        """From the ``data`` section of a SyncNet config; ``split`` picks ``train_*`` or ``val_*`` sources. The
+        validation samples (validation loss, SyncNet accuracy) each draw their clip from the whole list, as the
+        original's dataset does (``draw_clips``); training takes clip i for index i."""
         paths = read_video_list(data.get(f"{split}_fileslist"), data.get(f"{split}_data_dir"), role=split)
         return cls(paths, num_frames=data.num_frames, resolution=data.resolution, video_fps=data.video_fps,
                    audio_mel_cache_dir=data.audio_mel_cache_dir, audio_sample_rate=data.audio_sample_rate, seed=seed,
-                   list_name=f"data.{split}_fileslist / {split}_data_dir", **kwargs)
+                   list_name=f"data.{split}_fileslist / {split}_data_dir", draw_clips=split == "val", **kwargs)
 
     def load_sample(self, path: str, rng: np.random.Generator) -> dict:
         reader, total = self.open_clip(path)

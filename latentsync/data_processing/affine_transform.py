@@ -24,6 +24,7 @@ from latentsync.data_processing.records import KEPT, ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.errors import InputError
 from latentsync.face.alignment import FaceAligner
+from latentsync.face.warp import ALIGN_DTYPES
 from latentsync.face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from latentsync.face.landmarks.factory import DEFAULT_WEIGHTS_DIR
 from latentsync.face.landmarks.selection import RELEASE_BACKENDS, release_for_resolution, require_release_backend
@@ -43,6 +44,7 @@ class AffineTransform(Stage):
     landmark_detector: str = "auto"
     landmark_weights_dir: str = str(DEFAULT_WEIGHTS_DIR)
     encoding: str = "standard"
+    align_dtype: str = "float32"  # float16: the original's crops (its aligner is float16 on the GPU)
 
     @property
     def backend(self) -> str:
@@ -91,7 +93,8 @@ class AffineTransform(Stage):
                 if face is None:
                     writer.discard()
                     return rejected("no_face", f"no face in frame {index} of {num_frames}", frame=index)
-                aligned = aligner(torch.from_numpy(frame)[None], face.points[None]).faces[0]
+                dtype = ALIGN_DTYPES[self.align_dtype]
+                aligned = aligner(torch.from_numpy(frame)[None], face.points[None], dtype).faces[0]
                 writer.write(aligned.permute(1, 2, 0).cpu().numpy())
         except BaseException:
             writer.discard()

@@ -52,12 +52,13 @@ def build_stages(resolution: int = 256, sync_conf_threshold: float = 3.0, qualit
                  landmark_detector: str = "auto", landmark_weights_dir: str | Path = CheckpointLayout().auxiliary,
                  syncnet_weights: str | Path = CheckpointLayout().syncnet_v2,
                  s3fd_weights: str | Path = CheckpointLayout().s3fd,
-                 hyperiqa_weights: str | Path = CheckpointLayout().hyperiqa, encoding: str = "standard") -> list[Stage]:
+                 hyperiqa_weights: str | Path = CheckpointLayout().hyperiqa, encoding: str = "standard",
+                 align_dtype: str = "float32") -> list[Stage]:
     """The original's chain with its defaults; the two optional filters are off unless asked for."""
-    stages: list[Stage] = [BrokenVideoFilter(), Resample(), ShotSplitter(), Segmenter()]
+    stages: list[Stage] = [BrokenVideoFilter(), Resample(encoding=encoding), ShotSplitter(encoding=encoding), Segmenter()]
     if filter_high_resolution:
         stages.append(HighResolutionFilter(resolution=resolution))
-    stages.append(AffineTransform(resolution, landmark_detector, str(landmark_weights_dir), encoding))
+    stages.append(AffineTransform(resolution, landmark_detector, str(landmark_weights_dir), encoding, align_dtype))
     if filter_incorrect_alignment:
         stages.append(AlignmentCheck())
     stages.append(AudioVisualSync(sync_conf_threshold, sync_measure=SyncNetMeasure(str(syncnet_weights),

@@ -19,11 +19,19 @@ import numpy as np
 from latentsync.io.atomic_file import PARTIAL_MARKER, replaced_atomically
 from latentsync.io.audio_encoder import encode_audio
 from latentsync.io.audio_reader import load_audio
-from latentsync.io.video_writer import VideoWriter
+from latentsync.io.video_writer import STANDARD_ENCODING, EncoderSettings, VideoWriter
 
 FPS = 25
 SAMPLE_RATE = 16000
 SAMPLES_PER_FRAME = SAMPLE_RATE // FPS
+# The x264 settings of the stages that re-encode, per ``--encoding``: ``standard`` keeps CRF 18; ``original`` is what
+# the original's commands give: ``ffmpeg -r 25`` at libx264's defaults (CRF 23), scenedetect's ``split-video`` at its
+# defaults (CRF 22, ``veryfast``).
+STAGE_ENCODINGS = {
+    "standard": {"resample": STANDARD_ENCODING, "shots": STANDARD_ENCODING},
+    "original": {"resample": EncoderSettings(crf=23, preset="medium"),
+                 "shots": EncoderSettings(crf=22, preset="veryfast")},
+}
 
 
 def header_duration(path: str | os.PathLike) -> float:
@@ -61,9 +69,12 @@ def shift_audio(audio: np.ndarray, offset_frames: int) -> np.ndarray:
     return shifted
 
 
-def write_clip(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, num_frames: int) -> None:
-    """Encode ``num_frames`` RGB frames (H.264, CRF 18) with their audio (AAC), fitted to the frame count."""
-    with VideoWriter(path, audio=fit_audio(audio, num_frames), sample_rate=SAMPLE_RATE, fps=FPS) as writer:
+def write_clip(path: Path, frames: Iterable[np.ndarray], audio: np.ndarray, num_frames: int,
+               encoder: EncoderSettings = STANDARD_ENCODING) -> None:
+    """Encode ``num_frames`` RGB frames (H.264, CRF 18 unless ``encoder`` says otherwise) with their audio (AAC),
+    fitted to the frame count."""
+    with VideoWriter(path, audio=fit_audio(audio, num_frames), sample_rate=SAMPLE_RATE, fps=FPS, crf=encoder.crf,
+                     preset=encoder.preset) as writer:
         for frame in frames:
             writer.write(frame)
 

@@ -2,7 +2,9 @@
 
 Cuts come from PySceneDetect's ``AdaptiveDetector`` with threshold 2 through its Python API, which is what
 the original's ``scenedetect detect-adaptive --threshold 2 split-video`` runs (same default minimum shot
-length of 15 frames, same automatic downscaling); the shots are then cut frame-exactly and re-encoded.
+length of 15 frames, same automatic downscaling); the shots are then cut frame-exactly and re-encoded: at CRF 18
+``medium`` (``standard``), or as scenedetect's ``split-video`` encodes them by default, CRF 22 ``veryfast``
+(``encoding="original"``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import ClassVar
 import scenedetect
 from scenedetect.detectors import AdaptiveDetector
 
-from latentsync.data_processing.media import FPS, SAMPLES_PER_FRAME, load_clip_audio, write_clip
+from latentsync.data_processing.media import FPS, SAMPLES_PER_FRAME, STAGE_ENCODINGS, load_clip_audio, write_clip
 from latentsync.data_processing.records import ClipResult, kept
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.io.video_reader import VideoReader
@@ -33,6 +35,7 @@ class ShotSplitter(Stage):
     folder: ClassVar[str] = "shot"
     threshold: float = 2.0
     min_scene_len: int = 15
+    encoding: str = "standard"
 
     def process(self, source: Path, output_dir: Path, clip: str) -> ClipResult:
         shots = detect_shots(source, self.threshold, self.min_scene_len)
@@ -50,7 +53,8 @@ class ShotSplitter(Stage):
                 pass
             name = output_name(clip, f"_shot_{number:03d}")
             write_clip(output_dir / name, itertools.islice(frames, end - start),
-                       audio[start * SAMPLES_PER_FRAME: end * SAMPLES_PER_FRAME], end - start)
+                       audio[start * SAMPLES_PER_FRAME: end * SAMPLES_PER_FRAME], end - start,
+                       STAGE_ENCODINGS[self.encoding]["shots"])
             outputs.append(name)
             position = end
         return kept(*outputs, shots=len(outputs))

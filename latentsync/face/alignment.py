@@ -119,15 +119,17 @@ class FaceAligner:
         return torch.stack(matrices)
 
     def crop(
-        self, frames: torch.Tensor, affine_matrices: torch.Tensor, device: torch.device | str | None = None
+        self, frames: torch.Tensor, affine_matrices: torch.Tensor, device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
         """(B, H, W, 3) uint8 frames -> (B, crop_h, crop_w, 3) uint8 crops, fill 127, truncated (not rounded).
 
         Only a window of each frame around its crop is copied to ``device`` (default: the frames') and converted
-        to float; the crops equal those of a whole-frame warp bit for bit (``warp_frames_in_windows``).
+        to float; the crops equal those of a whole-frame warp bit for bit (``warp_frames_in_windows``). ``dtype``
+        float16 warps in the original's precision (the matrix, the grid and the samples rounded to float16).
         """
         crop_w, crop_h = self.crop_size
-        crops = warp_frames_in_windows(frames, affine_matrices, (crop_h, crop_w), CROP_FILL_VALUE, device)
+        crops = warp_frames_in_windows(frames, affine_matrices, (crop_h, crop_w), CROP_FILL_VALUE, device, dtype)
         return crops.to(torch.uint8).permute(0, 2, 3, 1)
 
     def resize_crops(self, crops: torch.Tensor) -> torch.Tensor:
@@ -141,10 +143,12 @@ class FaceAligner:
                                           crops.cpu().numpy()))
         return torch.from_numpy(np.stack(resized)).permute(0, 3, 1, 2).to(crops.device)
 
-    def __call__(self, frames: torch.Tensor, landmarks3: np.ndarray) -> AlignedFaces:
-        """Align a batch of consecutive frames (B, H, W, 3) uint8 given their (B, 3, 2) landmark points."""
+    def __call__(self, frames: torch.Tensor, landmarks3: np.ndarray, dtype: torch.dtype = torch.float32
+                 ) -> AlignedFaces:
+        """Align a batch of consecutive frames (B, H, W, 3) uint8 given their (B, 3, 2) landmark points, warping in
+        ``dtype`` (``crop``)."""
         affine_matrices = self.estimate_affine(landmarks3).to(frames.device)
-        faces = self.resize_crops(self.crop(frames, affine_matrices))
+        faces = self.resize_crops(self.crop(frames, affine_matrices, dtype=dtype))
         crop_w, crop_h = self.crop_size
         boxes = torch.tensor([[0, 0, crop_w, crop_h]], dtype=torch.int64).expand(len(faces), 4).clone()
         return AlignedFaces(faces=faces, affine_matrices=affine_matrices, boxes=boxes)

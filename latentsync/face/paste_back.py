@@ -8,6 +8,10 @@ Speed (this stage must never starve the models): one grid and one ``grid_sample`
 its fill and its mask; box erosions are a few elementwise minimums (log2 of the box size) instead of
 max-pooling; the Gaussian blur runs as small matrix products against a banded (Toeplitz) matrix,
 which CPU BLAS and GPUs do far faster than a one-channel convolution.
+
+``dtype`` float16 runs it in the original's precision (its aligner is float16 on the GPU): the matrix and its
+inverse, the warp, the masks, the blur and the blend are float16, the face area behind the feathering width is
+summed in float32, as the original does (``latentsync.face.warp``).
 """
 
 from __future__ import annotations
@@ -37,20 +41,23 @@ BLUR_BLOCK = 64
 
 @dataclass(frozen=True)
 class BlendMasks:
-    """Masks over the paste window, each (B, 1, rows, cols) float32 in [0, 1]."""
+    """Masks over the paste window, each (B, 1, rows, cols) in [0, 1], in the paste's dtype."""
 
     eroded: torch.Tensor  # warped crop mask after a 2x2 erosion: where the face is pasted
     center: torch.Tensor  # eroded again by 2 * w_edge so the feathering stays inside the face
     soft: torch.Tensor  # Gaussian-blurred center: the blend weight of the generated face
 
 
-def resize_faces_to_crop(faces: torch.Tensor, crop_size: tuple[int, int]) -> torch.Tensor:
-    """(B, 3, res, res) float faces -> (B, 3, crop_h, crop_w) float32, PIL-style antialiased bicubic.
+def resize_faces_to_crop(faces: torch.Tensor, crop_size: tuple[int, int],
+                         dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(B, 3, res, res) float faces -> (B, 3, crop_h, crop_w) ``dtype``, PIL-style antialiased bicubic.
 
-    No clamping: the reference warps the slightly overshooting values as they are.
+    No clamping: the reference warps the slightly overshooting values as they are. float32 resizes in float32;
+    float16 resizes in the faces' own dtype (the original's: its models' precision) and then rounds to float16.
     """
     crop_w, crop_h = crop_size
-    return resize(faces.float(), [crop_h, crop_w], interpolation=InterpolationMode.BICUBIC, antialias=True)
+    faces = faces.float() if dtype == torch.float32 else faces
+    return resize(faces, [crop_h, crop_w], interpolation=InterpolationMode.BICUBIC, antialias=True).to(dtype)
 
 
 def paste_window(affine_matrices: torch.Tensor, crop_size: tuple[int, int], frame_size: tuple[int, int]) -> Window:
@@ -108,13 +115,13 @@ def _running_min(values: torch.Tensor, size: int, dim: int) -> torch.Tensor:
     return values
 
 
-def _gaussian_taps(radius: int, device: torch.device) -> torch.Tensor:
-    """Normalised taps of the kernel 2 * radius + 1 with OpenCV's sigma for that size."""
+def _gaussian_taps(radius: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """Normalised taps of the kernel 2 * radius + 1 with OpenCV's sigma for that size, computed in float32."""
     kernel_size = 2 * radius + 1
     sigma = 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
     offsets = torch.arange(kernel_size, dtype=torch.float32, device=device) - radius
     taps = torch.exp(-offsets.pow(2) / (2 * sigma**2))
-    return taps / taps.sum()
+    return (taps / taps.sum()).to(dtype)
 
 
 def _correlate_last_dim(values: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
@@ -140,21 +147,22 @@ def _correlate_last_dim(values: torch.Tensor, taps: torch.Tensor) -> torch.Tenso
 
 def _gaussian_blur(masks: torch.Tensor, radius: int) -> torch.Tensor:
     """Separable Gaussian, kernel 2 * radius + 1 with OpenCV's sigma for that size, reflect-101 borders."""
-    taps = _gaussian_taps(radius, masks.device)
+    taps = _gaussian_taps(radius, masks.device, masks.dtype)
     padded = F.pad(masks, (radius, radius, radius, radius), mode="reflect")
     rows_done = _correlate_last_dim(padded, taps)
     return _correlate_last_dim(rows_done.transpose(-1, -2), taps).transpose(-1, -2)
 
 
 def blend_masks_from_coverage(coverage: torch.Tensor) -> BlendMasks:
-    """The paste masks from the warped all-ones crop mask, (B, 1, rows, cols).
+    """The paste masks from the warped all-ones crop mask, (B, 1, rows, cols), in its dtype.
 
     Per face: w_edge = int(sqrt(area of the eroded mask)) // 20 sets both the second erosion
     (2 * w_edge square) and the blur (2 * w_edge + 1), so the feathering scales with the face
-    size in the frame, not with the working resolution.
+    size in the frame, not with the working resolution. The area is summed in float32 (a float16 sum of a
+    face's pixels would overflow).
     """
     eroded = _erode(coverage, 2)
-    edge_widths = [int(area**0.5) // 20 for area in eroded.sum(dim=(1, 2, 3)).tolist()]
+    edge_widths = [int(area**0.5) // 20 for area in eroded.float().sum(dim=(1, 2, 3)).tolist()]
 
     center = torch.empty_like(eroded)
     soft = torch.empty_like(eroded)
@@ -168,30 +176,32 @@ def blend_masks_from_coverage(coverage: torch.Tensor) -> BlendMasks:
 
 def paste_faces_back(
     frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor, crop_size: tuple[int, int],
-    in_place: bool = False,
+    in_place: bool = False, dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """Paste faces into their frames.
 
     frames: (B, H, W, 3) uint8; faces: (B, 3, res, res) float in [-1, 1] (any float dtype);
     affine_matrices: (B, 2, 3) frame pixel -> crop pixel, as returned by the aligner;
     crop_size: the aligner's (crop_w, crop_h). Returns (B, H, W, 3) uint8 frames (truncated,
-    not rounded), on the frames' device, computed in float32: new ones, or ``frames`` itself
-    written over when ``in_place`` (saves copying whole frames when the caller owns them).
+    not rounded), on the frames' device, computed in ``dtype`` (float32, or float16 as the original's run, see
+    the module docstring): new ones, or ``frames`` itself written over when ``in_place`` (saves copying whole
+    frames when the caller owns them).
     """
     frame_size = tuple(frames.shape[1:3])
-    affine_matrices = affine_matrices.float().to(frames.device)
+    affine_matrices = affine_matrices.to(frames.device, dtype).float()  # float16: the original's rounded matrix
     top, left, bottom, right = window = paste_window(affine_matrices, crop_size, frame_size)
     output = frames if in_place else frames.clone()
     if bottom <= top or right <= left:
         return output
 
-    box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size)
-    warped, coverage = warp_affine_with_coverage(box_faces, invert_affine(affine_matrices), frame_size, window)
+    box_faces = resize_faces_to_crop(faces.to(frames.device), crop_size, dtype)
+    warped, coverage = warp_affine_with_coverage(box_faces, invert_affine(affine_matrices, dtype), frame_size, window,
+                                                 dtype)
     masks = blend_masks_from_coverage(coverage)
     # The reference's arithmetic, in place: fill outside the crop, [-1, 1] -> [0, 255], mask, blend.
     warped.add_((1 - coverage).mul_(FACE_FILL_VALUE)).div_(2).add_(0.5).clamp_(0, 1).mul_(255)
     pasted = warped.mul_(masks.eroded)
-    original = output[:, top:bottom, left:right].permute(0, 3, 1, 2).float()
+    original = output[:, top:bottom, left:right].permute(0, 3, 1, 2).to(dtype)
     blended = pasted.mul_(masks.soft).add_(original.mul_(1 - masks.soft))
     output[:, top:bottom, left:right] = blended.to(torch.uint8).permute(0, 2, 3, 1)
     return output

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from latentsync.errors import InputError
+from latentsync.errors import NoFaceError
 from latentsync.face.landmarks import create_landmark_detector
 from latentsync.face.landmarks.detector import FaceLandmarkDetector
 from latentsync.face.landmarks.factory import DEFAULT_WEIGHTS_DIR
@@ -34,7 +34,7 @@ def sampled_frame_indices(num_frames: int, num_samples: int = SAMPLED_FRAMES) ->
 
 def require_a_face(video_path: str | os.PathLike, backend: str = "mediapipe",
                    device: torch.device | str = "cpu", weights_dir: str | os.PathLike = DEFAULT_WEIGHTS_DIR) -> None:
-    """Raise ``InputError`` when the landmark ``backend`` finds no face in any frame of ``video_path``.
+    """Raise ``NoFaceError`` (an ``InputError``) when the landmark ``backend`` finds no face in any frame of ``video_path``.
 
     ``weights_dir`` holds the face_alignment / insightface weights.
     """
@@ -53,7 +53,7 @@ def require_a_face(video_path: str | os.PathLike, backend: str = "mediapipe",
                 bar.update(len(batch))
     finally:
         detector.close()
-    raise InputError(f"no face was found in any frame of {str(reader.path)!r}; use a video in which the speaker's "
+    raise NoFaceError(f"no face was found in any frame of {str(reader.path)!r}; use a video in which the speaker's "
                      "face is visible and roughly frontal")
 
 

@@ -5,6 +5,15 @@ The reference aligns and pastes faces with kornia. Re-deriving its sampling grid
 reproduces its crops bit for bit without depending on kornia. Everything runs on the device of
 the input tensors, except that ``warp_frames_in_windows`` copies only windows of the frames to the
 device it is given.
+
+``ALIGN_DTYPES``: float32 (the default, what the tests compare with the reference's float32 fixtures) or float16,
+the precision of the original's own run (its aligner is built in float16 on the GPU): the matrices, the sampling
+grid (kornia's float16 chain: normalising matrices, a float32 inverse cast back, ``affine_grid``), the samples and
+everything paste-back blends are then float16, so translations of several hundred pixels are rounded to 0.5-1 px.
+The bilinear taps themselves are computed in float32 from the float16 grid and image and rounded to float16 (torch's
+CPU float16 ``grid_sample`` reads out of bounds on full-HD frames); the original's GPU kernel also rounds the
+unnormalised coordinates and the tap weights to float16, so its pixels differ from these by a level or two here and
+there (the whole-frame float16 emulation of the tests sees at most 2).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import torch.nn.functional as F
 
 # (top, left, bottom, right) of a sub-rectangle of the destination image, end-exclusive.
 Window = tuple[int, int, int, int]
+ALIGN_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 def _homogeneous(matrices: torch.Tensor) -> torch.Tensor:
@@ -51,24 +61,35 @@ def _base_coordinates(size: int, device: torch.device) -> torch.Tensor:
     return torch.linspace(-1.0, 1.0, size, dtype=torch.float32, device=device)
 
 
-def invert_affine(matrices: torch.Tensor) -> torch.Tensor:
-    """Inverse of (B, 2, 3) affine matrices, via a float32 LU inverse of the 3x3 extension (as kornia)."""
-    return torch.linalg.inv(_homogeneous(matrices.float()))[:, :2, :]
+def _cast_inverse(matrices: torch.Tensor) -> torch.Tensor:
+    """Inverse of (B, 3, 3) matrices computed in float32 and returned in their dtype (kornia's inverse of
+    float16 matrices)."""
+    return torch.linalg.inv(matrices.float()).to(matrices.dtype)
+
+
+def invert_affine(matrices: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Inverse of (B, 2, 3) affine matrices as ``dtype`` (the matrices are first rounded to it), via a float32 LU
+    inverse of the 3x3 extension (as kornia)."""
+    return _cast_inverse(_homogeneous(matrices.to(dtype)))[:, :2, :]
 
 
 def _sampling_grid(
     matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int], window: Window | None,
-    device: torch.device,
+    device: torch.device, dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """grid_sample grid (B, rows, cols, 2) of the destination ``window`` for source -> destination ``matrices``."""
-    return torch.stack(_grid_coordinates(matrices, source_size, out_size, window, device), dim=-1)
+    return torch.stack(_grid_coordinates(matrices, source_size, out_size, window, device, dtype), dim=-1)
 
 
 def _grid_coordinates(
     matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int], window: Window | None,
-    device: torch.device,
+    device: torch.device, dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The x and y of the sampling grid, each (B, rows, cols), in grid_sample's normalised units."""
+    """The x and y of the sampling grid, each (B, rows, cols) float32, in grid_sample's normalised units; ``dtype``
+    float16: the original's float16 grid (``_half_grid``), its values exact in float32."""
+    if dtype == torch.float16:
+        grid = _half_grid(matrices, source_size, out_size, window, device).float()
+        return grid[..., 0], grid[..., 1]
     height, width = source_size
     out_h, out_w = out_size
     top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
@@ -84,23 +105,43 @@ def _grid_coordinates(
     return grid_x, grid_y
 
 
+def _half_grid(matrices: torch.Tensor, source_size: tuple[int, int], out_size: tuple[int, int],
+               window: Window | None, device: torch.device) -> torch.Tensor:
+    """The float16 sampling grid (B, rows, cols, 2) of the destination ``window``, built as kornia's ``warp_affine``
+    builds it for float16 matrices: the matrices and the pixel-to-normalised maps in float16, their chain multiplied
+    in float16, each inverse in float32 and cast back, then ``affine_grid``'s base grid times the matrix in float16
+    (for the window's rows and columns only)."""
+    half = torch.float16
+    height, width = source_size
+    out_h, out_w = out_size
+    top, left, bottom, right = window if window is not None else (0, 0, out_h, out_w)
+    source_to_destination = _pixel_to_normalized(out_h, out_w, device).to(half) @ (
+        _homogeneous(matrices.to(device, half)) @ _cast_inverse(_pixel_to_normalized(height, width, device).to(half)))
+    theta = _cast_inverse(source_to_destination)[:, :2, :]
+    base_y, base_x = torch.meshgrid(torch.linspace(-1, 1, out_h, dtype=half, device=device)[top:bottom],
+                                    torch.linspace(-1, 1, out_w, dtype=half, device=device)[left:right], indexing="ij")
+    base = torch.stack([base_x, base_y, torch.ones_like(base_x)], dim=-1)
+    grid = base.reshape(1, -1, 3).expand(len(theta), -1, -1) @ theta.transpose(1, 2)
+    return grid.view(len(theta), *base.shape[:2], 2)
+
+
 def _sample(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def warp_affine_with_coverage(
-    images: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], window: Window | None = None
+    images: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], window: Window | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``warp_affine`` plus the coverage: the same warp of an all-ones image, (B, 1, rows, cols).
+    """``warp_affine`` plus the coverage: the same warp of an all-ones image, (B, 1, rows, cols), both ``dtype``.
 
     One grid and one ``grid_sample`` call (the ones ride along as an extra channel) give both, bit-identical
     to warping the image and the ones separately: paste-back needs the face, its fill and its mask from the
-    same grid.
+    same grid. float16: the images and the grid rounded as the original's float16 run has them, the samples too.
     """
-    images = images.float()
-    grid = _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device)
-    with_ones = torch.cat([images, torch.ones_like(images[:, :1])], dim=1)
-    warped = _sample(with_ones, grid)
+    images = images.to(dtype).float()
+    grid = _sampling_grid(matrices, tuple(images.shape[-2:]), out_size, window, images.device, dtype)
+    warped = _sample(torch.cat([images, torch.ones_like(images[:, :1])], dim=1), grid).to(dtype)
     return warped[:, :-1], warped[:, -1:]
 
 
@@ -158,7 +199,7 @@ def _axis_cut(pixels: torch.Tensor, size: int) -> _AxisCut:
 
 def warp_frames_in_windows(
     frames: torch.Tensor, matrices: torch.Tensor, out_size: tuple[int, int], fill: float,
-    device: torch.device | str | None = None,
+    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """The whole-frame warp of (B, H, W, C) uint8 frames, ``fill`` where uncovered, reading only windows of them.
 
@@ -168,12 +209,14 @@ def warp_frames_in_windows(
     whole pixels. It unnormalises a grid value g as (g + 1) * (length - 1) / 2; with a window length of
     2^(k+1) + 1 and g = (x - start) / 2^k - 1 every step is exact (see ``_axis_cut``; an axis where that cannot
     hold is taken whole). Taps outside the frame read 0 and so does the coverage channel, as with whole frames.
-    Returns (B, C, out_h, out_w) float32 on ``device``.
+    Returns (B, C, out_h, out_w) ``dtype`` on ``device`` (float16: the original's grid, samples and fill, see the
+    module docstring).
     """
     device = frames.device if device is None else torch.device(device)
     num_frames, height, width, channels = frames.shape
     window_coordinates, cuts = [], []
-    for coordinates, size in zip(_grid_coordinates(matrices, (height, width), out_size, None, device), (width, height)):
+    for coordinates, size in zip(_grid_coordinates(matrices, (height, width), out_size, None, device, dtype),
+                                 (width, height)):
         pixels = (coordinates + 1) * ((size - 1) / 2)  # grid_sample's own unnormalisation, step by step
         cut = _axis_cut(pixels, size)
         if cut.k is None:
@@ -201,6 +244,6 @@ def warp_frames_in_windows(
         stored[index, channels, :rows, :cols] = 1
         stored[index, :, rows:y_reach, :x_reach] = 0  # taps past the frame's edges read 0, as with whole frames
         stored[index, :, :y_reach, cols:x_reach] = 0
-    warped = _sample(storage.as_strided(lengths, strides), torch.stack(window_coordinates, dim=-1))
+    warped = _sample(storage.as_strided(lengths, strides), torch.stack(window_coordinates, dim=-1)).to(dtype)
     faces, coverage = warped[:, :-1], warped[:, -1:]
     return faces.add_((1 - coverage).mul_(fill))

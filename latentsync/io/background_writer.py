@@ -20,11 +20,12 @@ class BackgroundVideoWriter(KeptUnlessFailed):
     ``write`` returns as soon as the frame is queued (it blocks while ``max_queued_frames`` wait, so memory
     stays bounded); the frame array then belongs to the writer and must not be modified. An encoding error
     is raised by the next ``write`` or by ``close``, and the partial file is discarded as with ``VideoWriter``.
-    Extra keyword arguments go to ``VideoWriter``.
+    Extra keyword arguments go to ``writer_type`` (``VideoWriter``, or another writer of its use).
     """
 
-    def __init__(self, path: str | os.PathLike, max_queued_frames: int = DEFAULT_QUEUED_FRAMES, **writer_options):
-        self._writer = VideoWriter(path, **writer_options)
+    def __init__(self, path: str | os.PathLike, max_queued_frames: int = DEFAULT_QUEUED_FRAMES,
+                 writer_type: type = VideoWriter, **writer_options):
+        self._writer = writer_type(path, **writer_options)
         self._encoder: BackgroundConsumer[np.ndarray] = BackgroundConsumer(
             self._writer.write, max_items=max_queued_frames, name="video-encode")
         self.frames_written = 0  # frames handed over (the encoder may still be behind)

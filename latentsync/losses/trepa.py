@@ -21,8 +21,8 @@ TREPA_INPUT_SIZE = 224
 class TREPALoss:
     """``loss(fake, real)`` on (B, C, F, H, W) videos in [-1, 1]; gradients flow into ``fake`` only.
 
-    Inputs are cast to the network's dtype (half precision halves ViT-g's activation memory) and the
-    features back to float32 before the normalisation and the MSE.
+    Inputs are cast to the network's dtype (half precision halves ViT-g's activation memory), and the
+    normalisation and the MSE run in it too, as the original computes them.
     """
 
     def __init__(self, model: VisionTransformer):
@@ -39,7 +39,7 @@ class TREPALoss:
         frames = F.interpolate(frames, size=(TREPA_INPUT_SIZE, TREPA_INPUT_SIZE), mode="bicubic")
         videos = rearrange(frames, "(b f) c h w -> b c f h w", f=num_frames)
         videos = (videos / 2 + 0.5).clamp(0, 1)
-        return self.model.forward_features(videos.to(self.dtype)).float()
+        return self.model.forward_features(videos.to(self.dtype))
 
     def __call__(self, videos_fake: torch.Tensor, videos_real: torch.Tensor) -> torch.Tensor:
         feats_fake = F.normalize(self.features(videos_fake), p=2, dim=1)

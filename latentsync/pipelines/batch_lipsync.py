@@ -1,9 +1,9 @@
-"""Lip-sync many videos with one loaded pipeline: the i-th video of a list to the i-th audio of another.
+"""Lip-sync many video/audio pairs with one loaded pipeline (the pairs: ``latentsync.pipelines.batch_pairing``).
 
-As the original ``eval/inference_videos.py``, each result is ``<output_dir>/<video name>_out.mp4`` (the name
-the FVD pairing expects), and a pair whose files are missing is skipped. Unlike it, the models load once per
-process instead of once per video, no shell is involved, and a pair that fails its input checks (or has no face)
-is reported and skipped, one that fails otherwise is reported as failed, and the others go on.
+Unlike the original's evaluation script, the models load once per process instead of once per pair and no shell
+is involved. A pair whose video shows no face is skipped with a warning (the original's run of that pair stops
+without an output); a pair that fails otherwise (a missing or unreadable file, an error during generation) is
+reported as failed and the others go on.
 
 Many GPUs: under ``torchrun`` each process takes every ``world_size``-th pair from its rank on (``share_of_jobs``);
 on a Ray cluster each pair is one task asking for a GPU (``lipsync_batch_on_ray``), and a Ray worker keeps its
@@ -14,29 +14,19 @@ so it is the same whichever process writes it.
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from latentsync.errors import InputError
+from latentsync.errors import InputError, NoFaceError
+from latentsync.pipelines.batch_pairing import LipsyncJob
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.ray_cluster import connect_ray
 
 logger = logging.getLogger(__name__)
-
-OUTPUT_SUFFIX = "_out.mp4"
-
-
-@dataclass(frozen=True)
-class LipsyncJob:
-    video_path: Path
-    audio_path: Path
-    output_path: Path
 
 
 @dataclass
@@ -57,29 +47,6 @@ class BatchReport:
 BatchSetup = tuple[LipsyncPipeline, LipsyncSettings]
 
 
-def read_path_list(list_path: str | os.PathLike) -> list[Path]:
-    """The paths of a text file, one a line (blank lines ignored); InputError when the file is missing."""
-    list_path = Path(list_path)
-    if not list_path.is_file():
-        raise InputError(f"file list {list_path} not found; write one path a line")
-    return [Path(line.strip()) for line in list_path.read_text().splitlines() if line.strip()]
-
-
-def plan_jobs(video_paths: list[Path], audio_paths: list[Path], output_dir: str | os.PathLike) -> list[LipsyncJob]:
-    """Pair the lists line by line; two videos with the same name would write one output, so that is refused."""
-    if len(video_paths) != len(audio_paths):
-        raise InputError(f"the video list has {len(video_paths)} paths and the audio list {len(audio_paths)}; "
-                         "line i of one is lip-synced to line i of the other, so they must be as long")
-    jobs, outputs = [], {}
-    for video, audio in zip(video_paths, audio_paths):
-        output = Path(output_dir) / f"{video.stem}{OUTPUT_SUFFIX}"
-        if output in outputs:
-            raise InputError(f"{outputs[output]} and {video} would both be written to {output}; rename one")
-        outputs[output] = video
-        jobs.append(LipsyncJob(video, audio, output))
-    return jobs
-
-
 def skip_finished(jobs: Sequence[LipsyncJob], skip_existing: bool) -> tuple[list[LipsyncJob], BatchReport]:
     """The jobs still to run, and the report of those skipped because their output exists (with
     ``skip_existing``; outputs appear only when complete, so an existing one is finished)."""
@@ -90,16 +57,20 @@ def skip_finished(jobs: Sequence[LipsyncJob], skip_existing: bool) -> tuple[list
 
 def lipsync_job(pipeline: LipsyncPipeline, job: LipsyncJob, settings: LipsyncSettings,
                 skip_existing: bool = False) -> BatchReport:
-    """One pair: done, skipped (its output exists and ``skip_existing``; bad inputs) or failed (any other error)."""
+    """One pair: done, skipped (its output exists and ``skip_existing``; no face in its video) or failed (anything
+    else, a missing or unreadable file included)."""
     pending, report = skip_finished([job], skip_existing)
     if not pending:
         return report
     try:
         job.output_path.parent.mkdir(parents=True, exist_ok=True)
         report.done.append(pipeline(job.video_path, job.audio_path, job.output_path, settings=settings))
-    except InputError as error:
+    except NoFaceError as error:
         logger.warning("skipping %s + %s: %s", job.video_path, job.audio_path, error)
         report.skipped.append((job, str(error)))
+    except InputError as error:  # the user's to fix: the message says how, a traceback would not help
+        logger.error("lip-syncing %s + %s failed: %s", job.video_path, job.audio_path, error)
+        report.failed.append((job, str(error)))
     except Exception as error:  # one broken pair must not stop the batch; the log keeps the traceback
         logger.exception("lip-syncing %s + %s failed", job.video_path, job.audio_path)
         report.failed.append((job, f"{type(error).__name__}: {error}"))

@@ -182,8 +182,9 @@ class LipsyncExecutor:
     def _lipsync(self, windows: list[WindowFrames]) -> None:
         """Regenerate the faces of consecutive windows in one U-Net call and paste them into their frames."""
         pipeline, plan = self.pipeline, self.plan
+        align_dtype = plan.settings.align_dtype
         faces = torch.cat([pipeline.align_faces(window.frames[window.lipsync_rows.to(window.frames.device)],
-                                                window.affine_matrices) for window in windows])
+                                                window.affine_matrices, align_dtype) for window in windows])
         audio_embeds = torch.cat([pipeline.audio_embeds(plan.audio_features, window.planned.output_frames.start,
                                                         len(window.planned))[window.lipsync_rows]
                                   for window in windows])
@@ -194,7 +195,8 @@ class LipsyncExecutor:
             generated = self.face_postprocessor(generated)
         for window, window_faces in zip(windows, generated.split([len(w.affine_matrices) for w in windows])):
             rows = window.lipsync_rows.to(window.frames.device)  # frames[rows] is a gathered copy: paste into it
-            pasted = pipeline.paste_back(window.frames[rows], window_faces, window.affine_matrices, in_place=True)
+            pasted = pipeline.paste_back(window.frames[rows], window_faces, window.affine_matrices, in_place=True,
+                                         align_dtype=align_dtype)
             if self.frame_postprocessor is not None:
                 pasted = self.frame_postprocessor(FramedFaces(pasted, window.five_points, window.affine_matrices,
                                                               pipeline.aligner.crop_size, pipeline.config.resolution))

@@ -13,8 +13,11 @@ latent core of ``LatentInpaintingPipeline``) and ``paste_back``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +37,9 @@ from latentsync.face.landmarks import FaceLandmarkDetector, create_landmark_dete
 from latentsync.face.landmarks.selection import choose_landmark_backend, release_for_resolution
 from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images
 from latentsync.face.paste_back import paste_faces_back
+from latentsync.face.warp import ALIGN_DTYPES
 from latentsync.io.background_writer import BackgroundVideoWriter
+from latentsync.io.original_encodes import ReencodedVideo, TwiceEncodedWriter
 from latentsync.io.video_frames import FrameCollector
 from latentsync.io.video_writer import ENCODINGS, VideoWriter
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout
@@ -176,9 +181,11 @@ class LipsyncPipeline(LatentInpaintingPipeline):
 
     # ----------------------------------------------------------------------------------------- stages
 
-    def align_faces(self, frames: torch.Tensor, affine_matrices: torch.Tensor) -> torch.Tensor:
-        """(B, H, W, 3) uint8 frames -> (B, 3, res, res) uint8 faces in the template's crop."""
-        return self.aligner.resize_crops(self.aligner.crop(frames, affine_matrices))
+    def align_faces(self, frames: torch.Tensor, affine_matrices: torch.Tensor, align_dtype: str = "float32"
+                    ) -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames -> (B, 3, res, res) uint8 faces in the template's crop, warped in
+        ``align_dtype`` (``float16``: the original's precision)."""
+        return self.aligner.resize_crops(self.aligner.crop(frames, affine_matrices, dtype=ALIGN_DTYPES[align_dtype]))
 
     def audio_features(self, waveform: np.ndarray, context: str = "cut") -> torch.Tensor:
         """Per-layer Whisper encoder features ``(T, layers, dim)`` at 50 Hz of a 16 kHz mono waveform (``context``:
@@ -202,12 +209,14 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                             guidance_scale, generator, initial_noise, deep_cache_interval, windows_per_call)
 
     def paste_back(self, frames: torch.Tensor, faces: torch.Tensor, affine_matrices: torch.Tensor,
-                   in_place: bool = False) -> torch.Tensor:
-        """(B, H, W, 3) uint8 frames with ``faces`` (float, [-1, 1]) blended in where they were cropped.
+                   in_place: bool = False, align_dtype: str = "float32") -> torch.Tensor:
+        """(B, H, W, 3) uint8 frames with ``faces`` (float, [-1, 1]) blended in where they were cropped, computed in
+        ``align_dtype`` (``float16``: the original's precision).
 
         ``in_place`` writes into ``frames`` instead of a copy.
         """
-        return paste_faces_back(frames, faces, affine_matrices, self.aligner.crop_size, in_place=in_place)
+        return paste_faces_back(frames, faces, affine_matrices, self.aligner.crop_size, in_place=in_place,
+                                dtype=ALIGN_DTYPES[align_dtype])
 
     # ----------------------------------------------------------------------------------------- the call
 
@@ -245,6 +254,9 @@ class LipsyncPipeline(LatentInpaintingPipeline):
                              checked=inputs_checked)
         frame_postprocessor = frame_postprocessor or self.face_enhancement(settings)
         with contextlib.ExitStack() as scope:
+            if settings.staging == "original":  # the original reads its input only after re-encoding it
+                staged = Path(scope.enter_context(tempfile.TemporaryDirectory(prefix="latentsync-staging-")))
+                inputs = dataclasses.replace(inputs, video=ReencodedVideo(inputs.video, staged / "video.mp4"))
             plan = plan_lipsync(self, inputs, settings, scope, progress, ahead=pipelined)
             sink = scope.enter_context(self._open_sink(inputs, plan, pipelined))
             counts = LipsyncExecutor(self, plan, face_postprocessor, frame_postprocessor, progress,
@@ -263,12 +275,15 @@ class LipsyncPipeline(LatentInpaintingPipeline):
         return report
 
     def _open_sink(self, inputs: LipsyncInputs, plan: LipsyncPlan, pipelined: bool):
-        """A video writer of the output file (encoding in a background thread when ``pipelined``), or a collector of
-        the frames in memory."""
+        """A video writer of the output file (encoding in a background thread when ``pipelined``; the original's two
+        encodes with ``staging="original"``), or a collector of the frames in memory."""
         if inputs.output_path is None:
             return FrameCollector(plan.frames.num_output_frames)
-        encoder = ENCODINGS[plan.settings.encoding]
-        writer_type = BackgroundVideoWriter if pipelined else VideoWriter
-        return writer_type(inputs.output_path, audio=plan.audio_track, sample_rate=self.config.audio_sample_rate,
-                           fps=self.config.video_fps, crf=encoder.crf, preset=encoder.preset,
-                           inputs=inputs.input_paths)
+        if plan.settings.staging == "original":
+            writer_type, encoding = TwiceEncodedWriter, {}
+        else:
+            encoder = ENCODINGS[plan.settings.encoding]
+            writer_type, encoding = VideoWriter, {"crf": encoder.crf, "preset": encoder.preset}
+        writer = functools.partial(BackgroundVideoWriter, writer_type=writer_type) if pipelined else writer_type
+        return writer(inputs.output_path, audio=plan.audio_track, sample_rate=self.config.audio_sample_rate,
+                      fps=self.config.video_fps, inputs=inputs.input_paths, **encoding)

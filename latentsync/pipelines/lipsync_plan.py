@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latentsync.errors import InputError
+from latentsync.errors import InputError, NoFaceError
 from latentsync.face.speaker_selection import SpeakerSelector
 from latentsync.face.tracking import GrowingFaceTrack, batched, detect_faces, track_faces
 from latentsync.io.video_source import VideoSource
@@ -103,7 +103,7 @@ def track_source_faces(pipeline, video: VideoSource, num_frames: int, settings: 
 
     ``largest`` (the original's rule) detects each frame's largest face as tracking goes; any other speaker
     choice first plans the chosen face of every frame (a pass over the video), then aligns those faces. Gaps of at
-    most ``settings.max_face_gap`` frames borrow their neighbours' face. ``InputError`` when no frame has a face.
+    most ``settings.max_face_gap`` frames borrow their neighbours' face. ``NoFaceError`` when no frame has a face.
     """
     detector = pipeline.landmark_detector
     if settings.speaker.mode == "largest":
@@ -121,6 +121,6 @@ def track_source_faces(pipeline, video: VideoSource, num_frames: int, settings: 
         tracked = scope.enter_context(Prefetcher(tracked, TRACKED_FRAMES_AHEAD, name="face-tracking"))
     faces = GrowingFaceTrack(tracked, num_frames)
     if not faces.find_a_face():
-        raise InputError(f"no face was found in any frame of {video.name}; use a video in which the speaker's face "
+        raise NoFaceError(f"no face was found in any frame of {video.name}; use a video in which the speaker's face "
                          "is visible and roughly frontal")
     return faces, speaker

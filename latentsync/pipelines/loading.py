@@ -18,7 +18,7 @@ from latentsync.models.checkpoint_io import require_checkpoint_file
 from latentsync.models.unet_loading import load_unet
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.vae_check import PLACE_VAE_HINT, check_vae
-from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.device import resolve_device, resolve_dtype, resolve_whisper_dtype
 from latentsync.whisper import Audio2Feature
 
 logger = logging.getLogger(__name__)
@@ -108,11 +108,13 @@ def load_lipsync_pipeline(unet_config_path: str | os.PathLike, inference_ckpt_pa
                                      checkpoints_dir)
     config = weights.config
     device = resolve_device(device if isinstance(device, (str, type(None))) else str(device))
+    whisper_dtype = dtype if isinstance(dtype, torch.dtype) else resolve_whisper_dtype(dtype, device)
     dtype = dtype if isinstance(dtype, torch.dtype) else resolve_dtype(dtype, device)
     logger.info("loading models on %s in %s", device, dtype)
     window = {name: value for name, value in pipeline_settings(config).items()
               if name in ("num_frames", "audio_feat_length")}  # the Whisper windows the U-Net was trained on
-    audio_encoder = Audio2Feature(weights.whisper_model_path, device=device, dtype=dtype, cache_dir=audio_cache_dir, **window)
+    audio_encoder = Audio2Feature(weights.whisper_model_path, device=device, dtype=whisper_dtype,
+                                  cache_dir=audio_cache_dir, **window)
     unet = load_unet(config, weights.inference_ckpt_path, device=device, dtype=dtype)
     vae = load_vae(vae_model_path, dtype).to(device)
     scheduler = load_scheduler()

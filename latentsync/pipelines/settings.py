@@ -19,6 +19,8 @@ from latentsync.errors import InputError
 from latentsync.face.enhancement import DEFAULT_MOUTH_PROTECTION, DEFAULT_STRENGTH, enhancer_specs
 from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.speaker_selection import SPEAKER_HELP, SpeakerChoice
+from latentsync.face.warp import ALIGN_DTYPES
+from latentsync.io.original_encodes import STAGINGS
 from latentsync.io.video_writer import ENCODINGS
 from latentsync.pipelines.frame_plan import SYNC_MODES
 from latentsync.pipelines.silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES
@@ -74,8 +76,11 @@ def setting(default: Any, kind: type, help: str, group: str, **spec: Any) -> Any
     return field(default=default, metadata={"setting": SettingSpec(kind, help, group, **spec)})
 
 
-GENERATION, TIMING, ENHANCEMENT, OUTPUT = ("generation", "timing, audio and silence",
-                                           "face enhancement (optional restoration of the lip-synced face)", "output")
+GENERATION, TIMING, ENHANCEMENT, OUTPUT, ORIGINAL = (
+    "generation", "timing, audio and silence", "face enhancement (optional restoration of the lip-synced face)",
+    "output", "the original's exact pixels (--reproduce original sets both)")
+# What ``--reproduce original`` sets: the original's outputs, frame for frame, on the same machine.
+REPRODUCE_ORIGINAL = {"align_dtype": "float16", "staging": "original"}
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,16 @@ class LipsyncSettings:
         "standard", str, "x264 settings of a written video: standard = the original's (CRF 18, medium); "
         "high_quality = CRF 13, slow (bigger file, finer detail); fast = CRF 16, veryfast (about standard's "
         "fidelity, 2-3x faster to encode, ~15%% bigger)", OUTPUT, choices=tuple(ENCODINGS))
+    align_dtype: str = setting(
+        "float32", str, "precision of face alignment and paste-back: float32 (default; more precise) or float16 (the "
+        "original's: its matrices, warps, masks and blend in float16; crops and pastes differ from float32's by a "
+        "level or two, by tens at sharp edges)",
+        ORIGINAL, label="Alignment precision", choices=tuple(ALIGN_DTYPES))
+    staging: str = setting(
+        "none", str, "none (default): the input is read as it is and the output encoded once; original = the "
+        "original's files: the input re-encoded at 25 fps (x264 CRF 18) before anything reads it, the output "
+        "written at CRF 13 and re-encoded at CRF 18 (two more lossy generations; --encoding then does not apply)",
+        ORIGINAL, choices=STAGINGS)
 
     def __post_init__(self) -> None:
         for each in dataclasses.fields(self):

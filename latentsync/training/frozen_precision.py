@@ -42,9 +42,14 @@ class FrozenModelPrecision:
                 f"Whisper {name(self.whisper_dtype)}; validation autocast {autocast}")
 
 
+def frozen_dtype(device: torch.device | str) -> torch.dtype:
+    """The frozen models' dtype (of both trainers: the SyncNet trainer's VAE too): float16 on CUDA, else float32."""
+    return torch.float16 if torch.device(device).type == "cuda" else torch.float32
+
+
 def frozen_model_precision(device: torch.device | str, config: DictConfig) -> FrozenModelPrecision:
     """The settings of the frozen models of a U-Net training ``config`` on ``device`` (see the module doc)."""
-    half = torch.float16 if torch.device(device).type == "cuda" else torch.float32
+    half = frozen_dtype(device)
     return FrozenModelPrecision(
         vae_dtype=half,
         vae_gradient_checkpointing=bool(config.run.pixel_space_supervise),

@@ -29,7 +29,8 @@ def predicted_original(alphas_cumprod: torch.Tensor, noisy_latents: torch.Tensor
                        timesteps: torch.Tensor) -> torch.Tensor:
     """One-step x0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` per video (epsilon prediction).
 
-    Not clipped, as the original's training step.
+    Not clipped, as the original's training step, and in ``pred_noise``'s dtype as the original computes it (float16
+    under CUDA autocast: the losses behind it see the same rounding).
     """
-    alpha_prod = alphas_cumprod.to(noisy_latents.device)[timesteps].view(-1, 1, 1, 1, 1)
+    alpha_prod = alphas_cumprod.to(noisy_latents.device, pred_noise.dtype)[timesteps].view(-1, 1, 1, 1, 1)
     return (noisy_latents - (1 - alpha_prod) ** 0.5 * pred_noise) / alpha_prod**0.5

@@ -40,7 +40,7 @@ def count_correct(batch: dict, syncnet: StableSyncNet, *, lower_half: bool, vae:
                   generator: torch.Generator | None = None) -> int:
     """Samples of a ``SyncNetDataset`` batch (on the device) whose ``similarity > 0.5`` matches ``y``."""
     output = syncnet_training_step(batch, syncnet, lower_half=lower_half, vae=vae, generator=generator)
-    predicted = F.cosine_similarity(output.vision_embeds.float(), output.audio_embeds.float()) > 0.5
+    predicted = F.cosine_similarity(output.vision_embeds, output.audio_embeds) > 0.5  # in their dtype, as the original
     return int((predicted.float() == batch["y"].flatten().float()).sum())
 
 

@@ -26,7 +26,7 @@ from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpo
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.pipelines.loading import load_vae
 from latentsync.training.data_position import DataPosition
-from latentsync.training.frozen_precision import validation_autocast_dtype
+from latentsync.training.frozen_precision import frozen_dtype, validation_autocast_dtype
 from latentsync.training.optimization import backward, clip_and_step
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from latentsync.training.syncnet_step import syncnet_training_step
@@ -63,7 +63,8 @@ def _train(options: SyncNetTrainOptions, ctx, session_scope: contextlib.ExitStac
     train_set = SyncNetDataset.from_config(data, split="train", seed=config.run.seed)
     has_val = bool(data.val_fileslist or data.val_data_dir)
     val_set = SyncNetDataset.from_config(data, split="val", seed=config.run.seed) if has_val else None
-    vae = load_vae(options.vae_model_path, torch.float32).to(device).requires_grad_(False) if data.latent_space else None
+    vae = (load_vae(options.vae_model_path, frozen_dtype(device)).to(device).requires_grad_(False)
+           if data.latent_space else None)
     syncnet = StableSyncNet(config.model).to(device)
     session = session_scope.enter_context(TrainingSession(ctx, config, data.train_output_dir, {"syncnet.yaml": config},
                                                           options.resume, options.report_to))

@@ -38,6 +38,7 @@ from latentsync.training.data_position import DataPosition
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import backward, clip_and_step, scaled_learning_rate
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
+from latentsync.training.skipped_batches import SkippedBatches
 from latentsync.training.unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
 from latentsync.training.validation import UNetValidator
 from latentsync.utils.distributed import barrier, distributed, mean_over_ranks
@@ -59,6 +60,7 @@ class UNetTrainOptions:
     sync_model_path: str | os.PathLike | None = None  # the classic SyncNet that scores validation videos
     s3fd_path: str | os.PathLike | None = None  # the face detector of that score (checkpoints_dir/auxiliary)
     face_backend: str = "auto"  # landmarks that align the validation clip: the release's, as inference
+    align_dtype: str = "float32"  # precision of the validation clip's crops and pastes; float16: the original's
     report_to: str = "none"
     mixed_precision: str = "auto"
     device: str | None = None
@@ -169,7 +171,7 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
                                   f"it, pass {flag}, or train with --no_validation")
     if options.validation and ctx.is_main:
         validator = UNetValidator(config, options.sync_model_path, device, options.face_backend, options.s3fd_path,
-                                  autocast_dtype=frozen.validation_autocast_dtype)
+                                  autocast_dtype=frozen.validation_autocast_dtype, align_dtype=options.align_dtype)
 
     global_step = 0
     if not options.resume:  # a training start: known before the run folder exists
@@ -204,12 +206,18 @@ def _train(options: UNetTrainOptions, ctx, session_scope: contextlib.ExitStack) 
 
     position = DataPosition(loader, sampler, train_set)
     progress = tqdm(total=max_steps, initial=global_step, desc="training U-Net", disable=not ctx.is_main)
+    skipped = SkippedBatches()
     while global_step < max_steps:
         for batch in position.batches():
             batch = to_device(batch, device)
-            audio_embeds = None
+            audio_embeds = failure = None
             if audio_encoder is not None:
-                audio_embeds = whisper_windows(audio_encoder, batch["video_path"], batch["start_idx"]).to(device)
+                try:
+                    audio_embeds = whisper_windows(audio_encoder, batch["video_path"], batch["start_idx"]).to(device)
+                except Exception as error:  # the original skips the batch whatever went wrong; so does this
+                    failure = f"{', '.join(batch['video_path'])}: {type(error).__name__}: {error}"
+                if skipped.skip(failure, device):
+                    continue
             output = unet_training_step(batch, audio_embeds, models, settings)
             backward(output.loss, scaler)
             clip_and_step(optimizer, trainable, config.optimizer.max_grad_norm, scaler)

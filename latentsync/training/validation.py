@@ -41,17 +41,19 @@ def preserved_rng(device: torch.device) -> Iterator[None]:
 
 def lipsync_validation_video(unet: UNet3DConditionModel, vae: AutoencoderKL, audio_encoder: Audio2Feature,
                              config: DictConfig, video_path: str | os.PathLike, audio_path: str | os.PathLike,
-                             output_path: str | os.PathLike, face_backend: str = "auto") -> Path:
+                             output_path: str | os.PathLike, face_backend: str = "auto",
+                             align_dtype: str = "float32") -> Path:
     """The one call from training into the inference pipeline (re-point it here when the pipeline changes).
 
-    Generates with the config's ``run.inference_steps``, ``run.guidance_scale``, ``run.seed`` and mouth mask.
+    Generates with the config's ``run.inference_steps``, ``run.guidance_scale``, ``run.seed`` and mouth mask, the
+    faces aligned and pasted in ``align_dtype`` (``float16``: the original's precision).
     """
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     pipeline = LipsyncPipeline.from_unet_config(config, vae=vae, audio_encoder=audio_encoder, unet=unet,
                                                 scheduler=load_scheduler(),
                                                 face_backend=face_backend)
     try:
-        return pipeline(video_path, audio_path, output_path).output_path
+        return pipeline(video_path, audio_path, output_path, align_dtype=align_dtype).output_path
     finally:
         pipeline.close()
 
@@ -68,10 +70,11 @@ class UNetValidator:
 
     def __init__(self, config: DictConfig, sync_model_path: str | os.PathLike, device: torch.device,
                  face_backend: str = "auto", s3fd_path: str | os.PathLike | None = None,
-                 autocast_dtype: torch.dtype | None = None, min_face_size: float = 100):
+                 autocast_dtype: torch.dtype | None = None, min_face_size: float = 100, align_dtype: str = "float32"):
         self.config = config
         self.device = device
         self.face_backend = face_backend
+        self.align_dtype = align_dtype
         self.autocast_dtype = autocast_dtype
         self.scorer: VideoSyncScorer = load_video_sync_scorer(
             sync_model_path, device, "s3fd", s3fd_path or CheckpointLayout().s3fd, min_face_size=min_face_size)
@@ -92,7 +95,7 @@ class UNetValidator:
                 with autocast:
                     video = lipsync_validation_video(unet, vae, audio_encoder, self.config,
                                                      self.config.data.val_video_path, self.config.data.val_audio_path,
-                                                     output_path, self.face_backend)
+                                                     output_path, self.face_backend, self.align_dtype)
                 try:
                     return self.scorer(video).confidence
                 except InputError as error:

@@ -19,6 +19,14 @@ def resolve_device(name: str | None = None) -> torch.device:
     return torch.device(name)
 
 
+def resolve_whisper_dtype(name: str | None, device: torch.device) -> torch.dtype:
+    """Whisper's dtype: ``None``/"auto" is float16 on every CUDA GPU (the original's Whisper computes in float16
+    there, also where its U-Net stays float32, compute capability 7 and below), else as ``resolve_dtype``."""
+    if name in (None, "auto") and device.type == "cuda":
+        return torch.float16
+    return resolve_dtype(name, device)
+
+
 def resolve_dtype(name: str | None, device: torch.device) -> torch.dtype:
     """``None``/"auto": float16 on CUDA with compute capability > 7 (as the original), else float32."""
     if name not in (None, "auto"):

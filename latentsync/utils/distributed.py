@@ -104,6 +104,16 @@ def gather_to_main(value: Any) -> list[Any] | None:
     return gathered if dist.get_rank() == 0 else None
 
 
+def any_rank(flag: bool, device: torch.device) -> bool:
+    """True on every rank when ``flag`` is true on any (so all ranks take the same branch around collective ops);
+    ``device`` holds the flag for the reduction (the process group's: CUDA for NCCL)."""
+    if not dist.is_initialized():
+        return flag
+    value = torch.tensor(float(flag), device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def mean_over_ranks(value: torch.Tensor) -> torch.Tensor:
     """The average of a (detached) tensor over all ranks, for logging losses that every rank computed."""
     value = value.detach().clone()
