@@ -4,9 +4,9 @@
 command does; ``LATENTSYNC_ARGS`` may hold that command's model options (``--unet_config_path ...
 --inference_ckpt_path ... --device cuda:1``; split like a command line, never given to a shell). Without an
 explicit ``--inference_ckpt_path``, what the 1.6 release still lacks is downloaded first, as ``./setup_env.sh
---with-enhancers`` does: nothing when the checkout's ``checkpoints/`` went into the image. ``predict`` lip-syncs
-into a private folder that keeps only the latest result (cog reads it after ``predict`` returns); nothing is
-written in the working folder.
+--with-enhancers`` does (the demo clips aside): nothing when the checkout's ``checkpoints/`` went into the image.
+``predict`` lip-syncs into a private folder that keeps only the latest result (cog reads it after ``predict``
+returns), so predictions write nothing in the working folder.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from latentsync.app.validation import with_file_names
-from latentsync.cli.download_checkpoints import fetch
-from latentsync.cli.download_checkpoints import parse_args as download_arguments
-from latentsync.cli.runner import SHORT_LOG_FORMAT
+from latentsync.cli.download_checkpoints import download, enhancer_file, failure_report, planned_files
 from latentsync.cli.lipsync_arguments import add_model_arguments, enhancers_dir, load_pipeline_from_args
+from latentsync.cli.runner import SHORT_LOG_FORMAT
 from latentsync.errors import USER_ERRORS, EnvironmentProblem, InputError
 from latentsync.face.enhancement import enhancer_specs
 from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.quiet_logs import quiet_library_logs
@@ -50,12 +50,15 @@ def model_arguments(environ: Mapping[str, str]) -> argparse.Namespace:
     return parser.parse_args(shlex.split(environ.get(MODEL_ARGS_VARIABLE, "")))
 
 
-def fetch_release_weights(checkpoints_dir: Path) -> None:
-    """Download what ``./setup_env.sh --with-enhancers`` would and ``checkpoints_dir`` lacks (present files stay)."""
-    if fetch(download_arguments(["--releases", "1.6", "--enhancers", *enhancer_specs(),
-                                 "--checkpoints_dir", str(checkpoints_dir)])) != 0:
-        raise EnvironmentProblem(f"the LatentSync weights could not be downloaded into {checkpoints_dir} (the lines "
-                                 "above list each file and where it goes); put them in the image with the checkout")
+def fetch_release_weights(checkpoints_dir: Path, enhancers: Path) -> None:
+    """Download what ``./setup_env.sh --with-enhancers`` would and the folders lack (present files stay), but the
+    demo clips."""
+    files = [planned for planned in planned_files(["1.6"], False, checkpoints_dir, REPO_ROOT / "assets")
+             if planned.from_hub]
+    files += [enhancer_file(spec, enhancers) for spec in enhancer_specs().values()]
+    if failures := download(files):
+        raise EnvironmentProblem(f"the LatentSync weights could not be downloaded into {checkpoints_dir}; put them "
+                                 f"in the image with the checkout.\n{failure_report(failures)}")
 
 
 class CogLipsync:
@@ -73,7 +76,7 @@ class CogLipsync:
         quiet_library_logs()
         args = model_arguments(environ)
         if args.inference_ckpt_path is None:
-            fetch_release_weights(Path(args.checkpoints_dir))
+            fetch_release_weights(Path(args.checkpoints_dir), enhancers_dir(args))
         return cls(load_pipeline_from_args(args), enhancers_dir(args))
 
     @property
