@@ -170,7 +170,8 @@ def test_cog_setup_fetches_what_setup_env_does_but_the_demo_clips(monkeypatch, t
     assert targets[-3:] == [str(enhancer_spec(method).path(tmp_path / "restorers")) for method in
                             ("gfpgan", "codeformer", "gpen")]
     monkeypatch.setattr(cog_predictor, "download", lambda files: [(files[0], "the hub cannot be reached")])
-    with pytest.raises(EnvironmentProblem, match="(?s)could not be downloaded into .*latentsync_unet.pt.*the hub cannot be reached"):
+    with pytest.raises(EnvironmentProblem,
+                       match="(?s)could not be downloaded into .*latentsync_unet.pt.*the hub cannot be reached"):
         cog_predictor.fetch_release_weights(tmp_path / "checkpoints", tmp_path / "restorers")
 
 

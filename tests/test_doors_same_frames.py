@@ -26,7 +26,7 @@ from tests.helpers.tiny_models import write_tiny_release
 
 pytestmark = pytest.mark.slow
 
-NUM_VIDEO_FRAMES, NUM_AUDIO_FRAMES = 20, 30  # the audio is longer: the loop mode turns around
+NUM_VIDEO_FRAMES, NUM_AUDIO_FRAMES = 16, 20  # the audio is longer: the loop mode turns around
 # Within the demo page's ranges too (its API keeps them): 10-50 steps, guidance 1-3.
 SETTINGS = dict(num_inference_steps=10, guidance_scale=1.0, seed=7, enable_deepcache=True, deepcache_interval=2,
                 sync_mode="loop", audio_context="overlap", silence_db=-30.0, silence="keep", speaker="center",
@@ -100,7 +100,8 @@ def test_the_http_api_gives_the_command_line_s_frames(inputs, cli_frames, monkey
     pipelines = PipelineCache([release], checkpoints, models["whisper_model_path"], models["vae_model_path"],
                               device="cpu", dtype="float32")
     api = lipsync_api(pipelines, UploadLimits())
-    files = [{"path": str(path), "orig_name": path.name, "meta": {"_type": "gradio.FileData"}} for path in (video, audio)]
+    files = [{"path": str(path), "orig_name": path.name, "meta": {"_type": "gradio.FileData"}}
+             for path in (video, audio)]
     with frames_to_the_encoder() as written:
         [result] = api(*files, "tiny", *all_settings().values())
     pipelines.get("tiny").close()

@@ -98,7 +98,8 @@ class LatentSyncLoader:
     def load(self, unet_config_path: str, inference_ckpt_path: str, device: str, dtype: str, face_backend: str,
              checkpoints_dir: str = str(DEFAULT_CHECKPOINTS_DIR), whisper_model_path: str = "",
              vae_model_path: str = DEFAULT_VAE, enhancers_dir: str = "") -> tuple[LipsyncPipeline]:
-        vae = checkout_path(vae_model_path) if checkout_path(vae_model_path).exists() else vae_model_path.strip()
+        vae = checkout_path(vae_model_path)  # a local folder, else a hub id
+        vae = vae if vae.exists() else vae_model_path.strip()
         return (load_lipsync_pipeline(checkout_path(unet_config_path), optional_path(inference_ckpt_path),
                                       optional_path(whisper_model_path), vae, device=device, dtype=dtype,
                                       checkpoints_dir=checkout_path(checkpoints_dir), face_backend=face_backend,

@@ -51,7 +51,7 @@ def lipsync_api(pipelines: PipelineCache, limits: UploadLimits) -> Callable[...,
         bound = signature.bind(*values)
         bound.apply_defaults()
         options = dict(bound.arguments)
-        video, audio, model = (upload_path(options.pop(name)) for name in ("video", "audio", "model"))
+        video, audio, model = upload_path(options.pop("video")), upload_path(options.pop("audio")), options.pop("model")
         try:
             # A generator, as the page's handler: Gradio copies the video before the request's folder goes.
             for report, _ in lipsync_uploads(pipelines, limits, video, audio, model, lambda: check_options(**options),
