@@ -6,8 +6,10 @@ on 127.0.0.1 with the project's ``cog.yaml`` and ``predict.py``, tiny random mod
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.slow
 NUM_AUDIO_FRAMES = 12
 SETTINGS = {"num_inference_steps": 3, "guidance_scale": 1.0, "seed": 5, "sync_mode": "cut_off", "encoding": "fast"}
 REQUEST_SECONDS = 300
+COGLET_PREDICTIONS = Path("/tmp/coglet/predictions")
 
 
 class CogServer(ServerProcess):
@@ -54,6 +57,15 @@ class CogServer(ServerProcess):
                "LATENTSYNC_ARGS": " ".join(model_flags)}
         super().__init__([sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"], folder / "cog.log",
                          self.project, env)
+
+    def remove_its_prediction_folders(self) -> None:
+        """coglet makes an inputs/outputs folder pair per prediction at a fixed place, /tmp/coglet/predictions (not
+        under TMPDIR), and leaves them there empty: remove this server's (only empty folders are removed)."""
+        for prediction in set(re.findall(r"pred_[0-9a-f]+", self.log_path.read_text(errors="replace"))):
+            folder = COGLET_PREDICTIONS / prediction
+            for empty in (folder / "inputs", folder / "outputs", folder):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()
 
     def get(self, path: str) -> dict:
         with local_opener().open(self.url + path, timeout=10) as response:
@@ -101,6 +113,7 @@ def server(files):
         yield server
     finally:
         server.stop()
+        server.remove_its_prediction_folders()
     assert sorted(path.name for path in server.project.iterdir()) == before == [".cog", "cog.yaml", "predict.py"]
 
 
