@@ -6,14 +6,8 @@ needed). Screenshots of the finished pages go to each test's tmp_path and to ``<
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from latentsync.face.enhancement import enhancer_spec
-from tests.helpers.paths import REPO_ROOT, shared_path
+from tests.helpers.local_servers import running_demo
+from tests.helpers.paths import shared_path
 from tests.helpers.tiny_enhancers import write_tiny_enhancer
 from tests.helpers.tiny_models import write_tiny_release
 
@@ -38,67 +33,8 @@ if CHROMIUM is None:
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-proxy-server"]
-STARTUP_SECONDS = 120
 RUN_TIMEOUT_MS = 180_000
 AUDIO_SECONDS = 0.6  # 15 output frames: one 16-frame window of the tiny U-Net
-
-
-class DemoServer:
-    """``gradio_app.py`` in a child process, with its upload cache and temporary folders inside the test's folder."""
-
-    def __init__(self, folder: Path, *flags: str):
-        self.temp_dir = folder / "tmp"
-        self.temp_dir.mkdir()
-        self.log_path = folder / "app.log"
-        self.url = f"http://127.0.0.1:{free_port()}"
-        command = [sys.executable, "gradio_app.py", "--port", self.url.rsplit(":", 1)[1], "--device", "cpu",
-                   "--max_video_seconds", "15", "--max_audio_seconds", "5", *flags]
-        # NO_PROXY: Gradio checks its own local URL at start-up, which must not go through a proxy.
-        env = os.environ | {"GRADIO_TEMP_DIR": str(folder / "gradio"), "TMPDIR": str(self.temp_dir),
-                            "NO_PROXY": "127.0.0.1,localhost"}
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-    def wait_until_serving(self) -> None:
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"gradio_app.py exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                with opener.open(self.url, timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        pytest.fail(f"gradio_app.py did not answer on {self.url} within {STARTUP_SECONDS} s:\n{self.log_tail()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running_demo(folder: Path, *flags: str) -> Iterator[DemoServer]:
-    server = DemoServer(folder, *flags)
-    try:
-        server.wait_until_serving()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

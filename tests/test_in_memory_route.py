@@ -3,8 +3,6 @@ frames the file route hands its encoder, with the dubbing options too; bad array
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -12,10 +10,10 @@ from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_frames import VideoFrames
 from latentsync.io.video_reader import VideoReader
-from latentsync.pipelines import lipsync_pipeline
 from latentsync.pipelines.frame_plan import num_output_audio_samples
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.demo_clips import demo_frames, tiny_lipsync_inputs, write_wav
+from tests.helpers.encoder_frames import frames_to_the_encoder
 from tests.helpers.paths import shared_path
 
 NUM_VIDEO_FRAMES, NUM_AUDIO_FRAMES = 20, 30  # the audio is longer: bounce and loop turn around
@@ -33,23 +31,6 @@ def inputs(tmp_path_factory):
     generator.close()
 
 
-def frames_to_the_encoder(pipeline, video, audio, monkeypatch, **settings) -> np.ndarray:
-    """The frames the file route hands its video writer (recorded, not encoded)."""
-    written = []
-
-    class RecordingWriter(contextlib.nullcontext):
-        def __init__(self, path, **_options):
-            super().__init__(self)
-            self.path = path
-
-        def write(self, frame):
-            written.append(frame.copy())
-
-    monkeypatch.setattr(lipsync_pipeline, "BackgroundVideoWriter", RecordingWriter)
-    pipeline(video, audio, video.with_name("out.mp4"), **settings)
-    return np.stack(written)
-
-
 @pytest.mark.parametrize("settings", [
     dict(),
     dict(sync_mode="loop", windows_per_call=2),
@@ -57,13 +38,14 @@ def frames_to_the_encoder(pipeline, video, audio, monkeypatch, **settings) -> np
     dict(sync_mode="cut_off", audio_context="overlap", speaker="center"),
 ], ids=["bounce", "loop", "silence-keep", "cut_off-center"])
 @pytest.mark.slow
-def test_frames_in_memory_equal_the_file_route_before_encoding(inputs, monkeypatch, settings):
+def test_frames_in_memory_equal_the_file_route_before_encoding(inputs, settings):
     pipeline, video, audio, frames, waveform = inputs
     settings = dict(num_inference_steps=1, guidance_scale=1.0, **settings)
-    from_files = frames_to_the_encoder(pipeline, video, audio, monkeypatch, **settings)
+    with frames_to_the_encoder() as from_files:
+        pipeline(video, audio, video.with_name("out.mp4"), **settings)
     result = pipeline(video=frames, audio=(waveform, 16000), fps=25.0, **settings)
     assert result.output_path is None and result.frames.dtype == np.uint8
-    np.testing.assert_array_equal(result.frames, from_files)
+    np.testing.assert_array_equal(result.frames, np.stack(from_files))
     assert len(result.audio) == num_output_audio_samples(len(result.frames), 25, 16000)  # the soundtrack of the frames
     assert result.sync_mode == settings.get("sync_mode", "bounce")
 

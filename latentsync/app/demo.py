@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from latentsync.app.lipsync_api import LIPSYNC_QUEUE, add_lipsync_api
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.preview import UploadPreviews
 from latentsync.app.request import RequestOutput, lipsync_request
@@ -150,5 +151,6 @@ def build_demo(pipelines: PipelineCache, limits: UploadLimits, startup_problem: 
         video.upload(show_video, video, video)
         run.click(run_request, [video, audio, release, steps, guidance, seed, deepcache, face_enhance, enhance_method,
                                 enhance_strength, speaker, speaker_x, speaker_y, sync_mode, audio_context,
-                                silence, align_dtype, staging], [result, status])
+                                silence, align_dtype, staging], [result, status], concurrency_id=LIPSYNC_QUEUE)
+        add_lipsync_api(pipelines, limits)
     return demo.queue(default_concurrency_limit=1)
