@@ -10,6 +10,7 @@ import pytest
 from latentsync.cli import data_processing as data_pipeline
 from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
 from latentsync.cli import download_checkpoints, inference, train_unet
+from latentsync.evaluation import fvd
 from latentsync.training.unet_trainer import UNetTrainOptions
 from tests.helpers.paths import REPO_ROOT
 
@@ -75,7 +76,7 @@ def test_eval_fvd_default_i3d_is_in_checkpoints_dir(elsewhere, monkeypatch):
     def load_i3d(path, device):
         raise Loaded(path)
 
-    monkeypatch.setattr(eval_fvd, "load_i3d", load_i3d)
+    monkeypatch.setattr(fvd, "load_i3d", load_i3d)
     with pytest.raises(Loaded) as loaded:
         eval_fvd.main(["--real_videos_dir", "r", "--fake_videos_dir", "f", "--checkpoints_dir", "ck"])
     assert loaded.value.args == (Path("ck") / "auxiliary" / "i3d_torchscript.pt",)

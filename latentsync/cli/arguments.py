@@ -1,16 +1,22 @@
-"""Command-line options that several commands share, and the objects they describe."""
+"""Command-line options that several commands share, and the objects they describe.
+
+Like every module of ``latentsync.cli``, it imports the model code (torch, PyAV, OpenCV, ...) only inside the
+functions that run a command, so ``--help`` and a usage error answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsync.evaluation.video_sync import FACE_DETECTORS, SYNC_PROTOCOLS, VideoSyncScorer, load_video_sync_scorer
+from latentsync.evaluation.protocols import FACE_DETECTORS, SYNC_PROTOCOLS
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout
-from latentsync.training.charts import REPORT_TO
-from latentsync.training.session import MIXED_PRECISION
+from latentsync.training.session_options import MIXED_PRECISION, REPORT_TO
 from latentsync.utils.cli_ranges import number_in_range, positive_int
-from latentsync.utils.device import resolve_device
+
+if TYPE_CHECKING:
+    from latentsync.evaluation.video_sync import VideoSyncScorer
 
 
 def add_checkpoints_dir_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -43,6 +49,9 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
 
 def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
     """The scorer the options of ``add_scorer_arguments`` describe (see ``load_video_sync_scorer``)."""
+    from latentsync.evaluation.video_sync import load_video_sync_scorer
+    from latentsync.utils.device import resolve_device
+
     layout = CheckpointLayout(args.checkpoints_dir)
     return load_video_sync_scorer(args.initial_model or layout.syncnet_v2, resolve_device(args.device), args.detector,
                                   args.s3fd_path or layout.s3fd, layout.auxiliary, args.min_track, args.min_face_size,

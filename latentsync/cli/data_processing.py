@@ -15,7 +15,7 @@ from pathlib import Path
 
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
-from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
 from latentsync.locations import CheckpointLayout
 from latentsync.utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.one_line_parser import ArgumentParser

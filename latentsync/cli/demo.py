@@ -11,17 +11,16 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsync.app.demo import build_demo, missing_checkpoints
-from latentsync.app.examples import demo_examples
-from latentsync.app.pipeline_cache import PipelineCache
-from latentsync.app.validation import UploadLimits
+from latentsync.app.upload_limits import UploadLimits
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, REPO_ROOT
-from latentsync.pipelines.loading import ReleaseChoice, available_releases
 from latentsync.utils.cli_ranges import number_in_range, positive_float
 from latentsync.utils.one_line_parser import ArgumentParser
-from latentsync.utils.quiet_logs import launch_gradio
+
+if TYPE_CHECKING:
+    from latentsync.pipelines.loading import ReleaseChoice
 
 DEFAULT_LIMITS = UploadLimits()
 
@@ -59,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
     """The model given on the command line, else every release whose checkpoint is installed."""
+    from latentsync.pipelines.loading import ReleaseChoice, available_releases
+
     if args.unet_config_path is not None:
         return [ReleaseChoice(f"Custom: {args.inference_ckpt_path.name} ({args.unet_config_path.name})",
                               args.unet_config_path, args.inference_ckpt_path)]
@@ -68,6 +69,11 @@ def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
 def serve(args: argparse.Namespace) -> None:
     """Load the first release, build the page and serve it until interrupted (a bad custom config stops here;
     missing weights are said on the terminal and on the page)."""
+    from latentsync.app.demo import build_demo, missing_checkpoints
+    from latentsync.app.examples import demo_examples
+    from latentsync.app.pipeline_cache import PipelineCache
+    from latentsync.utils.quiet_logs import launch_gradio
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from a private demo
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up probes, one line each
     pipelines = PipelineCache(served_releases(args), args.checkpoints_dir, args.whisper_model_path,

@@ -28,7 +28,6 @@ from latentsync.locations import REPO_ROOT, UNET_CHECKPOINTS, WHISPER_BY_AUDIO_D
 from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
 from latentsync.utils.hub import CONNECT_TIMEOUT_SECONDS, hub_unreachable_reason
 from latentsync.utils.one_line_parser import ArgumentParser
-from latentsync.whisper.feature_cache import sha256_file
 
 _LAYOUT = CheckpointLayout(Path("."))
 _RELEASE_FILES = [Path(UNET_CHECKPOINTS["1.6"]).name, WHISPER_BY_AUDIO_DIM[384]]  # as both hub repos hold them
@@ -77,6 +76,8 @@ def published_sha256(spec: EnhancerSpec) -> str:
 def download_enhancer(spec: EnhancerSpec, enhancers_dir: Path) -> None:
     """Fetch one restorer into a temporary folder beside the target; it is moved in only if its sha256 matches."""
     from huggingface_hub import hf_hub_download
+
+    from latentsync.whisper.feature_cache import sha256_file
 
     target = spec.path(enhancers_dir)
     expected = spec.sha256 or published_sha256(spec)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
-from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -33,6 +32,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def draw(args: argparse.Namespace) -> None:
+    from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
+
     labels = args.labels or [Path(path).resolve().parent.parent.name for path in args.checkpoints]
     if len(labels) != len(args.checkpoints):
         raise InputError(f"{len(args.checkpoints)} checkpoints but {len(labels)} labels; pass one label each")

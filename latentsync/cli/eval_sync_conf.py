@@ -13,15 +13,16 @@ import argparse
 import csv
 import statistics
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from latentsync.cli.arguments import add_scorer_arguments, scorer_from_args
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
 from latentsync.evaluation.video_files import list_videos
-from latentsync.evaluation.video_sync import VideoSyncScore
 from latentsync.utils.one_line_parser import ArgumentParser
+
+if TYPE_CHECKING:
+    from latentsync.evaluation.video_sync import VideoSyncScore
 
 CSV_FIELDS = ["video", "lse_c", "lse_d", "av_offset", "num_tracks", "error"]
 
@@ -40,6 +41,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def score_videos(args: argparse.Namespace) -> dict[Path, VideoSyncScore]:
     """Score every video, print and write the scores; unusable inputs and missing weights end the run before any
     video is read, one unusable video of a folder is skipped."""
+    from tqdm import tqdm
+
     videos = [Path(args.video_path)] if args.video_path else list_videos(args.videos_dir)
     scorer = scorer_from_args(args)
     scores: dict[Path, VideoSyncScore] = {}

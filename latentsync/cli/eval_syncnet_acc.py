@@ -13,14 +13,9 @@ from pathlib import Path
 
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
-from latentsync.config.syncnet_config import read_syncnet_config
 from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, DEFAULT_VAE, CheckpointLayout
-from latentsync.models.stable_syncnet import load_stable_syncnet
-from latentsync.pipelines.loading import load_vae
-from latentsync.training.syncnet_accuracy import syncnet_accuracy
 from latentsync.utils.cli_ranges import non_negative_int, positive_int
-from latentsync.utils.device import resolve_device, resolve_dtype
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -45,6 +40,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def evaluate(args: argparse.Namespace) -> float:
+    from latentsync.config.syncnet_config import read_syncnet_config
+    from latentsync.models.stable_syncnet import load_stable_syncnet
+    from latentsync.pipelines.loading import load_vae
+    from latentsync.training.syncnet_accuracy import syncnet_accuracy
+    from latentsync.utils.device import resolve_device, resolve_dtype
+
     config_path = Path(args.config_path)
     config = read_syncnet_config(config_path)
     if args.videos_dir is not None:

@@ -16,7 +16,6 @@ import argparse
 from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
                                               load_pipeline_from_args, settings_from_args)
 from latentsync.cli.runner import run_command
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.time_format import written_video_summary
 
@@ -35,6 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def lipsync(args: argparse.Namespace) -> None:
     """Check everything that is quick to check, load the models, lip-sync, and say what was written."""
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+
     settings = settings_from_args(args)
     # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
     video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)

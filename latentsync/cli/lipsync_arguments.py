@@ -1,22 +1,22 @@
 """The options of the lip-sync commands (one video, and the batch): the models to load and every
-``LipsyncSettings`` field, each as a flag built from the field's own help, range and choices."""
+``LipsyncSettings`` field, each as a flag built from the field's own help, range and choices. The model code is
+imported when a command runs, not to build the options."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from latentsync.errors import InputError
-from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
-from latentsync.face.landmarks import LANDMARK_DETECTORS
-from latentsync.face.quick_check import require_a_face
-from latentsync.face.speaker_selection import SpeakerChoice
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
+from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.pipelines.settings import LipsyncSettings, SettingSpec
 from latentsync.utils.cli_ranges import number_in_range
-from latentsync.utils.device import resolve_device
+
+if TYPE_CHECKING:
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 
 
 def speaker_choice(text: str) -> SpeakerChoice:
@@ -103,6 +103,10 @@ def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, vi
     """What fails fast before minutes of model loading: a missing restorer, and a ``video`` without a face (a few
     sampled frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend).
     """
+    from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+    from latentsync.face.quick_check import require_a_face
+    from latentsync.utils.device import resolve_device
+
     if settings.face_enhance:
         check_face_enhancer(settings.face_enhance_method, enhancers_dir(args))
     if video is not None:
@@ -112,6 +116,8 @@ def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, vi
 
 
 def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
+    from latentsync.pipelines.loading import load_lipsync_pipeline
+
     return load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                                  args.vae_model_path, device=args.device, dtype=args.dtype,
                                  audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from latentsync.cli.arguments import add_scorer_arguments, scorer_from_args
 from latentsync.cli.runner import run_command
-from latentsync.evaluation.offset_plot import plot_offset_curves
-from latentsync.evaluation.video_sync import VideoSyncScore
 from latentsync.utils.one_line_parser import ArgumentParser
+
+if TYPE_CHECKING:
+    from latentsync.evaluation.video_sync import VideoSyncScore
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def plot(args: argparse.Namespace) -> VideoSyncScore:
     """Score the video and write its offset curves."""
+    from latentsync.evaluation.offset_plot import plot_offset_curves
+
     with scorer_from_args(args) as scorer:
         score = scorer(args.video_path)
     plot_offset_curves(score, f"{Path(args.video_path).name}: LSE-C {score.confidence:.2f}, "

@@ -10,9 +10,8 @@ import argparse
 
 from latentsync.cli.arguments import add_checkpoints_dir_argument, add_training_session_arguments
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
-from latentsync.face.landmarks import LANDMARK_DETECTORS
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
 from latentsync.locations import DEFAULT_VAE, CheckpointLayout
-from latentsync.training.unet_trainer import UNetTrainOptions, train_unet
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -43,9 +42,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def train(args: argparse.Namespace) -> None:
+    from latentsync.training.unet_trainer import UNetTrainOptions, train_unet
+
+    train_unet(UNetTrainOptions(**vars(args)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_command(lambda: train_unet(UNetTrainOptions(**vars(args))), TIMED_LOG_FORMAT)
+    return run_command(lambda: train(args), TIMED_LOG_FORMAT)
 
 
 if __name__ == "__main__":
