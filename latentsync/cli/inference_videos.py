@@ -16,16 +16,16 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+from typing import TYPE_CHECKING
 
 from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
                                               load_pipeline_from_args, settings_from_args)
 from latentsync.cli.runner import run_command
-from latentsync.pipelines.batch_lipsync import (BatchReport, BatchSetup, LipsyncJob, lipsync_batch,
-                                                lipsync_batch_on_ray, plan_jobs, read_path_list, share_of_jobs,
-                                                skip_finished)
 from latentsync.pipelines.settings import LipsyncSettings
-from latentsync.utils.distributed import distributed, gather_to_main
 from latentsync.utils.one_line_parser import ArgumentParser
+
+if TYPE_CHECKING:  # the batch code loads torch: imported when the command runs, not for --help
+    from latentsync.pipelines.batch_lipsync import BatchReport, BatchSetup, LipsyncJob
 
 ORIGINAL_BATCH_SEED = 42
 
@@ -57,6 +57,9 @@ def load_batch_setup(args: argparse.Namespace) -> BatchSetup:
 
 def run_batch(args: argparse.Namespace, jobs: list[LipsyncJob]) -> BatchReport | None:
     """All pairs' report (None on the processes other than torchrun's rank 0)."""
+    from latentsync.pipelines.batch_lipsync import BatchReport, lipsync_batch, lipsync_batch_on_ray, share_of_jobs
+    from latentsync.utils.distributed import distributed, gather_to_main
+
     if args.executor == "ray":
         return lipsync_batch_on_ray(functools.partial(load_batch_setup, args), jobs, args.skip_existing,
                                     args.ray_address)
@@ -75,6 +78,8 @@ def run_batch(args: argparse.Namespace, jobs: list[LipsyncJob]) -> BatchReport |
 
 def lipsync_lists(args: argparse.Namespace) -> int:
     """Pair the lists (before minutes of model loading), run the pairs not finished yet, say how each went."""
+    from latentsync.pipelines.batch_lipsync import BatchReport, plan_jobs, read_path_list, skip_finished
+
     jobs = plan_jobs(read_path_list(args.video_fileslist), read_path_list(args.audio_fileslist), args.output_dir)
     pending, finished = skip_finished(jobs, args.skip_existing)  # a finished pair needs no model at all
     if pending:
