@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from latentsync.app.upload_limits import UploadLimits
+from latentsync.cli.arguments import device_name
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, REPO_ROOT
 from latentsync.utils.cli_ranges import number_in_range, positive_float
@@ -38,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_upload_mb", type=positive_float, default=DEFAULT_LIMITS.max_upload_mb, help="more than 0")
     parser.add_argument("--keep_results_minutes", type=positive_float, default=60.0,
                         help="more than 0: uploads and results are deleted from the server this long after a run")
-    parser.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto, cuda, cuda:1, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto, float16, bfloat16 or float32")
     parser.add_argument("--checkpoints_dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR)
     parser.add_argument("--unet_config_path", type=Path, help="serve this model instead of the releases found "

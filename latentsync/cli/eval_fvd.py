@@ -15,7 +15,7 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from latentsync.cli.arguments import add_checkpoints_dir_argument
+from latentsync.cli.arguments import add_checkpoints_dir_argument, device_name
 from latentsync.cli.runner import run_command
 from latentsync.evaluation.protocols import DEFAULT_FVD_PROTOCOL, FVD_PROTOCOLS
 from latentsync.evaluation.video_files import list_videos
@@ -52,7 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "CHECKPOINTS_DIR/auxiliary/i3d_torchscript.pt)")
     parser.add_argument("--clip_len", type=positive_int, default=16, help="frames per I3D clip (all_clips), at least 1")
     parser.add_argument("--batch_size", type=positive_int, default=8, help="clips per I3D forward pass, at least 1")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
+    parser.add_argument("--device", type=device_name, default=None, help="cuda, cpu, ... (default: best available)")
     return parser.parse_args(argv)
 
 

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from latentsync.cli.arguments import device_name
 from latentsync.errors import InputError
 from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
 from latentsync.face.speaker_choice import SpeakerChoice
@@ -68,7 +69,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder of the ONNX face restorers, fetched by scripts.download_checkpoints "
                              "(default: CHECKPOINTS_DIR/enhancers)")
     runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
+    runtime.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                          help="auto = float16 on GPUs that support it, else float32")
     runtime.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
