@@ -62,14 +62,20 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", type=device_name, default=None, help="cuda, cpu, ... (default: best available)")
 
 
+def scorer_weights(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The SyncNet and S3FD weight files the options of ``add_scorer_arguments`` name."""
+    layout = CheckpointLayout(args.checkpoints_dir)
+    return Path(args.initial_model or layout.syncnet_v2), Path(args.s3fd_path or layout.s3fd)
+
+
 def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
     """The scorer the options of ``add_scorer_arguments`` describe (see ``load_video_sync_scorer``)."""
     from latentsync.evaluation.video_sync import load_video_sync_scorer
     from latentsync.utils.device import resolve_device
 
-    layout = CheckpointLayout(args.checkpoints_dir)
-    return load_video_sync_scorer(args.initial_model or layout.syncnet_v2, resolve_device(args.device), args.detector,
-                                  args.s3fd_path or layout.s3fd, layout.auxiliary, args.min_track, args.min_face_size,
+    syncnet, s3fd = scorer_weights(args)
+    return load_video_sync_scorer(syncnet, resolve_device(args.device), args.detector, s3fd,
+                                  CheckpointLayout(args.checkpoints_dir).auxiliary, args.min_track, args.min_face_size,
                                   args.batch_size, args.protocol)
 
 

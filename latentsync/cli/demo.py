@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from latentsync.app.upload_limits import UploadLimits
 from latentsync.cli.arguments import device_name
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
-from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, REPO_ROOT
+from latentsync.locations import ASSETS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE
 from latentsync.utils.cli_ranges import number_in_range, positive_float
 from latentsync.utils.one_line_parser import ArgumentParser
 
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inference_ckpt_path", type=Path)
     parser.add_argument("--whisper_model_path", type=Path, help="default: the one the U-Net config calls for")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="hub id or local diffusers folder")
-    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+    parser.add_argument("--assets_dir", type=Path, default=ASSETS_DIR,
                         help="the demo clips offered as examples (scripts/download_checkpoints.py fetches them)")
     parser.add_argument("--enhancers_dir", type=Path, help="ONNX face restorers for Face Enhance (default: "
                         "<checkpoints_dir>/enhancers)")
