@@ -5,6 +5,7 @@ imported when a command runs, not to build the options."""
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from latentsync.utils.cli_ranges import number_in_range
 
 if TYPE_CHECKING:
     from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+
+logger = logging.getLogger(__name__)
 
 
 def speaker_choice(text: str) -> SpeakerChoice:
@@ -89,6 +92,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, defaults: LipsyncSet
     groups[LipsyncSettings.specs()["encoding"].group].add_argument(
         "--high_quality", dest="encoding", action="store_const", const="high_quality",
         help="same as --encoding high_quality")
+    groups[LipsyncSettings.specs()["enable_deepcache"].group].add_argument(
+        "--no_deepcache", dest="enable_deepcache", action="store_false",
+        help="DeepCache off (inference.sh turns it on, as the original's; the last of the two flags wins)")
 
 
 def settings_from_args(args: argparse.Namespace) -> LipsyncSettings:
@@ -100,17 +106,46 @@ def enhancers_dir(args: argparse.Namespace) -> Path:
     return args.enhancers_dir if args.enhancers_dir is not None else CheckpointLayout(args.checkpoints_dir).enhancers
 
 
+def ignored_flags(settings: LipsyncSettings) -> list[str]:
+    """The flags changed from their defaults that this run ignores, and why: face enhancement's without
+    --face_enhance, CodeFormer's fidelity with another restorer, DeepCache's interval without DeepCache."""
+    specs, changed = LipsyncSettings.specs(), settings.changed()
+    enhancement = [setting_flag(name, specs[name]) for name in changed
+                   if specs[name].group == specs["face_enhance"].group]
+    ignored = []
+    if enhancement and not settings.face_enhance:
+        ignored.append(f"{', '.join(enhancement)} without --face_enhance")
+    elif "codeformer_fidelity" in changed and settings.face_enhance_method != "codeformer":
+        ignored.append(f"--codeformer_fidelity with --face_enhance_method {settings.face_enhance_method}")
+    if "deepcache_interval" in changed and not settings.enable_deepcache:
+        ignored.append("--deepcache_interval without --enable_deepcache")
+    return ignored
+
+
 def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, video: Path | None = None) -> None:
-    """What fails fast before minutes of model loading: a missing restorer, and a ``video`` without a face (a few
+    """What fails fast before minutes of model loading: an audio cache folder that cannot be written, a missing mask
+    image or restorer, a ``--speaker`` point outside the ``video``'s frame, and a ``video`` without a face (a few
     sampled frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend).
+    Flags that would be ignored are warned about.
     """
     from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+    from latentsync.face.mask import read_mask_image
     from latentsync.face.quick_check import require_a_face
+    from latentsync.io.paths import check_output_folder
+    from latentsync.io.video_reader import VideoReader
     from latentsync.utils.device import resolve_device
 
+    for ignored in ignored_flags(settings):
+        logger.warning("ignored (no effect): %s", ignored)
+    if args.audio_cache_dir is not None:
+        check_output_folder(args.audio_cache_dir, "--audio_cache_dir")
+    if args.mask_image_path is not None:
+        read_mask_image(args.mask_image_path)
     if settings.face_enhance:
         check_face_enhancer(settings.face_enhance_method, enhancers_dir(args))
     if video is not None:
+        reader = VideoReader(video)
+        settings.speaker.check_within(reader.width, reader.height, reader.duration, reader.name)
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
         require_a_face(video, backend, resolve_device(args.device),
                        weights_dir=CheckpointLayout(args.checkpoints_dir).auxiliary)

@@ -39,6 +39,18 @@ class SpeakerChoice:
         x, y, seconds = match.groups()
         return cls("point", float(x), float(y), None if seconds is None else float(seconds))
 
+    def check_within(self, width: int, height: int, duration: float, video: str) -> None:
+        """``InputError`` when a ``point`` lies outside a ``width`` x ``height`` video of ``duration`` seconds (0:
+        unknown), said before any face is searched for."""
+        if self.mode != "point":
+            return
+        if not (self.x < width and self.y < height):
+            raise InputError(f"speaker {self} is outside the {width}x{height} frame of {video!r}; give a pixel inside "
+                             f"it (x 0-{width - 1} from the left, y 0-{height - 1} from the top)")
+        if self.seconds is not None and 0 < duration < self.seconds:
+            raise InputError(f"speaker {self} is past the end of {video!r} ({duration:.2f} s); give a time within "
+                             "the video")
+
     def __str__(self) -> str:
         if self.mode != "point":
             return self.mode
