@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentsync.cli import data_processing as data_pipeline
 from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
 from latentsync.cli import download_checkpoints, inference, train_unet
 from latentsync.evaluation import fvd
+from latentsync.io.video_writer import VideoWriter
 from latentsync.training.unet_trainer import UNetTrainOptions
 from tests.helpers.paths import REPO_ROOT
+from tests.helpers.synthetic_video import frame_for_index
 
 CHECKOUT_CHECKPOINTS = REPO_ROOT / "checkpoints"
 
@@ -45,6 +48,8 @@ def test_data_pipeline_looks_in_checkpoints_dir(elsewhere, capsys):
 
 
 def test_eval_sync_conf_looks_in_checkpoints_dir(elsewhere, capsys):
+    with VideoWriter(elsewhere / "v.mp4", audio=np.zeros(1600, np.float32), preset="ultrafast") as writer:
+        writer.write(frame_for_index(0))  # a usable input: the weights are what is missing
     code = eval_sync_conf.main(["--video_path", "v.mp4", "--checkpoints_dir", str(elsewhere / "ck"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2
