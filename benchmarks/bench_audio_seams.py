@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO_ROOT))
 from latentsync.io.audio_reader import load_audio  # noqa: E402
 from latentsync.locations import CheckpointLayout  # noqa: E402
 from latentsync.whisper.audio2feature import Audio2Feature  # noqa: E402
-from latentsync.whisper.seam_windows import AUDIO_CONTEXTS, jump_ratios  # noqa: E402
+from latentsync.whisper.audio_context import AUDIO_CONTEXTS  # noqa: E402
+from latentsync.whisper.seam_windows import jump_ratios  # noqa: E402
 
 BOUNDARIES = (1500, 3000)  # encoder frames at 30 s and 60 s
 

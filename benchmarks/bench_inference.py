@@ -38,8 +38,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.demo_inputs import demo_clip, missing_inputs  # noqa: E402
 from latentsync.io.audio_reader import load_audio  # noqa: E402
+from latentsync.io.encodings import ENCODINGS  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
-from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
+from latentsync.io.video_writer import VideoWriter  # noqa: E402
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline, load_scheduler  # noqa: E402

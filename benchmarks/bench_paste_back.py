@@ -32,8 +32,9 @@ from latentsync.face.landmarks import create_landmark_detector  # noqa: E402
 from latentsync.face.paste_back import paste_faces_back  # noqa: E402
 from latentsync.face.tracking import FaceTrack, locate_faces  # noqa: E402
 from latentsync.io.background_writer import BackgroundVideoWriter  # noqa: E402
+from latentsync.io.encodings import ENCODINGS  # noqa: E402
 from latentsync.io.video_reader import VideoReader  # noqa: E402
-from latentsync.io.video_writer import ENCODINGS, VideoWriter  # noqa: E402
+from latentsync.io.video_writer import VideoWriter  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 

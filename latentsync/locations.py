@@ -16,12 +16,18 @@ from latentsync.errors import CheckpointError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIGS_DIR = REPO_ROOT / "configs"
 DEFAULT_CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
+ASSETS_DIR = REPO_ROOT / "assets"  # the original's demo clips, fetched by ./setup_env.sh
 DEFAULT_VAE = "stabilityai/sd-vae-ft-mse"  # a Hugging Face hub id (kept in the hub's cache), or a local folder
 
 # Release -> its U-Net checkpoint, relative to the checkpoints folder.
 UNET_CHECKPOINTS = {"1.6": "latentsync_unet.pt", "1.5": "latentsync-1.5/latentsync_unet.pt"}
 # The cross-attention width of a U-Net config says which Whisper model made its audio features.
 WHISPER_BY_AUDIO_DIM = {384: "whisper/tiny.pt", 768: "whisper/small.pt"}
+
+
+def unet_setup_command(path: str | os.PathLike) -> str:
+    """The set-up command that downloads the U-Net at ``path``: the 1.5 release needs ``--with-1.5``."""
+    return "./setup_env.sh --with-1.5" if Path(path).as_posix().endswith(UNET_CHECKPOINTS["1.5"]) else "./setup_env.sh"
 
 
 @dataclass(frozen=True)

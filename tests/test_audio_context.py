@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from latentsync.whisper.audio2feature import Audio2Feature
-from latentsync.whisper.seam_windows import (AUDIO_CONTEXTS, SEAM_CORE_FRAMES, SEAM_FADE_FRAMES, jump_ratios,
-                                             seam_weights, seam_windows)
+from latentsync.whisper.audio_context import AUDIO_CONTEXTS
+from latentsync.whisper.seam_windows import SEAM_CORE_FRAMES, SEAM_FADE_FRAMES, jump_ratios, seam_weights, seam_windows
 from tests.helpers.demo_clips import demo_speech
 from tests.helpers.tiny_models import write_random_whisper_tiny
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from latentsync.cli import data_processing as data_pipeline
 from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
 from latentsync.cli import download_checkpoints, inference, train_unet
+from latentsync.evaluation import fvd
+from latentsync.io.video_writer import VideoWriter
 from latentsync.training.unet_trainer import UNetTrainOptions
 from tests.helpers.paths import REPO_ROOT
+from tests.helpers.synthetic_video import frame_for_index
 
 CHECKOUT_CHECKPOINTS = REPO_ROOT / "checkpoints"
 
@@ -44,6 +48,8 @@ def test_data_pipeline_looks_in_checkpoints_dir(elsewhere, capsys):
 
 
 def test_eval_sync_conf_looks_in_checkpoints_dir(elsewhere, capsys):
+    with VideoWriter(elsewhere / "v.mp4", audio=np.zeros(640, np.float32), preset="ultrafast") as writer:
+        writer.write(frame_for_index(0))  # a usable input: the weights are what is missing
     code = eval_sync_conf.main(["--video_path", "v.mp4", "--checkpoints_dir", str(elsewhere / "ck"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert code == 2
@@ -75,7 +81,7 @@ def test_eval_fvd_default_i3d_is_in_checkpoints_dir(elsewhere, monkeypatch):
     def load_i3d(path, device):
         raise Loaded(path)
 
-    monkeypatch.setattr(eval_fvd, "load_i3d", load_i3d)
+    monkeypatch.setattr(fvd, "load_i3d", load_i3d)
     with pytest.raises(Loaded) as loaded:
         eval_fvd.main(["--real_videos_dir", "r", "--fake_videos_dir", "f", "--checkpoints_dir", "ck"])
     assert loaded.value.args == (Path("ck") / "auxiliary" / "i3d_torchscript.pt",)

@@ -3,8 +3,10 @@
 import pytest
 import torch
 
+from latentsync.errors import InputError
 from latentsync.pipelines.loading import load_lipsync_pipeline
-from latentsync.utils.device import resolve_device, resolve_dtype
+from latentsync.utils.device import available_devices, resolve_device, resolve_dtype
+from tests.helpers.entry_points import error_line, run_entry_point
 from tests.helpers.tiny_models import TINY_RESOLUTION, write_tiny_release
 
 
@@ -44,3 +46,36 @@ def test_pipeline_runs_in_the_requested_dtype(tmp_path, dtype):
     out = pipeline.inpaint(faces, faces * mask, mask, chunks, num_inference_steps=1, guidance_scale=1.5,
                    generator=torch.Generator().manual_seed(0))
     assert out.dtype == dtype and out.shape == faces.shape and torch.isfinite(out.float()).all()
+
+
+MISSING_GPU = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
+
+
+@pytest.mark.parametrize("name", [MISSING_GPU, "gpu0", "mps" if not torch.backends.mps.is_available() else "meta"])
+def test_a_device_this_machine_lacks_names_those_it_has(name):
+    with pytest.raises(InputError, match=rf"device '{name}'.*; this machine has cpu"):
+        resolve_device(name)
+    assert available_devices()[0] == "cpu" and resolve_device("cpu") == torch.device("cpu")
+
+
+# Each command as the README shows it, with a device this machine lacks and inputs that do not exist: the device is
+# refused first, in one line, before any input is read or model loaded.
+DEVICE_COMMANDS = [
+    ("./inference.sh", "--video_path", "missing.mp4", "--audio_path", "missing.wav", "--device", MISSING_GPU),
+    ("./inference.sh", "--video_path", "missing.mp4", "--audio_path", "missing.wav", "--device", "gpu0"),
+    ("-m eval.inference_videos", "--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir", "out",
+     "--device", MISSING_GPU),
+    ("./train_unet.sh", "--device", MISSING_GPU),
+    ("./train_syncnet.sh", "--device", MISSING_GPU),
+    ("./eval/eval_sync_conf.sh", "--video_path", "missing.mp4", "--device", MISSING_GPU),
+    ("./eval/eval_syncnet_acc.sh", "--device", "gpu0"),
+    ("-m eval.eval_fvd", "--real_videos_dir", "real", "--fake_videos_dir", "fake", "--device", MISSING_GPU),
+    ("gradio_app.py", "--device", MISSING_GPU),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", DEVICE_COMMANDS, ids=lambda command: f"{command[0]} {command[-1]}")
+def test_every_command_refuses_a_missing_device_in_one_line(tmp_path, command):
+    line = error_line(run_entry_point(*command, cwd=tmp_path))
+    assert f"device '{command[-1]}'" in line and "this machine has cpu" in line

@@ -49,6 +49,7 @@ def clip_and_model(tmp_path_factory):
 def test_shell_script_scores_the_video_and_writes_csv(clip_and_model, tmp_path):
     clip, model_path = clip_and_model
     csv_path = tmp_path / "out" / "sync_conf.csv"
+    csv_path.parent.mkdir()  # a missing folder is an error, as for every output (not created: typos show)
     require_project_venv()
     result = subprocess.run(
         [str(REPO_ROOT / "eval" / "eval_sync_conf.sh"), "--video_path", str(clip),

@@ -14,6 +14,7 @@ from latentsync.errors import InputError
 from latentsync.evaluation.fvd import (crop_relative_box, decoded_frames, face_clip, frechet_distance, i3d_features,
                                        folder_face_clips, video_clips)
 from latentsync.io.video_writer import VideoWriter
+from tests.helpers.entry_points import error_line, run_entry_point
 from tests.helpers.paths import shared_path
 from tests.helpers.synthetic_video import index_of_frame, write_constant_rate_video
 
@@ -219,3 +220,16 @@ def test_folder_without_mp4_is_an_input_error(tmp_path):
     (tmp_path / "clip.mov").write_bytes(b"")
     with pytest.raises(InputError, match=r"no videos \(\.mp4\)"):
         folder_face_clips(tmp_path)
+
+
+@pytest.mark.slow
+def test_eval_fvd_without_faces_is_one_error_line_without_mediapipe_s_chatter(i3d_path, tmp_path):
+    """python -m eval.eval_fvd as the README shows it: mediapipe looks for faces in frames 20-35 and finds none, so
+    both videos are left out (warned) and the run ends in one line, with no TensorFlow Lite / absl lines before it."""
+    for name in ("real", "fake"):
+        (tmp_path / name).mkdir()
+        write_constant_rate_video(tmp_path / name / "clip.mp4", fps=25, seconds=1.6)
+    result = run_entry_point("-m eval.eval_fvd", "--real_videos_dir", "real", "--fake_videos_dir", "fake",
+                             "--i3d_path", str(i3d_path), "--device", "cpu", cwd=tmp_path)
+    assert error_line(result) == "error: the first set has 0 clip(s); FVD needs at least 2 clips per set"
+    assert "real/clip.mp4 left out of FVD" in result.stderr  # mediapipe ran on its frames

@@ -13,14 +13,16 @@ from latentsync.app import request as request_module
 from latentsync.app.demo import build_demo
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.request import lipsync_request
-from latentsync.app.validation import UploadLimits, check_options, check_uploads
+from latentsync.app.upload_limits import UploadLimits
+from latentsync.app.validation import check_options, check_uploads
 from latentsync.cli import demo as gradio_app
 from latentsync.errors import CheckpointError, InputError
-from latentsync.face.speaker_selection import SpeakerChoice
+from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
 from latentsync.pipelines.loading import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
+from latentsync.utils import quiet_logs
 from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
 from tests.helpers.tiny_models import write_tiny_release
 
@@ -354,7 +356,7 @@ def test_command_line_sets_the_enhancers_folder(tmp_path):
 def started_without_serving(monkeypatch):
     """``gradio_app.main`` up to the launch: the page is built, nothing is served."""
     launched = []
-    monkeypatch.setattr(gradio_app, "launch_gradio", lambda demo, **kwargs: launched.append(demo))
+    monkeypatch.setattr(quiet_logs, "launch_gradio", lambda demo, **kwargs: launched.append(demo))
     return launched
 
 

@@ -9,10 +9,10 @@ import pytest
 
 import cv2
 
-from latentsync.cli import lipsync_arguments
 from latentsync.cli.inference import main
 from latentsync.cli.lipsync_arguments import enhancers_dir, settings_from_args
 from latentsync.face.mask import fixed_mask_image
+from latentsync.pipelines import loading
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.synthetic_video import write_constant_rate_video
 from tests.helpers.tiny_models import tiny_pipeline
@@ -111,7 +111,7 @@ def test_video_without_a_face_is_refused_before_any_model_loads(capsys, media, m
     def load_models(*args, **kwargs):
         raise AssertionError("models were loaded for a video without a face")
 
-    monkeypatch.setattr(lipsync_arguments, "load_lipsync_pipeline", load_models)
+    monkeypatch.setattr(loading, "load_lipsync_pipeline", load_models)
     out = media["dir"] / "out.mp4"
     _assert_rejected(*_run(capsys, media["video"], media["audio"], out), "no face was found", "clip.mp4", out=out)
 

@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 import pytest
 
-from latentsync.cli import inference_videos
-from latentsync.cli import lipsync_arguments
+from latentsync.cli import inference_videos, lipsync_arguments
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
+from latentsync.pipelines import loading
 from latentsync.pipelines.batch_lipsync import lipsync_batch, share_of_jobs
 from latentsync.pipelines.batch_pairing import pair_lists, read_list_lines
 from latentsync.pipelines.settings import LipsyncSettings
@@ -128,8 +128,8 @@ def test_batch_loads_the_models_once_skips_faceless_pairs_and_fails_missing_file
     (tmp_path / "videos.txt").write_text("\n".join(map(str, [face, tmp_path / "missing.mp4", no_face, other_face])))
     (tmp_path / "audios.txt").write_text("\n".join(map(str, [face, speech, speech, speech])))
     loads = []
-    real_load = lipsync_arguments.load_lipsync_pipeline
-    monkeypatch.setattr(lipsync_arguments, "load_lipsync_pipeline", lambda *a, **k: loads.append(1) or real_load(*a, **k))
+    real_load = loading.load_lipsync_pipeline
+    monkeypatch.setattr(loading, "load_lipsync_pipeline", lambda *a, **k: loads.append(1) or real_load(*a, **k))
 
     arguments = ["--video_fileslist", str(tmp_path / "videos.txt"), "--audio_fileslist", str(tmp_path / "audios.txt"),
                  "--output_dir", str(tmp_path / "out"), "--unet_config_path", str(models["unet_config_path"]),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from latentsync.errors import InputError
-from latentsync.io import paths
-from latentsync.io.paths import check_audio_input, check_output_path, check_video_input
+from latentsync.io.paths import (check_audio_input, check_output_file, check_output_folder, check_output_path,
+                                 check_video_input)
 from latentsync.io.video_writer import VideoWriter
 from tests.helpers.synthetic_video import frame_for_index, write_audio, write_constant_rate_video
 
@@ -77,6 +77,17 @@ def test_video_stream_without_frames(tmp_path):
     assert "has a video stream but no frames" in raised(check_video_input, path)
 
 
+def test_audio_stream_without_samples(tmp_path):
+    path = tmp_path / "no_samples.mkv"
+    with av.open(str(path), "w") as container:  # a declared audio track, but only video packets
+        container.add_stream("aac", rate=16000).layout = "mono"
+        video = container.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        container.mux(video.encode(av.VideoFrame.from_ndarray(frame_for_index(0, 64, 48), format="rgb24")))
+        container.mux(video.encode(None))
+    assert f"{str(path)!r} has an audio stream but no samples" in raised(check_audio_input, path)
+
+
 def test_video_without_audio_is_not_an_audio_input(video):
     message = raised(check_audio_input, video)
     assert "has no audio stream" in message and "video.mp4" in message
@@ -95,14 +106,36 @@ def test_output_needs_an_mp4_or_mov_name(tmp_path, name):
     assert name in message and ".mp4" in message
 
 
-def test_output_folder_problems(tmp_path, monkeypatch):
+def test_output_folder_problems(tmp_path):
     assert "does not exist" in raised(check_output_path, tmp_path / "missing" / "out.mp4")
     (tmp_path / "file").write_text("x")
     assert "is not a folder" in raised(check_output_path, tmp_path / "file" / "out.mp4")
     (tmp_path / "dir.mp4").mkdir()
     assert "is a folder" in raised(check_output_path, tmp_path / "dir.mp4")
-    monkeypatch.setattr(paths.os, "access", lambda path, mode: False)  # root may write anywhere: simulate
-    assert "is not writable" in raised(check_output_path, tmp_path / "out.mp4")
+    message = raised(check_output_path, Path("/proc/out.mp4"))  # os.access says yes there, for root too
+    assert "'/proc'" in message and "cannot be written" in message
+    assert check_output_path(tmp_path / "out.mp4") and list(tmp_path.glob(".write-check-*")) == []
+
+
+def test_any_output_file_is_checked_like_a_video(tmp_path, video):
+    assert check_output_file(tmp_path / "scores.csv", [video], role="--csv_path") == tmp_path / "scores.csv"
+    assert "--csv_path 'x.csv' is the input 'x.csv'" in raised(check_output_file, "x.csv", ["x.csv"], "--csv_path")
+    assert "--csv_path" in raised(check_output_file, video, [video], "--csv_path")
+    assert "must end in .png" in raised(check_output_file, tmp_path / "plot.mp4", suffixes=(".png", ".pdf"))
+    assert "e.g. " + repr(str(tmp_path / "out.png")) in raised(check_output_file, tmp_path, suffixes=(".png",))
+    assert "cannot be written" in raised(check_output_file, "/proc/scores.csv")
+
+
+def test_output_folders_new_or_existing(tmp_path):
+    assert check_output_folder(tmp_path) == tmp_path
+    assert check_output_folder(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists() and list(tmp_path.iterdir()) == []  # checked, nothing created
+    (tmp_path / "file").write_text("x")
+    assert "is a file, not a folder" in raised(check_output_folder, tmp_path / "file", "--audio_cache_dir")
+    message = raised(check_output_folder, tmp_path / "file" / "sub")
+    assert "cannot be written" in message and f"{str(tmp_path / 'file')!r} is a file" in message
+    message = raised(check_output_folder, "/proc/cache", "--audio_cache_dir")
+    assert message.startswith("--audio_cache_dir '/proc/cache' cannot be written") and "'/proc'" in message
 
 
 def test_output_equal_to_an_input_in_any_spelling(tmp_path, video, monkeypatch):

@@ -12,7 +12,7 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.pipelines import lipsync_pipeline, lipsync_plan
 from latentsync.pipelines.frame_plan import AudioFrames
 from latentsync.pipelines.frame_plan import inference_windows, plan_frames
-from latentsync.whisper.audio2feature import num_chunks
+from latentsync.whisper.chunk_count import num_chunks
 from tests.helpers.demo_clips import demo_frames, tiny_lipsync_inputs
 
 SOURCE_FRAMES, OUTPUT_FRAMES = 4, 5  # 0.2 s of audio: the original makes 7 frames, one window 0-6

@@ -19,14 +19,12 @@ from omegaconf import OmegaConf
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from tests.helpers.demo_clips import write_h264
+from tests.helpers.entry_points import library_noise
 from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.readme_commands import readme_command
 from tests.helpers.shell_env import environment_without_python, require_project_venv
 from tests.helpers.tiny_models import write_tiny_release
 from tests.helpers.training_data import make_processed_dataset, write_fileslist
-
-# Start-up lines of mediapipe / TensorFlow Lite / absl / protobuf that quiet_logs removes.
-NOISE = ("Created TensorFlow Lite", "absl::InitializeLog", "inference_feedback_manager", "GetPrototype")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +69,7 @@ def test_inference_sh_writes_a_normal_file_and_says_how_long_it_lasts(workdir):
     output = folder / "synced.mp4"  # relative paths are taken from the caller's folder, as with any command
     assert stat.S_IMODE(output.stat().st_mode) == 0o666 & ~umask
     assert "wrote synced.mp4: 1.00 s of video in " in stdout
-    assert not [line for line in stderr.splitlines() if any(noise in line for noise in NOISE)], stderr
+    assert library_noise(stderr) == [], stderr
     output.unlink()
 
 

@@ -18,7 +18,8 @@ from latentsync.errors import InputError
 from latentsync.face import speaker_selection
 from latentsync.face.landmarks import DetectedFace, create_landmark_detector
 from latentsync.face.landmarks.detector import largest_face
-from latentsync.face.speaker_selection import SpeakerChoice, SpeakerSelector, link_speaker_tracks
+from latentsync.face.speaker_choice import SpeakerChoice
+from latentsync.face.speaker_selection import SpeakerSelector, link_speaker_tracks
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines import lipsync_plan

@@ -42,6 +42,7 @@ def test_cli_draws_one_line_per_run(tmp_path, capsys):
     first = _training_checkpoint(tmp_path / "train-a" / "checkpoints" / "checkpoint-1200.pt", 0.7)
     second = _training_checkpoint(tmp_path / "train-b" / "checkpoints" / "checkpoint-1200.pt", 0.4)
     output = tmp_path / "plots" / "ablation.png"
+    output.parent.mkdir()  # an output's folder must exist (not created: a typo would hide)
     assert draw_syncnet_lines.main(["--checkpoints", str(first), str(second), "--output_path", str(output)]) == 0
     assert output.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert sorted(p.name for p in output.parent.iterdir()) == ["ablation.png"]  # no partial file left behind

@@ -170,7 +170,7 @@ def test_awkward_output_name_needs_no_escaping(tmp_path):
 
 
 def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
-    from latentsync.io.video_writer import HIGH_QUALITY_ENCODING, STANDARD_ENCODING
+    from latentsync.io.encodings import HIGH_QUALITY_ENCODING, STANDARD_ENCODING
 
     assert HIGH_QUALITY_ENCODING.crf < STANDARD_ENCODING.crf
     standard = x264_settings(write_clip(tmp_path / "standard.mp4", 5, None))
@@ -184,7 +184,7 @@ def test_high_quality_encoding_uses_a_lower_crf_and_a_slower_preset(tmp_path):
 
 def test_fast_encoding_keeps_the_standard_fidelity_on_real_frames(tmp_path):
     """``--encoding fast`` trades x264 analysis for speed and buys the fidelity back with a lower CRF."""
-    from latentsync.io.video_writer import FAST_ENCODING, STANDARD_ENCODING
+    from latentsync.io.encodings import FAST_ENCODING, STANDARD_ENCODING
     from tests.helpers.paths import shared_path
 
     with av.open(str(shared_path("media", "demo1_video.mp4"))) as container:

@@ -17,7 +17,8 @@ from latentsync.app.lipsync_api import LIPSYNC_QUEUE, add_lipsync_api
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.preview import UploadPreviews
 from latentsync.app.request import RequestOutput, lipsync_request
-from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE, UploadLimits
+from latentsync.app.upload_limits import UploadLimits
+from latentsync.app.validation import GUIDANCE_SCALE_RANGE, INFERENCE_STEPS_RANGE, SEED_RANGE
 from latentsync.errors import InputError
 from latentsync.face.enhancement import enhancer_specs
 from latentsync.pipelines.settings import LipsyncSettings

@@ -17,8 +17,9 @@ import cv2
 
 from latentsync.data_processing.media import FPS, SAMPLE_RATE, fit_audio, load_clip_audio
 from latentsync.errors import InputError
+from latentsync.io.encodings import FAST_ENCODING
 from latentsync.io.video_reader import VideoReader
-from latentsync.io.video_writer import FAST_ENCODING, VideoWriter
+from latentsync.io.video_writer import VideoWriter
 
 BROWSER_CODECS = frozenset({"h264", "vp8", "vp9", "av1"})
 BROWSER_CONTAINERS = frozenset({".mp4", ".webm", ".mov", ".m4v"})

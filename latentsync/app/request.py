@@ -17,8 +17,8 @@ from pathlib import Path
 import torch
 
 from latentsync.app.pipeline_cache import PipelineCache
-from latentsync.app.validation import (UploadLimits, changed_timing, check_options, check_speaker, check_uploads,
-                                       with_file_names)
+from latentsync.app.upload_limits import UploadLimits
+from latentsync.app.validation import changed_timing, check_options, check_speaker, check_uploads, with_file_names
 from latentsync.errors import USER_ERRORS
 from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_spec
 from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer

@@ -8,18 +8,17 @@ person uploaded, not the server-side path Gradio stored it under.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
+from latentsync.app.upload_limits import BYTES_PER_MB, UploadLimits
 from latentsync.errors import InputError
-from latentsync.face.speaker_selection import SPEAKER_MODES, SpeakerChoice
+from latentsync.face.speaker_choice import SPEAKER_MODES, SpeakerChoice
 from latentsync.io.paths import check_audio_input
 from latentsync.io.video_reader import VideoReader
 from latentsync.pipelines.settings import LipsyncSettings
 
-BYTES_PER_MB = 1024 * 1024
 INFERENCE_STEPS_RANGE = (10, 50)  # the original demo's slider
 GUIDANCE_SCALE_RANGE = (1.0, 3.0)
 SEED_RANGE = (-1, 2**32 - 1)  # -1: a random seed, as in the original
@@ -32,24 +31,6 @@ def changed_timing(settings: LipsyncSettings) -> list[str]:
     """``name value`` of the sync mode, audio context and silence settings that differ from the defaults."""
     changed = settings.changed()
     return [f"{name.replace('_', ' ')} {changed[name]}" for name in TIMING_SETTINGS if name in changed]
-
-
-@dataclass(frozen=True)
-class UploadLimits:
-    """What one request may upload; set by ``gradio_app.py`` flags."""
-
-    max_video_seconds: float = 60.0
-    max_audio_seconds: float = 60.0
-    max_upload_mb: float = 200.0
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * BYTES_PER_MB)
-
-    def describe(self) -> str:
-        """One line for the page, so people know the limits before they upload."""
-        return (f"Videos up to {self.max_video_seconds:g} s, audio up to {self.max_audio_seconds:g} s, "
-                f"each file up to {self.max_upload_mb:g} MB.")
 
 
 def check_uploads(video_path: str | os.PathLike | None, audio_path: str | os.PathLike | None,

@@ -1,16 +1,37 @@
-"""Command-line options that several commands share, and the objects they describe."""
+"""Command-line options that several commands share, and the objects they describe.
+
+Like every module of ``latentsync.cli``, it imports the model code (torch, PyAV, OpenCV, ...) only inside the
+functions that run a command, so ``--help`` and a usage error answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsync.evaluation.video_sync import FACE_DETECTORS, SYNC_PROTOCOLS, VideoSyncScorer, load_video_sync_scorer
+from latentsync.errors import InputError
+from latentsync.evaluation.protocols import FACE_DETECTORS, SYNC_PROTOCOLS
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout
-from latentsync.training.charts import REPORT_TO
-from latentsync.training.session import MIXED_PRECISION
+from latentsync.training.session_options import MIXED_PRECISION, REPORT_TO
 from latentsync.utils.cli_ranges import number_in_range, positive_int
-from latentsync.utils.device import resolve_device
+
+if TYPE_CHECKING:
+    from latentsync.evaluation.video_sync import VideoSyncScorer
+
+
+def device_name(text: str) -> str:
+    """argparse type of every ``--device``: ``auto`` or a device this machine has, so a missing GPU or a typo
+    (``gpu0``) is one line before anything loads (torch is imported only for a named device)."""
+    if text == "auto":
+        return text
+    from latentsync.utils.device import resolve_device
+
+    try:
+        resolve_device(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def add_checkpoints_dir_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -38,14 +59,23 @@ def add_scorer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--min_face_size", type=number_in_range(float, 0), default=100,
                         help="smallest mean face size scored, in pixels, at least 0")
     parser.add_argument("--batch_size", type=positive_int, default=20, help="SyncNet windows per forward pass, at least 1")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
+    parser.add_argument("--device", type=device_name, default=None, help="cuda, cpu, ... (default: best available)")
+
+
+def scorer_weights(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The SyncNet and S3FD weight files the options of ``add_scorer_arguments`` name."""
+    layout = CheckpointLayout(args.checkpoints_dir)
+    return Path(args.initial_model or layout.syncnet_v2), Path(args.s3fd_path or layout.s3fd)
 
 
 def scorer_from_args(args: argparse.Namespace) -> VideoSyncScorer:
     """The scorer the options of ``add_scorer_arguments`` describe (see ``load_video_sync_scorer``)."""
-    layout = CheckpointLayout(args.checkpoints_dir)
-    return load_video_sync_scorer(args.initial_model or layout.syncnet_v2, resolve_device(args.device), args.detector,
-                                  args.s3fd_path or layout.s3fd, layout.auxiliary, args.min_track, args.min_face_size,
+    from latentsync.evaluation.video_sync import load_video_sync_scorer
+    from latentsync.utils.device import resolve_device
+
+    syncnet, s3fd = scorer_weights(args)
+    return load_video_sync_scorer(syncnet, resolve_device(args.device), args.detector, s3fd,
+                                  CheckpointLayout(args.checkpoints_dir).auxiliary, args.min_track, args.min_face_size,
                                   args.batch_size, args.protocol)
 
 
@@ -57,4 +87,5 @@ def add_training_session_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--report_to", default="none", choices=REPORT_TO, help="also log to TensorBoard")
     group.add_argument("--mixed_precision", default="auto", choices=MIXED_PRECISION,
                        help="with run.mixed_precision_training: auto = fp16 on CUDA (as the original), fp32 on CPU")
-    group.add_argument("--device", default=None, help="cpu to train on the CPU of a GPU machine (default: auto)")
+    group.add_argument("--device", type=device_name, default=None,
+                       help="cpu to train on the CPU of a GPU machine (default: auto)")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from latentsync.cli.arguments import add_checkpoints_dir_argument
 from latentsync.cli.runner import run_command
-from latentsync.face.landmarks import LANDMARK_DETECTORS
-from latentsync.face.warp import ALIGN_DTYPES
+from latentsync.face.align_precision import ALIGN_PRECISIONS
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
 from latentsync.locations import CheckpointLayout
 from latentsync.utils.cli_ranges import number_in_range, positive_int
 from latentsync.utils.one_line_parser import ArgumentParser
@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="standard: re-encoded clips at CRF 18, aligned clips encoded once; original: as the "
                              "original's commands, non-25-fps sources at CRF 23, shots at CRF 22 veryfast, aligned "
                              "clips at CRF 13 then re-encoded with the audio at libx264's defaults")
-    parser.add_argument("--align_dtype", default="float32", choices=list(ALIGN_DTYPES),
+    parser.add_argument("--align_dtype", default="float32", choices=ALIGN_PRECISIONS,
                         help="precision of the face crops: float32 (default) or float16, the original's (its aligner "
                              "runs in float16 on the GPU)")
     add_checkpoints_dir_argument(parser)

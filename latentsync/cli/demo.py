@@ -11,17 +11,17 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsync.app.demo import build_demo, missing_checkpoints
-from latentsync.app.examples import demo_examples
-from latentsync.app.pipeline_cache import PipelineCache
-from latentsync.app.validation import UploadLimits
+from latentsync.app.upload_limits import UploadLimits
+from latentsync.cli.arguments import device_name
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
-from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, REPO_ROOT
-from latentsync.pipelines.loading import ReleaseChoice, available_releases
+from latentsync.locations import ASSETS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE
 from latentsync.utils.cli_ranges import number_in_range, positive_float
 from latentsync.utils.one_line_parser import ArgumentParser
-from latentsync.utils.quiet_logs import launch_gradio
+
+if TYPE_CHECKING:
+    from latentsync.pipelines.loading import ReleaseChoice
 
 DEFAULT_LIMITS = UploadLimits()
 
@@ -39,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max_upload_mb", type=positive_float, default=DEFAULT_LIMITS.max_upload_mb, help="more than 0")
     parser.add_argument("--keep_results_minutes", type=positive_float, default=60.0,
                         help="more than 0: uploads and results are deleted from the server this long after a run")
-    parser.add_argument("--device", default="auto", help="auto, cuda, cuda:1, mps or cpu")
+    parser.add_argument("--device", type=device_name, default="auto", help="auto, cuda, cuda:1, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto, float16, bfloat16 or float32")
     parser.add_argument("--checkpoints_dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR)
     parser.add_argument("--unet_config_path", type=Path, help="serve this model instead of the releases found "
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inference_ckpt_path", type=Path)
     parser.add_argument("--whisper_model_path", type=Path, help="default: the one the U-Net config calls for")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="hub id or local diffusers folder")
-    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+    parser.add_argument("--assets_dir", type=Path, default=ASSETS_DIR,
                         help="the demo clips offered as examples (scripts/download_checkpoints.py fetches them)")
     parser.add_argument("--enhancers_dir", type=Path, help="ONNX face restorers for Face Enhance (default: "
                         "<checkpoints_dir>/enhancers)")
@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
     """The model given on the command line, else every release whose checkpoint is installed."""
+    from latentsync.pipelines.loading import ReleaseChoice, available_releases
+
     if args.unet_config_path is not None:
         return [ReleaseChoice(f"Custom: {args.inference_ckpt_path.name} ({args.unet_config_path.name})",
                               args.unet_config_path, args.inference_ckpt_path)]
@@ -68,6 +70,11 @@ def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
 def serve(args: argparse.Namespace) -> None:
     """Load the first release, build the page and serve it until interrupted (a bad custom config stops here;
     missing weights are said on the terminal and on the page)."""
+    from latentsync.app.demo import build_demo, missing_checkpoints
+    from latentsync.app.examples import demo_examples
+    from latentsync.app.pipeline_cache import PipelineCache
+    from latentsync.utils.quiet_logs import launch_gradio
+
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry calls from a private demo
     logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up probes, one line each
     pipelines = PipelineCache(served_releases(args), args.checkpoints_dir, args.whisper_model_path,

@@ -24,11 +24,10 @@ from latentsync.cli.runner import run_command
 from latentsync.face.enhancement.spec import EnhancerSpec, enhancer_specs
 from latentsync.face.landmarks.face_alignment_detector import WEIGHT_FILES as FACE_ALIGNMENT_WEIGHTS
 from latentsync.io.atomic_file import commit_partial, replaced_atomically, staging_folder
-from latentsync.locations import REPO_ROOT, UNET_CHECKPOINTS, WHISPER_BY_AUDIO_DIM, CheckpointLayout
+from latentsync.locations import ASSETS_DIR, UNET_CHECKPOINTS, WHISPER_BY_AUDIO_DIM, CheckpointLayout
 from latentsync.pipelines.vae_check import VAE_FILES, cached_hub_files
 from latentsync.utils.hub import CONNECT_TIMEOUT_SECONDS, hub_unreachable_reason
 from latentsync.utils.one_line_parser import ArgumentParser
-from latentsync.whisper.feature_cache import sha256_file
 
 _LAYOUT = CheckpointLayout(Path("."))
 _RELEASE_FILES = [Path(UNET_CHECKPOINTS["1.6"]).name, WHISPER_BY_AUDIO_DIM[384]]  # as both hub repos hold them
@@ -77,6 +76,8 @@ def published_sha256(spec: EnhancerSpec) -> str:
 def download_enhancer(spec: EnhancerSpec, enhancers_dir: Path) -> None:
     """Fetch one restorer into a temporary folder beside the target; it is moved in only if its sha256 matches."""
     from huggingface_hub import hf_hub_download
+
+    from latentsync.whisper.feature_cache import sha256_file
 
     target = spec.path(enhancers_dir)
     expected = spec.sha256 or published_sha256(spec)
@@ -147,6 +148,16 @@ def planned_files(releases: list[str], auxiliary: bool, checkpoints_dir: Path, a
     return files + [cached_hub_file(VAE_REPO, name) for name in VAE_FILES]
 
 
+def check_target_folders(files: list[PlannedFile]) -> None:
+    """The folders that are to receive a missing file accept new files (tried), before any download starts."""
+    from latentsync.io.paths import check_output_folder
+
+    folders = dict.fromkeys(Path(planned.target).parent for planned in files
+                            if not planned.placing_by_hand and not planned.present())  # not the hub's cache
+    for folder in folders:
+        check_output_folder(folder, "download folder")
+
+
 def download(files: list[PlannedFile]) -> list[tuple[PlannedFile, str]]:
     """Fetch the missing files; return ``(file, reason)`` for each one still missing afterwards."""
     missing = [planned for planned in files if not planned.present()]
@@ -190,7 +201,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_checkpoints_dir_argument(parser)
     parser.add_argument("--enhancers_dir", type=Path, help="where the face restorers go (default: "
                         "<checkpoints_dir>/enhancers)")
-    parser.add_argument("--assets_dir", type=Path, default=REPO_ROOT / "assets",
+    parser.add_argument("--assets_dir", type=Path, default=ASSETS_DIR,
                         help="where the demo clips go (default: the checkout's assets/)")
     return parser.parse_args(argv)
 
@@ -199,7 +210,9 @@ def fetch(args: argparse.Namespace) -> int:
     """Download what ``args`` asks for; 2 when a file is still missing (the report says where to put it)."""
     enhancers_dir = args.enhancers_dir or CheckpointLayout(args.checkpoints_dir).enhancers
     files = planned_files(args.releases, args.auxiliary, args.checkpoints_dir, args.assets_dir)
-    failures = download(files + [enhancer_file(enhancer_specs()[method], enhancers_dir) for method in args.enhancers])
+    files += [enhancer_file(enhancer_specs()[method], enhancers_dir) for method in args.enhancers]
+    check_target_folders(files)
+    failures = download(files)
     if failures:
         print(failure_report(failures), file=sys.stderr)
         return 2

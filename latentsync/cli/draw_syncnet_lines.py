@@ -15,7 +15,6 @@ from pathlib import Path
 
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
-from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -27,12 +26,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--labels", nargs="+", default=None,
                         metavar="LABEL",
                         help="legend names, one per checkpoint, in the same order (default: each checkpoint's run folder)")
-    parser.add_argument("--output_path", default="syncnet_loss.pdf", help="image file to write (pdf, png, svg)")
+    parser.add_argument("--output_path", default="syncnet_loss.pdf",
+                        help="image file to write: pdf, png, svg, ... (default: syncnet_loss.pdf in the current "
+                             "folder; never a checkpoint)")
     parser.add_argument("--no_val", action="store_true", help="draw the training loss only")
     return parser.parse_args(argv)
 
 
 def draw(args: argparse.Namespace) -> None:
+    from latentsync.evaluation.syncnet_curves import draw_loss_curves, read_loss_curve
+    from latentsync.io.paths import FIGURE_SUFFIXES, check_output_file
+
+    check_output_file(args.output_path, args.checkpoints, role="--output_path", suffixes=FIGURE_SUFFIXES)
     labels = args.labels or [Path(path).resolve().parent.parent.name for path in args.checkpoints]
     if len(labels) != len(args.checkpoints):
         raise InputError(f"{len(args.checkpoints)} checkpoints but {len(labels)} labels; pass one label each")

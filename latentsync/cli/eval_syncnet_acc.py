@@ -11,16 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentsync.cli.arguments import add_checkpoints_dir_argument
+from latentsync.cli.arguments import add_checkpoints_dir_argument, device_name
 from latentsync.cli.runner import run_command
-from latentsync.config.syncnet_config import read_syncnet_config
 from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, DEFAULT_VAE, CheckpointLayout
-from latentsync.models.stable_syncnet import load_stable_syncnet
-from latentsync.pipelines.loading import load_vae
-from latentsync.training.syncnet_accuracy import syncnet_accuracy
 from latentsync.utils.cli_ranges import non_negative_int, positive_int
-from latentsync.utils.device import resolve_device, resolve_dtype
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -39,12 +34,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num_workers", type=non_negative_int, default=0,
                         help="DataLoader worker processes, at least 0 (0: load in this process)")
     parser.add_argument("--vae_model_path", default=DEFAULT_VAE, help="VAE of a latent-space SyncNet (hub id or folder)")
-    parser.add_argument("--device", default=None, help="cuda, cpu, ... (default: best available)")
+    parser.add_argument("--device", type=device_name, default=None, help="cuda, cpu, ... (default: best available)")
     parser.add_argument("--dtype", default=None, help="float16, float32 (default: float16 on recent GPUs)")
     return parser.parse_args(argv)
 
 
 def evaluate(args: argparse.Namespace) -> float:
+    from latentsync.config.syncnet_config import read_syncnet_config
+    from latentsync.models.stable_syncnet import load_stable_syncnet
+    from latentsync.pipelines.loading import load_vae
+    from latentsync.training.syncnet_accuracy import syncnet_accuracy
+    from latentsync.utils.device import resolve_device, resolve_dtype
+
     config_path = Path(args.config_path)
     config = read_syncnet_config(config_path)
     if args.videos_dir is not None:

@@ -16,18 +16,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(prog="python -m data_processing.fileslist", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="folder of .mp4 clips (searched recursively)")
-    parser.add_argument("--output", default="fileslist.txt", help="where to write one absolute path per line")
-    parser.add_argument("--histogram", default=None, help="also save a PNG histogram of clip durations here")
+    parser.add_argument("--output", default="fileslist.txt",
+                        help="where to write one absolute path per line (default: fileslist.txt in the current "
+                             "folder; never one of the clips)")
+    parser.add_argument("--histogram", default=None,
+                        help="also save a histogram of clip durations here (png, pdf, svg, ...)")
     return parser.parse_args(argv)
 
 
 def list_folder(args: argparse.Namespace) -> None:
+    """List the clips; both outputs are checked first, so a bad ``--histogram`` leaves no file list behind."""
     from latentsync.data_processing.fileslist import (clip_durations, list_clips, plot_duration_histogram,
                                                       write_fileslist)
+    from latentsync.io.paths import FIGURE_SUFFIXES, check_output_file
 
     clips = list_clips(args.folder)
     if not clips:
         raise InputError(f"no .mp4 clips under {args.folder!r}; pass the folder of a pipeline stage")
+    check_output_file(args.output, clips, role="--output")
+    if args.histogram:
+        check_output_file(args.histogram, [*clips, args.output], role="--histogram", suffixes=FIGURE_SUFFIXES)
     write_fileslist(clips, args.output)
     durations = clip_durations(clips)
     print(f"{len(clips)} clips, {sum(durations) / 3600:.3f} hours, listed in {args.output}")

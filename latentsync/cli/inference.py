@@ -12,13 +12,18 @@ face pass through unchanged.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from latentsync.app.examples import DEMO_CLIP_PAIRS
 from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
                                               load_pipeline_from_args, settings_from_args)
 from latentsync.cli.runner import run_command
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+from latentsync.errors import InputError
+from latentsync.locations import ASSETS_DIR
 from latentsync.utils.one_line_parser import ArgumentParser
 from latentsync.utils.time_format import written_video_summary
+
+DEMO_CLIPS = {name for pair in DEMO_CLIP_PAIRS for name in pair}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,8 +38,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def check_demo_clips(args: argparse.Namespace) -> None:
+    """inference.sh lip-syncs the checkout's demo clips unless --video_path / --audio_path is given: before
+    ./setup_env.sh has fetched them, say that (not just "does not exist")."""
+    for flag, value in (("--video_path", args.video_path), ("--audio_path", args.audio_path)):
+        path = Path(value)
+        if path.name in DEMO_CLIPS and path.parent.resolve() == ASSETS_DIR and not path.exists():
+            raise InputError(f"the demo clip {path} is missing; run ./setup_env.sh (it downloads the demo clips), "
+                             f"or pass {flag}")
+
+
 def lipsync(args: argparse.Namespace) -> None:
     """Check everything that is quick to check, load the models, lip-sync, and say what was written."""
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+
+    check_demo_clips(args)
     settings = settings_from_args(args)
     # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
     video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)

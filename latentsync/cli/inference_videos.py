@@ -22,19 +22,20 @@ import functools
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from latentsync.cli.lipsync_arguments import (add_model_arguments, add_settings_arguments, check_before_loading,
                                               load_pipeline_from_args, settings_from_args)
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
-from latentsync.pipelines.batch_lipsync import (BatchReport, BatchSetup, lipsync_batch, lipsync_batch_on_ray,
-                                                share_of_jobs, skip_finished)
 from latentsync.pipelines.batch_pairing import (ORIGINAL_SHUFFLE_SEED, PAIRINGS, LipsyncJob, PairedLists,
                                                 pair_lists, read_list_lines)
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.cli_ranges import non_negative_int, positive_int
-from latentsync.utils.distributed import distributed, gather_to_main
 from latentsync.utils.one_line_parser import ArgumentParser
+
+if TYPE_CHECKING:  # the batch code loads torch: imported when the command runs, not for --help
+    from latentsync.pipelines.batch_lipsync import BatchReport, BatchSetup
 
 ORIGINAL_INFERENCE_SEED = 1247  # the default --seed of the original's scripts/inference.py, which runs each pair
 WORKER_MODULE = "latentsync.cli.inference_videos"
@@ -88,6 +89,9 @@ def load_batch_setup(args: argparse.Namespace) -> BatchSetup:
 
 def run_batch(args: argparse.Namespace, jobs: list[LipsyncJob]) -> BatchReport | None:
     """All pairs' report (None on the processes other than torchrun's rank 0)."""
+    from latentsync.pipelines.batch_lipsync import BatchReport, lipsync_batch, lipsync_batch_on_ray, share_of_jobs
+    from latentsync.utils.distributed import distributed, gather_to_main
+
     if args.executor == "ray":
         return lipsync_batch_on_ray(functools.partial(load_batch_setup, args), jobs, args.skip_existing,
                                     args.ray_address)
@@ -146,6 +150,8 @@ def lipsync_lists(args: argparse.Namespace, argv: list[str]) -> int:
     if args.nproc_per_node and args.executor == "ray":
         raise InputError("--nproc_per_node starts processes on this machine and --executor ray hands the pairs to a "
                          "Ray cluster; use one of them")
+    from latentsync.pipelines.batch_lipsync import BatchReport, skip_finished
+
     paired = pair_args_lists(args)
     pending, finished = skip_finished(paired.jobs, args.skip_existing)  # a finished pair needs no model at all
     if args.dry_run:

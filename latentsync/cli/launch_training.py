@@ -19,18 +19,21 @@ from pathlib import Path
 
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
 from latentsync.locations import REPO_ROOT
-from latentsync.training.preflight import check_syncnet_training, check_unet_training
-from latentsync.training.syncnet_trainer import SyncNetTrainOptions
-from latentsync.training.unet_trainer import UNetTrainOptions
 
-# Trainer module -> its options and the checks that run before torchrun.
-TRAINERS: dict[str, tuple[type, Callable]] = {
-    "latentsync.cli.train_syncnet": (SyncNetTrainOptions, check_syncnet_training),
-    "latentsync.cli.train_unet": (UNetTrainOptions, check_unet_training),
-}
 # Options naming files or folders; given on the command line they are the caller's, relative to its folder.
 PATH_OPTIONS = ("config_path", "unet_config_path", "checkpoints_dir", "vae_model_path", "whisper_model_path",
                 "trepa_ckpt_path", "sync_model_path", "s3fd_path", "resume")
+
+
+def trainer_checks(module: str) -> tuple[type, Callable]:
+    """Trainer module -> its options and the checks that run before torchrun (imported only then: ``--help`` and
+    a usage error need neither)."""
+    from latentsync.training.preflight import check_syncnet_training, check_unet_training
+    from latentsync.training.syncnet_trainer import SyncNetTrainOptions
+    from latentsync.training.unet_trainer import UNetTrainOptions
+
+    return {"latentsync.cli.train_syncnet": (SyncNetTrainOptions, check_syncnet_training),
+            "latentsync.cli.train_unet": (UNetTrainOptions, check_unet_training)}[module]
 
 
 def caller_paths(args: argparse.Namespace, defaults: argparse.Namespace, cwd: Path) -> list[str]:
@@ -91,10 +94,11 @@ def report_failed_workers(failures: Mapping) -> int:
 
 
 def launch(module: str, arguments: list[str]) -> int:
-    """Check the run of trainer ``module`` (a key of ``TRAINERS``) with ``arguments``, then run it under torchrun."""
-    options_type, check = TRAINERS[module]
+    """Check the run of trainer ``module`` (one of ``trainer_checks``) with ``arguments``, then run it under
+    torchrun."""
     trainer = importlib.import_module(module)
     args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once
+    options_type, check = trainer_checks(module)
     arguments = arguments + caller_paths(args, trainer.parse_args([]), Path.cwd())
     os.chdir(REPO_ROOT)  # the configs' relative paths are the checkout's; the workers start here too
     check(options_type(**vars(trainer.parse_args(arguments))))

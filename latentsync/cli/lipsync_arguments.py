@@ -1,22 +1,26 @@
 """The options of the lip-sync commands (one video, and the batch): the models to load and every
-``LipsyncSettings`` field, each as a flag built from the field's own help, range and choices."""
+``LipsyncSettings`` field, each as a flag built from the field's own help, range and choices. The model code is
+imported when a command runs, not to build the options."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from latentsync.cli.arguments import device_name
 from latentsync.errors import InputError
-from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
-from latentsync.face.landmarks import LANDMARK_DETECTORS
-from latentsync.face.quick_check import require_a_face
-from latentsync.face.speaker_selection import SpeakerChoice
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
+from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.pipelines.settings import ORIGINAL, REPRODUCE_ORIGINAL, LipsyncSettings, SettingSpec
 from latentsync.utils.cli_ranges import number_in_range
-from latentsync.utils.device import resolve_device
+
+if TYPE_CHECKING:
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+
+logger = logging.getLogger(__name__)
 
 
 def speaker_choice(text: str) -> SpeakerChoice:
@@ -69,7 +73,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                         help="folder of the ONNX face restorers, fetched by scripts.download_checkpoints "
                              "(default: CHECKPOINTS_DIR/enhancers)")
     runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
+    runtime.add_argument("--device", type=device_name, default="auto", help="auto (CUDA, then MPS, then CPU), cuda, cuda:1, cpu, ...")
     runtime.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                          help="auto = float16 on GPUs that support it (Whisper: on every GPU, as the original), "
                               "else float32")
@@ -94,6 +98,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, defaults: LipsyncSet
         "--reproduce", choices=["original"], default=None,
         help="original: the original's outputs, frame for frame, on the same machine: "
              + ", ".join(f"--{name} {value}" for name, value in REPRODUCE_ORIGINAL.items()) + " (these win)")
+    groups[LipsyncSettings.specs()["enable_deepcache"].group].add_argument(
+        "--no_deepcache", dest="enable_deepcache", action="store_false",
+        help="DeepCache off (inference.sh turns it on, as the original's; the last of the two flags wins)")
 
 
 def settings_from_args(args: argparse.Namespace) -> LipsyncSettings:
@@ -108,19 +115,54 @@ def enhancers_dir(args: argparse.Namespace) -> Path:
     return args.enhancers_dir if args.enhancers_dir is not None else CheckpointLayout(args.checkpoints_dir).enhancers
 
 
+def ignored_flags(settings: LipsyncSettings) -> list[str]:
+    """The flags changed from their defaults that this run ignores, and why: face enhancement's without
+    --face_enhance, CodeFormer's fidelity with another restorer, DeepCache's interval without DeepCache."""
+    specs, changed = LipsyncSettings.specs(), settings.changed()
+    enhancement = [setting_flag(name, specs[name]) for name in changed
+                   if specs[name].group == specs["face_enhance"].group]
+    ignored = []
+    if enhancement and not settings.face_enhance:
+        ignored.append(f"{', '.join(enhancement)} without --face_enhance")
+    elif "codeformer_fidelity" in changed and settings.face_enhance_method != "codeformer":
+        ignored.append(f"--codeformer_fidelity with --face_enhance_method {settings.face_enhance_method}")
+    if "deepcache_interval" in changed and not settings.enable_deepcache:
+        ignored.append("--deepcache_interval without --enable_deepcache")
+    return ignored
+
+
 def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, video: Path | None = None) -> None:
-    """What fails fast before minutes of model loading: a missing restorer, and a ``video`` without a face (a few
+    """What fails fast before minutes of model loading: an audio cache folder that cannot be written, a missing mask
+    image or restorer, a ``--speaker`` point outside the ``video``'s frame, and a ``video`` without a face (a few
     sampled frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend).
+    Flags that would be ignored are warned about.
     """
+    from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+    from latentsync.face.mask import read_mask_image
+    from latentsync.face.quick_check import require_a_face
+    from latentsync.io.paths import check_output_folder
+    from latentsync.io.video_reader import VideoReader
+    from latentsync.utils.device import resolve_device
+
+    for ignored in ignored_flags(settings):
+        logger.warning("ignored (no effect): %s", ignored)
+    if args.audio_cache_dir is not None:
+        check_output_folder(args.audio_cache_dir, "--audio_cache_dir")
+    if args.mask_image_path is not None:
+        read_mask_image(args.mask_image_path)
     if settings.face_enhance:
         check_face_enhancer(settings.face_enhance_method, enhancers_dir(args))
     if video is not None:
+        reader = VideoReader(video)
+        settings.speaker.check_within(reader.width, reader.height, reader.duration, reader.name)
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
         require_a_face(video, backend, resolve_device(args.device),
                        weights_dir=CheckpointLayout(args.checkpoints_dir).auxiliary)
 
 
 def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
+    from latentsync.pipelines.loading import load_lipsync_pipeline
+
     return load_lipsync_pipeline(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                                  args.vae_model_path, device=args.device, dtype=args.dtype,
                                  audio_cache_dir=args.audio_cache_dir, checkpoints_dir=args.checkpoints_dir,

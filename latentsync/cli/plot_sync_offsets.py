@@ -10,25 +10,35 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from latentsync.cli.arguments import add_scorer_arguments, scorer_from_args
+from latentsync.cli.arguments import add_scorer_arguments, scorer_from_args, scorer_weights
 from latentsync.cli.runner import run_command
-from latentsync.evaluation.offset_plot import plot_offset_curves
-from latentsync.evaluation.video_sync import VideoSyncScore
 from latentsync.utils.one_line_parser import ArgumentParser
+
+if TYPE_CHECKING:
+    from latentsync.evaluation.video_sync import VideoSyncScore
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = ArgumentParser(prog="python -m eval.plot_sync_offsets", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video_path", required=True)
-    parser.add_argument("--output_path", default="sync_offsets.png", help="image file to write (png, pdf, svg)")
+    parser.add_argument("--output_path", default="sync_offsets.png",
+                        help="image file to write: png, pdf, svg, ... (default: sync_offsets.png in the current "
+                             "folder; never the video)")
     add_scorer_arguments(parser)
     return parser.parse_args(argv)
 
 
 def plot(args: argparse.Namespace) -> VideoSyncScore:
-    """Score the video and write its offset curves."""
+    """Score the video and write its offset curves (the video and the output are checked before any model loads)."""
+    from latentsync.evaluation.offset_plot import plot_offset_curves
+    from latentsync.io.paths import FIGURE_SUFFIXES, check_audio_input, check_output_file, check_video_input
+
+    video = check_audio_input(check_video_input(args.video_path))
+    check_output_file(args.output_path, [video, *scorer_weights(args)], role="--output_path",
+                      suffixes=FIGURE_SUFFIXES)
     with scorer_from_args(args) as scorer:
         score = scorer(args.video_path)
     plot_offset_curves(score, f"{Path(args.video_path).name}: LSE-C {score.confidence:.2f}, "

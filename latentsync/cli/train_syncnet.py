@@ -11,7 +11,6 @@ import argparse
 from latentsync.cli.arguments import add_training_session_arguments
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
 from latentsync.locations import DEFAULT_VAE
-from latentsync.training.syncnet_trainer import SyncNetTrainOptions, train_syncnet
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -27,9 +26,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def train(args: argparse.Namespace) -> None:
+    from latentsync.training.syncnet_trainer import SyncNetTrainOptions, train_syncnet
+
+    train_syncnet(SyncNetTrainOptions(**vars(args)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_command(lambda: train_syncnet(SyncNetTrainOptions(**vars(args))), TIMED_LOG_FORMAT)
+    return run_command(lambda: train(args), TIMED_LOG_FORMAT)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,9 @@ import argparse
 
 from latentsync.cli.arguments import add_checkpoints_dir_argument, add_training_session_arguments
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
-from latentsync.face.landmarks import LANDMARK_DETECTORS
-from latentsync.face.warp import ALIGN_DTYPES
+from latentsync.face.align_precision import ALIGN_PRECISIONS
+from latentsync.face.landmarks.factory import LANDMARK_DETECTORS
 from latentsync.locations import DEFAULT_VAE, CheckpointLayout
-from latentsync.training.unet_trainer import UNetTrainOptions, train_unet
 from latentsync.utils.one_line_parser import ArgumentParser
 
 
@@ -40,16 +39,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                  "(default: CHECKPOINTS_DIR/auxiliary/sfd_face.pth)")
     validation.add_argument("--face_backend", default="auto", choices=["auto", *LANDMARK_DETECTORS],
                             help="landmarks that align the clip; auto = the release's, as inference chooses")
-    validation.add_argument("--align_dtype", default="float32", choices=list(ALIGN_DTYPES),
+    validation.add_argument("--align_dtype", default="float32", choices=ALIGN_PRECISIONS,
                             help="precision of the clip's face crops and pastes: float32 (default) or float16, the "
                                  "original's")
     add_training_session_arguments(parser)
     return parser.parse_args(argv)
 
 
+def train(args: argparse.Namespace) -> None:
+    from latentsync.training.unet_trainer import UNetTrainOptions, train_unet
+
+    train_unet(UNetTrainOptions(**vars(args)))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return run_command(lambda: train_unet(UNetTrainOptions(**vars(args))), TIMED_LOG_FORMAT)
+    return run_command(lambda: train(args), TIMED_LOG_FORMAT)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ from latentsync.face.warp import ALIGN_DTYPES
 from latentsync.face.landmarks import FaceLandmarkDetector, create_landmark_detector
 from latentsync.face.landmarks.factory import DEFAULT_WEIGHTS_DIR
 from latentsync.face.landmarks.selection import RELEASE_BACKENDS, release_for_resolution, require_release_backend
+from latentsync.io.encodings import EncoderSettings
 from latentsync.io.video_reader import VideoReader
-from latentsync.io.video_writer import EncoderSettings, VideoWriter
+from latentsync.io.video_writer import VideoWriter
 
 # The original's aligned clips: frames written at CRF 13, then re-encoded with the audio at libx264's defaults.
 ORIGINAL_ENCODES = (EncoderSettings(crf=13, preset="medium"), EncoderSettings(crf=23, preset="medium"))

@@ -40,6 +40,7 @@ from latentsync.data_processing.summary import summary_table
 from latentsync.data_processing.visual_quality import VisualQualityFilter
 from latentsync.errors import InputError
 from latentsync.evaluation.video_files import VIDEO_SUFFIXES
+from latentsync.io.paths import check_output_folder
 from latentsync.locations import CheckpointLayout
 
 LEDGER_FOLDER = "ledgers"
@@ -111,10 +112,7 @@ def check_run(input_dir: str | os.PathLike, output_root: str | os.PathLike | Non
         if resolved_input.is_relative_to(folder):
             raise InputError(f"the {name!r} output folder {str(folder)!r} would be or contain the input folder; "
                              "rename the input folder or choose another --output_root")
-    existing = next(folder for folder in (output_root, *output_root.parents) if folder.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise InputError(f"output root {str(output_root)!r} cannot be written: {str(existing)!r} is not a writable "
-                         "folder; choose a writable --output_root")
+    check_output_folder(output_root, "--output_root")  # tried by writing a file: os.access says yes to root
     for stage in stages:
         stage.check()
     return input_dir, output_root, videos

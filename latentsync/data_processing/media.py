@@ -19,7 +19,8 @@ import numpy as np
 from latentsync.io.atomic_file import PARTIAL_MARKER, replaced_atomically
 from latentsync.io.audio_encoder import encode_audio
 from latentsync.io.audio_reader import load_audio
-from latentsync.io.video_writer import STANDARD_ENCODING, EncoderSettings, VideoWriter
+from latentsync.io.encodings import STANDARD_ENCODING, EncoderSettings
+from latentsync.io.video_writer import VideoWriter
 
 FPS = 25
 SAMPLE_RATE = 16000

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -26,6 +25,7 @@ from scipy import linalg
 from tqdm import tqdm
 
 from latentsync.errors import CheckpointError, InputError
+from latentsync.evaluation.protocols import DEFAULT_FVD_PROTOCOL, FVD_PROTOCOLS
 from latentsync.evaluation.video_files import list_videos
 from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
 from latentsync.io.video_reader import VideoReader
@@ -39,22 +39,6 @@ FACE_CLIP_FIRST_FRAME = 20
 FACE_CLIP_LENGTH = 16
 
 FaceBoxDetector = Callable[[np.ndarray], "RelativeBox | None"]
-
-
-@dataclass(frozen=True)
-class FVDProtocol:
-    """How uint8 clips reach I3D: multiplied by ``input_scale``, then called with ``detector_kwargs``."""
-
-    name: str
-    input_scale: float
-    detector_kwargs: dict
-
-
-PROTOCOLS = {
-    "latentsync": FVDProtocol("latentsync", 1 / 255, {"rescale": False, "resize": False, "return_features": True}),
-    "all_clips": FVDProtocol("all_clips", 1.0, {"rescale": True, "resize": True, "return_features": True}),
-}
-DEFAULT_PROTOCOL = "latentsync"
 
 
 def load_i3d(path: str | Path, device: torch.device | str = "cpu") -> torch.jit.ScriptModule:
@@ -143,9 +127,9 @@ def folder_face_clips(directory: str | Path) -> list[np.ndarray]:
 
 @torch.inference_mode()
 def i3d_features(detector: Callable[..., torch.Tensor], clips: Iterable[np.ndarray], batch_size: int = 8,
-                 device: torch.device | str = "cpu", protocol: str = DEFAULT_PROTOCOL) -> np.ndarray:
+                 device: torch.device | str = "cpu", protocol: str = DEFAULT_FVD_PROTOCOL) -> np.ndarray:
     """(num_clips, feature_dim) float64 features of (T, H, W, 3) uint8 clips (batched while sizes agree)."""
-    settings = PROTOCOLS[protocol]
+    settings = FVD_PROTOCOLS[protocol]
     features, batch = [], []
 
     def flush() -> None:

@@ -24,8 +24,9 @@ import numpy as np
 from latentsync.analysis.syncnet_crops import CROP_SIZE
 from latentsync.io.audio_encoder import encode_audio
 from latentsync.io.audio_reader import load_audio, to_pcm16
+from latentsync.io.encodings import EncoderSettings
 from latentsync.io.video_reader import VideoReader
-from latentsync.io.video_writer import EncoderSettings, VideoWriter
+from latentsync.io.video_writer import VideoWriter
 
 FPS = 25
 SAMPLE_RATE = 16000

@@ -29,16 +29,14 @@ from latentsync.analysis.syncnet_eval import SAMPLES_PER_FRAME, SyncNetEval
 from latentsync.analysis.syncnet_v2 import load_syncnet_v2
 from latentsync.errors import InputError
 from latentsync.evaluation.original_staging import OriginalStaging
-from latentsync.face.landmarks import LANDMARK_DETECTORS, create_landmark_detector
+from latentsync.evaluation.protocols import SYNC_PROTOCOLS
+from latentsync.face.landmarks import create_landmark_detector
 from latentsync.io.audio_reader import load_audio, to_pcm16
 from latentsync.io.video_reader import VideoReader
 from latentsync.models.s3fd import S3FD
 
-FACE_DETECTORS = ("s3fd", *LANDMARK_DETECTORS)
-
 FaceBoxDetector = Callable[[np.ndarray], Sequence[np.ndarray]]
 """RGB frame -> (x1, y1, x2, y2) boxes of the faces in it."""
-SYNC_PROTOCOLS = ("original", "lossless")
 
 
 class LosslessStaging:

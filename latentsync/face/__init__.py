@@ -1,26 +1,27 @@
-"""Face pipeline: landmarks, alignment to the LatentSync crop, the mouth mask, and paste-back."""
+"""Face pipeline: landmarks, alignment to the LatentSync crop, the mouth mask, and paste-back.
 
-from latentsync.face.alignment import AlignedFaces, FaceAligner, crop_size, face_template
-from latentsync.face.framed_faces import FramedFaces
-from latentsync.face.landmarks import DetectedFace, FaceLandmarkDetector, create_landmark_detector
-from latentsync.face.mask import MASK_NAMES, load_fixed_mask, prepare_masks_and_masked_images
-from latentsync.face.paste_back import paste_faces_back
-from latentsync.face.tracking import FaceTrack, fill_face_gaps, locate_faces
+The names below are imported on first use (``latentsync.utils.lazy_exports``), so a light module of this package
+does not load torch and OpenCV.
+"""
 
-__all__ = [
-    "MASK_NAMES",
-    "AlignedFaces",
-    "DetectedFace",
-    "FaceAligner",
-    "FaceLandmarkDetector",
-    "FaceTrack",
-    "FramedFaces",
-    "create_landmark_detector",
-    "crop_size",
-    "face_template",
-    "fill_face_gaps",
-    "load_fixed_mask",
-    "locate_faces",
-    "paste_faces_back",
-    "prepare_masks_and_masked_images",
-]
+from latentsync.utils.lazy_exports import lazy_exports
+
+_EXPORTS = {
+    "AlignedFaces": "alignment",
+    "FaceAligner": "alignment",
+    "crop_size": "alignment",
+    "face_template": "alignment",
+    "FramedFaces": "framed_faces",
+    "DetectedFace": "landmarks",
+    "FaceLandmarkDetector": "landmarks",
+    "create_landmark_detector": "landmarks",
+    "MASK_NAMES": "mask",
+    "load_fixed_mask": "mask",
+    "prepare_masks_and_masked_images": "mask",
+    "paste_faces_back": "paste_back",
+    "FaceTrack": "tracking",
+    "fill_face_gaps": "tracking",
+    "locate_faces": "tracking",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

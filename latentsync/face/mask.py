@@ -74,9 +74,11 @@ def fixed_mask_image(name: str = DEFAULT_MASK) -> np.ndarray:
 
 def read_mask_image(path: str | Path) -> np.ndarray:
     """Read a custom mask image (``--mask_image_path``) as (H, W, 3) uint8 RGB, like the reference."""
+    if not Path(path).is_file():  # said here: OpenCV would first print its own warning about the path
+        raise InputError(f"mask image {str(path)!r} does not exist; pass the path of a PNG/JPEG file")
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise InputError(f"mask image {path} is missing or not a readable image; pass a PNG/JPEG file")
+        raise InputError(f"mask image {str(path)!r} is not a readable image; pass a PNG/JPEG file")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

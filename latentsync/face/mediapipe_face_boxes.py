@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
+
+from latentsync.utils.quiet_logs import filtered_native_stderr
 
 # A face box relative to the frame: (xmin, ymin, width, height), as mediapipe's relative_bounding_box.
 RelativeBox = tuple[float, float, float, float]
@@ -14,8 +18,15 @@ class MediapipeFaceBoxes:
     def __init__(self) -> None:
         import mediapipe  # imported here: only the stages and protocols that need it load it
 
-        self._detector = mediapipe.solutions.face_detection.FaceDetection(model_selection=0,
-                                                                          min_detection_confidence=0.5)
+        # TensorFlow Lite / absl print start-up lines from the graph's threads while it runs (the FVD's face crop).
+        self._native_output_filter = contextlib.ExitStack()
+        self._native_output_filter.enter_context(filtered_native_stderr())
+        try:
+            self._detector = mediapipe.solutions.face_detection.FaceDetection(model_selection=0,
+                                                                              min_detection_confidence=0.5)
+        except BaseException:
+            self._native_output_filter.close()
+            raise
 
     def detect_all(self, frame: np.ndarray) -> list[RelativeBox]:
         """Every face mediapipe finds in the (H, W, 3) uint8 RGB ``frame``, in its order."""
@@ -28,7 +39,10 @@ class MediapipeFaceBoxes:
         return boxes[0] if boxes else None
 
     def close(self) -> None:
-        self._detector.close()
+        try:
+            self._detector.close()
+        finally:
+            self._native_output_filter.close()
 
     def __enter__(self) -> MediapipeFaceBoxes:
         return self

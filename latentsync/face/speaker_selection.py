@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from latentsync.analysis.syncnet_crops import TrackCropper
 from latentsync.analysis.syncnet_eval import SAMPLES_PER_FRAME
 from latentsync.errors import InputError
 from latentsync.face.landmarks.detector import DetectedFace, FaceLandmarkDetector
+from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.face.tracking import DETECTION_BATCH
 from latentsync.io.audio_reader import to_pcm16
 from latentsync.io.video_source import VideoSource
@@ -35,10 +35,6 @@ from latentsync.utils.loudness import frame_loudness_db
 
 logger = logging.getLogger(__name__)
 
-SPEAKER_MODES = ("largest", "center", "active", "point")
-SPEAKER_HELP = ("largest = the largest face of each frame (the original's rule); center = the face track nearest "
-                "the frame centre; active = the face whose lips follow the video's own soundtrack (per scene); "
-                "point:X,Y[@SECONDS] = the face at that pixel (at that time; default: its first frame with a face)")
 TRACK_IOU = 0.3  # a detection continues a track when its box overlaps the track's last box at least this much
 MAX_LAG = 2  # frames lips may lead or trail the loudness when correlating them
 MIN_SCORED_FRAMES = 8  # tracks with fewer detections in a scene cannot be judged active
@@ -48,36 +44,6 @@ SILENT_DB = -100.0  # the loudness floor of the lip/loudness correlation
 
 TrackScorer = Callable[[np.ndarray, np.ndarray], float]
 """(T, 224, 224, 3) uint8 BGR face crops at 25 fps, their 16 kHz int16 audio -> how well they agree (higher: better)."""
-
-
-@dataclass(frozen=True)
-class SpeakerChoice:
-    """A parsed ``--speaker`` value; ``x``, ``y`` (pixels) and ``seconds`` only for ``point``."""
-
-    mode: str = "largest"
-    x: float | None = None
-    y: float | None = None
-    seconds: float | None = None
-
-    @classmethod
-    def parse(cls, text: str | SpeakerChoice) -> SpeakerChoice:
-        """``largest``, ``center``, ``active`` or ``point:X,Y[@SECONDS]``; InputError naming the right form."""
-        if isinstance(text, SpeakerChoice):
-            return text
-        text = text.strip()
-        if text in ("largest", "center", "active"):
-            return cls(text)
-        match = re.fullmatch(r"point:\s*([\d.]+)\s*,\s*([\d.]+)\s*(?:@\s*([\d.]+))?", text)
-        if match is None:
-            raise InputError(f"unknown speaker {text!r}; use largest, center, active or point:X,Y[@SECONDS] "
-                             "(pixels from the top-left corner, e.g. point:320,180@2.5)")
-        x, y, seconds = match.groups()
-        return cls("point", float(x), float(y), None if seconds is None else float(seconds))
-
-    def __str__(self) -> str:
-        if self.mode != "point":
-            return self.mode
-        return f"point:{self.x:g},{self.y:g}" + ("" if self.seconds is None else f"@{self.seconds:g}")
 
 
 @dataclass

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from latentsync.face.align_precision import ALIGN_PRECISIONS
+
 # (top, left, bottom, right) of a sub-rectangle of the destination image, end-exclusive.
 Window = tuple[int, int, int, int]
-ALIGN_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+ALIGN_DTYPES = {name: getattr(torch, name) for name in ALIGN_PRECISIONS}
 
 
 def _homogeneous(matrices: torch.Tensor) -> torch.Tensor:

@@ -21,10 +21,10 @@ from latentsync.io.atomic_file import create_partial_file
 from latentsync.io.paths import check_output_path
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_source import VideoSource
-from latentsync.io.video_writer import EncoderSettings, VideoWriter
+from latentsync.io.encodings import EncoderSettings
+from latentsync.io.video_writer import VideoWriter
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
-STAGINGS = ("none", "original")
 ORIGINAL_INPUT_ENCODING = EncoderSettings(crf=18, preset="medium")
 ORIGINAL_OUTPUT_ENCODINGS = (EncoderSettings(crf=13, preset="medium"), EncoderSettings(crf=18, preset="medium"))
 

@@ -12,13 +12,13 @@ import contextlib
 import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from fractions import Fraction
 
 import av
 import numpy as np
 
 from latentsync.io.atomic_file import commit_partial, create_partial_file
+from latentsync.io.encodings import STANDARD_ENCODING
 from latentsync.io.paths import check_output_path
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
@@ -30,22 +30,6 @@ _BT601_COLORSPACE = 6
 _LIMITED_RANGE = 1
 
 
-@dataclass(frozen=True)
-class EncoderSettings:
-    """libx264 rate control: lower ``crf`` keeps more detail (bigger file); slower presets compress better."""
-
-    crf: int
-    preset: str
-
-
-STANDARD_ENCODING = EncoderSettings(crf=18, preset="medium")  # the original's (FFmpeg's libx264 defaults, CRF 18)
-# Keeps more of the fine texture (e.g. of a restored face) that CRF 18 smooths away.
-HIGH_QUALITY_ENCODING = EncoderSettings(crf=13, preset="slow")
-# About the standard's fidelity (PSNR 41.05 against 41.20 dB on demo1 at 540x960: CRF 16 makes up for
-# `veryfast`'s lighter analysis) at 2-3x its speed on a CPU, for files ~15% larger; x264 at `medium` is the
-# slowest stage of a CPU run once the models are on a GPU.
-FAST_ENCODING = EncoderSettings(crf=16, preset="veryfast")
-ENCODINGS = {"standard": STANDARD_ENCODING, "high_quality": HIGH_QUALITY_ENCODING, "fast": FAST_ENCODING}
 # Index at the front of the file (outputs are MP4 or MOV): it plays while still downloading.
 _MUXER_OPTIONS = {"movflags": "+faststart"}
 

@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from latentsync.whisper.audio2feature import num_chunks
+from latentsync.whisper.chunk_count import num_chunks
 
 SYNC_MODES = ("bounce", "loop", "remap", "cut_off", "silence")
 

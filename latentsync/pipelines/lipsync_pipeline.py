@@ -39,9 +39,10 @@ from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_image
 from latentsync.face.paste_back import paste_faces_back
 from latentsync.face.warp import ALIGN_DTYPES
 from latentsync.io.background_writer import BackgroundVideoWriter
+from latentsync.io.encodings import ENCODINGS
 from latentsync.io.original_encodes import ReencodedVideo, TwiceEncodedWriter
 from latentsync.io.video_frames import FrameCollector
-from latentsync.io.video_writer import ENCODINGS, VideoWriter
+from latentsync.io.video_writer import VideoWriter
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout
 from latentsync.models.unet import UNet3DConditionModel
 from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline

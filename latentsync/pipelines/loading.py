@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 
 from latentsync.config.unet_config import load_unet_config, pipeline_settings
 from latentsync.errors import CheckpointError
-from latentsync.locations import CONFIGS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
+from latentsync.locations import CONFIGS_DIR, DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout, unet_setup_command
 from latentsync.models.checkpoint_io import require_checkpoint_file
 from latentsync.models.unet_loading import load_unet
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
@@ -83,7 +83,8 @@ def check_pipeline_weights(unet_config_path: str | os.PathLike, inference_ckpt_p
         inference_ckpt_path = layout.unet()
     if whisper_model_path is None:
         whisper_model_path = layout.whisper(config.model.cross_attention_dim)
-    weights = PipelineWeights(config, require_checkpoint_file(inference_ckpt_path, "U-Net checkpoint"),
+    weights = PipelineWeights(config, require_checkpoint_file(inference_ckpt_path, "U-Net checkpoint",
+                                                              unet_setup_command(inference_ckpt_path)),
                               require_checkpoint_file(whisper_model_path, "Whisper checkpoint"))
     check_vae(vae_model_path)
     return weights

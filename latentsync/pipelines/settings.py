@@ -3,7 +3,8 @@
 ``pipe(...)``, the command line (``latentsync.cli.lipsync_arguments`` builds a flag per field), the batch
 runner, the web demo and the other doors all build this object; a new setting is one field here (with its
 help, range or choices) plus its control in the demo. ``None`` for steps, guidance and seed means "the U-Net
-config's" (``run.inference_steps``, ``run.guidance_scale``, ``run.seed``).
+config's" (``run.inference_steps``, ``run.guidance_scale``, ``run.seed``). It imports no model code (torch, PyAV,
+OpenCV), so every command's ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from typing import Any
 import numpy as np
 
 from latentsync.errors import InputError
-from latentsync.face.enhancement import DEFAULT_MOUTH_PROTECTION, DEFAULT_STRENGTH, enhancer_specs
-from latentsync.face.enhancement.onnx_enhancer import DEFAULT_CODEFORMER_FIDELITY
-from latentsync.face.speaker_selection import SPEAKER_HELP, SpeakerChoice
-from latentsync.face.warp import ALIGN_DTYPES
-from latentsync.io.original_encodes import STAGINGS
-from latentsync.io.video_writer import ENCODINGS
+from latentsync.face.align_precision import ALIGN_PRECISIONS
+from latentsync.face.enhancement.defaults import (DEFAULT_CODEFORMER_FIDELITY, DEFAULT_MOUTH_PROTECTION,
+                                                   DEFAULT_STRENGTH)
+from latentsync.face.enhancement.spec import enhancer_specs
+from latentsync.face.speaker_choice import SPEAKER_HELP, SpeakerChoice
+from latentsync.io.encodings import ENCODINGS, STAGINGS
 from latentsync.pipelines.frame_plan import SYNC_MODES
 from latentsync.pipelines.silence import DEFAULT_SILENCE_DB, DEFAULT_SILENCE_MIN_SECONDS, SILENCE_MODES
 from latentsync.utils.cli_ranges import describe_range
-from latentsync.whisper.seam_windows import AUDIO_CONTEXTS
+from latentsync.whisper.audio_context import AUDIO_CONTEXTS
 
 MAX_INFERENCE_STEPS = 1000  # DDIM takes at most the scheduler's num_train_timesteps (configs/scheduler_config.json)
 
@@ -146,7 +147,7 @@ class LipsyncSettings:
         "float32", str, "precision of face alignment and paste-back: float32 (default; more precise) or float16 (the "
         "original's: its matrices, warps, masks and blend in float16; crops and pastes differ from float32's by a "
         "level or two, by tens at sharp edges)",
-        ORIGINAL, label="Alignment precision", choices=tuple(ALIGN_DTYPES))
+        ORIGINAL, label="Alignment precision", choices=ALIGN_PRECISIONS)
     staging: str = setting(
         "none", str, "none (default): the input is read as it is and the output encoded once; original = the "
         "original's files: the input re-encoded at 25 fps (x264 CRF 18) before anything reads it, the output "

@@ -15,8 +15,7 @@ matplotlib.use("Agg")  # files only; never a window (training runs headless)
 import matplotlib.pyplot as plt  # noqa: E402
 
 from latentsync.io.atomic_file import replaced_atomically  # noqa: E402
-
-REPORT_TO = ("none", "tensorboard")
+from latentsync.training.session_options import REPORT_TO  # noqa: E402
 
 
 class MetricsLogger:

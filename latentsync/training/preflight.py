@@ -11,6 +11,7 @@ from latentsync.config.syncnet_config import load_syncnet_config, load_syncnet_t
 from latentsync.config.unet_config import load_unet_training_config
 from latentsync.data.video_list import read_video_list
 from latentsync.errors import CheckpointError
+from latentsync.io.paths import check_output_folder
 from latentsync.losses.perceptual import vgg16_weights
 from latentsync.models.checkpoint_io import require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
@@ -31,6 +32,7 @@ def check_syncnet_training(options: SyncNetTrainOptions) -> None:
         read_video_list(data.val_fileslist, data.val_data_dir, role="val")
     if data.latent_space:
         check_vae(options.vae_model_path)
+    check_output_folder(data.train_output_dir, "data.train_output_dir")
     _check_starting_weights(config.ckpt.resume_ckpt_path, options.resume, data.train_output_dir)
 
 
@@ -55,6 +57,7 @@ def check_unet_training(options: UNetTrainOptions) -> None:
             require_checkpoint_file(options.s3fd_path, "validation face detector (S3FD)", AUXILIARY_SETUP_HINT)
         except CheckpointError as error:
             raise CheckpointError(f"{error}, or train with --no_validation") from None
+    check_output_folder(config.data.train_output_dir, "data.train_output_dir")
     _check_starting_weights(config.ckpt.resume_ckpt_path, options.resume, config.data.train_output_dir)
 
 

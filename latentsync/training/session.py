@@ -23,12 +23,11 @@ from latentsync.errors import InputError
 from latentsync.training.charts import MetricsLogger
 from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
 from latentsync.training.resume import capture_rng_state, find_resume_bundle, load_resume_bundle, restore_rng_state, save_resume_bundle
+from latentsync.training.session_options import MIXED_PRECISION
 from latentsync.utils.distributed import DistributedContext, barrier, gather_to_main, run_on_main
 from latentsync.utils.kept_unless_failed import KeptUnlessFailed
 
 logger = logging.getLogger(__name__)
-
-MIXED_PRECISION = ("auto", "fp16", "bf16", "no")
 
 
 @dataclass

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from latentsync.errors import CheckpointError, InputError
+from latentsync.utils.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ def init_distributed(device: str | None = None) -> DistributedContext:
     """Join the process group described by torchrun's environment (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``).
 
     ``device``: ``None``/"auto" takes ``cuda:LOCAL_RANK`` when CUDA is available, else the CPU; "cpu" forces
-    the CPU (and gloo) on a GPU machine.
+    the CPU (and gloo) on a GPU machine; a device this machine lacks is an ``InputError`` naming those it has.
     """
+    if device not in (None, "auto"):
+        resolve_device(device)
     rank = int(os.environ.get("RANK", 0))
     local_rank = int(os.environ.get("LOCAL_RANK", 0))
     world_size = int(os.environ.get("WORLD_SIZE", 1))

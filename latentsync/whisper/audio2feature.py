@@ -20,11 +20,10 @@ from whisper.model import disable_sdpa
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.models.checkpoint_io import unreadable_checkpoint
+from latentsync.whisper.audio_context import AUDIO_CONTEXTS
+from latentsync.whisper.chunk_count import WHISPER_FPS, num_chunks
 from latentsync.whisper.feature_cache import FeatureCache, sha256_file, sha256_waveform
-from latentsync.whisper.seam_windows import AUDIO_CONTEXTS, blend_seam, seam_windows
-
-WHISPER_FPS = 50
-"""Encoder frames per second: 16 kHz audio, 160-sample mel hop, stride-2 convolution."""
+from latentsync.whisper.seam_windows import blend_seam, seam_windows
 
 
 def whisper_segments(num_mel_frames: int) -> list[tuple[int, int, int]]:
@@ -38,18 +37,6 @@ def whisper_segments(num_mel_frames: int) -> list[tuple[int, int, int]]:
         end = min(start + N_FRAMES, num_mel_frames)
         segments.append((start, end, (end - start) // 2))
     return segments
-
-
-def num_chunks(num_features: int, fps: float = 25) -> int:
-    """How many video frames ``feature2chunks`` yields for ``num_features`` encoder frames.
-
-    The original appends chunk ``i`` and only then stops once ``int(i * (50 / fps)) > num_features``,
-    so at 25 fps it yields ``num_features // 2 + 2`` chunks, two more than the audio covers.
-    Those extra frames decide the output video length, so the off-by-one is kept on purpose.
-    """
-    step = WHISPER_FPS / fps
-    candidates = np.arange(int(np.ceil((num_features + 1) / step)) + 2)
-    return int(np.argmax(np.floor(candidates * step) > num_features)) + 1
 
 
 def chunk_indices(

@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from latentsync.io.atomic_file import replaced_atomically
+from latentsync.io.paths import check_output_folder
 
 _FORMAT_VERSION = "1"
 
@@ -37,7 +38,7 @@ class FeatureCache:
     """Stores one ``feature`` tensor per audio digest under ``cache_dir`` as safetensors."""
 
     def __init__(self, cache_dir: str | Path, model_digest: str, variant: str):
-        self.cache_dir = Path(cache_dir)
+        self.cache_dir = check_output_folder(cache_dir, "audio feature cache folder")  # not at the first save
         self.model_digest = model_digest
         self.variant = variant
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import torch
 from whisper.audio import N_FRAMES
 
-AUDIO_CONTEXTS = ("cut", "overlap")
 SEAM_CORE_FRAMES = 250  # encoder frames (5 s at 50 Hz) on each side of a boundary taken wholly from its window
 SEAM_FADE_FRAMES = 250  # the following encoder frames that cross-fade back
 

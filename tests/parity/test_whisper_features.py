@@ -6,7 +6,8 @@ import torch
 from safetensors.torch import load_file
 
 from latentsync.whisper import Audio2Feature
-from latentsync.whisper.audio2feature import chunk_indices, num_chunks, whisper_segments
+from latentsync.whisper.audio2feature import chunk_indices, whisper_segments
+from latentsync.whisper.chunk_count import num_chunks
 from tests.helpers.paths import shared_path
 
 INPUTS = {"demo2": "demo2_audio.wav", "long": "long_speech.wav"}

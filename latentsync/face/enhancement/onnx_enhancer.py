@@ -15,13 +15,12 @@ import torch
 
 from latentsync.errors import CheckpointError
 from latentsync.face.enhancement.base import FaceEnhancer
+from latentsync.face.enhancement.defaults import DEFAULT_CODEFORMER_FIDELITY
 from latentsync.face.enhancement.spec import DEFAULT_ENHANCERS_DIR, EnhancerSpec, enhancer_spec
 
 logger = logging.getLogger(__name__)
 
 ONNX_ELEMENT_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(float16)": np.float16}
-# CodeFormer's fidelity weight w: 0 = strongest restoration, 1 = closest to the input face.
-DEFAULT_CODEFORMER_FIDELITY = 0.5
 
 
 def onnx_providers(device: torch.device | str) -> list[str | tuple[str, dict]]:

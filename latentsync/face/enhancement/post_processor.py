@@ -15,16 +15,12 @@ import torch
 
 from latentsync.face.enhancement.base import FaceEnhancer
 from latentsync.face.enhancement.blending import FEATHER_FRACTION, blend_restored, mouth_protection_map
+from latentsync.face.enhancement.defaults import DEFAULT_MOUTH_PROTECTION, DEFAULT_STRENGTH
 from latentsync.face.enhancement.template_warp import similarity_to_template, template_mask, warp_to_template
 from latentsync.face.framed_faces import FramedFaces
 from latentsync.face.mask import load_fixed_mask
 from latentsync.face.paste_back import blend_masks_from_coverage, paste_window, resize_faces_to_crop
 from latentsync.face.warp import invert_affine, warp_affine, warp_affine_with_coverage
-
-DEFAULT_STRENGTH = 0.8
-# How much of the generated mouth is kept over the restored one inside the protected region: the restorer
-# may add detail there but not redraw the lip shape that follows the audio.
-DEFAULT_MOUTH_PROTECTION = 0.8
 
 
 @dataclass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from latentsync.errors import InputError
 from latentsync.face.landmarks.dependencies import import_backend_package, require_weight_file
@@ -18,9 +18,14 @@ SUPPORTED_VERSION_PREFIX = "1.4."
 INSTALL_HINT = "pip install face-alignment==1.4.1"
 FETCH_HINT = "fetch them with ./setup_env.sh --auxiliary"
 
+if TYPE_CHECKING:  # torch comes with the backend; the download reads WEIGHT_FILES without it
+    import torch
+
 
 def _link_into_torch_hub(weights: Path) -> None:
     """face-alignment only loads from torch hub's cache and downloads what is missing there: link our copy in."""
+    import torch
+
     hub_checkpoints = Path(torch.hub.get_dir()) / "checkpoints"
     hub_checkpoints.mkdir(parents=True, exist_ok=True)
     link = hub_checkpoints / weights.name

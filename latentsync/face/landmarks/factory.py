@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from latentsync.errors import InputError
 from latentsync.face.landmarks.detector import FaceLandmarkDetector
@@ -12,6 +11,9 @@ from latentsync.locations import CheckpointLayout
 
 LANDMARK_DETECTORS = ("mediapipe", "face_alignment", "insightface")
 DEFAULT_WEIGHTS_DIR = CheckpointLayout().auxiliary
+
+if TYPE_CHECKING:  # the backends load torch when one is created; naming them (--help) needs none
+    import torch
 
 
 def create_landmark_detector(
