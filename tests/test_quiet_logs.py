@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -43,6 +44,44 @@ def test_noise_is_dropped_and_real_messages_are_kept():
         assert noise not in stderr, stderr
     for kept in ("a real warning", "float32: ['norm']", "\rbar  50%\rbar 100%\n", "a real native error", "after"):
         assert kept in stderr, stderr
+
+
+ENCODERS_SCRIPT = textwrap.dedent(r"""
+    import os, sys
+    import av, av.logging, numpy as np
+    from latentsync.data_processing.shots import detect_shots
+    from latentsync.io.video_writer import VideoWriter
+    from latentsync.utils.quiet_logs import quiet_library_logs
+
+    def clip(name):  # H.264 + AAC, as every clip of the project
+        with VideoWriter(name, audio=np.zeros(16000, np.float32)) as writer:
+            for _ in range(25):
+                writer.write(np.zeros((64, 64, 3), np.uint8))
+
+    clip("first.mp4")
+    assert detect_shots("first.mp4") == [(0, 25)]
+    clip("after_shot_detection.mp4")  # the library alone: scene detection leaves FFmpeg's log off
+    quiet_library_logs()
+    av.logging.restore_default_callback()  # as scenedetect.detect(..., backend="pyav") does
+    clip("after_the_terminal_log_is_on.mp4")
+    os.write(2, b"encoded\n")
+    open("broken.mp4", "wb").write(bytes(1000))
+    try:
+        av.open("broken.mp4")
+    except av.FFmpegError:
+        pass
+""")
+
+
+@pytest.mark.slow
+def test_encoders_print_no_statistics_but_ffmpeg_errors_show(tmp_path):
+    """libx264 and aac print a dozen lines each when they close (data processing printed 161 such lines of 171):
+    neither the shot stage nor a library that hands FFmpeg's log to the terminal brings them back."""
+    result = subprocess.run([sys.executable, "-c", ENCODERS_SCRIPT], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "[libx264 @" not in result.stderr and "[aac @" not in result.stderr, result.stderr
+    assert result.stderr.startswith("encoded\n") and "moov atom not found" in result.stderr, result.stderr
 
 
 class FakeDemo:

@@ -5,7 +5,11 @@ Silenced, each matched by its own text (anything else from the same libraries st
 - diffusers' warning that a cast model has modules "that should be kept in float32: []" (an empty list);
 - the C++ start-up lines of mediapipe / TensorFlow Lite / absl (XNNPACK delegate, ``absl::InitializeLog``,
   feedback manager), which bypass Python and are filtered by ``filtered_native_stderr``;
-- Gradio's hint to "set share=True" (the demo has ``--share``): ``launch_gradio`` prints the address itself.
+- Gradio's hint to "set share=True" (the demo has ``--share``): ``launch_gradio`` prints the address itself;
+- PySceneDetect's "Detecting scenes..." line, one per clip of the data pipeline;
+- FFmpeg's own log below errors: libx264 and aac print a dozen lines of statistics when an encoder closes (at
+  FFmpeg's info level). PyAV keeps FFmpeg's log off, but PySceneDetect's PyAV backend turns it on for the rest
+  of the process unless told not to, so every later encoder printed them; FFmpeg's errors still show.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 
 _PYTHON_WARNINGS = [(UserWarning, r"SymbolDatabase\.GetPrototype\(\) is deprecated")]
 # logger name -> text of the records it emits that are dropped
-_LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []"}
+_LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []",
+                 "pyscenedetect": "Detecting scenes..."}
 _NOISE_STARTS = ("INFO: Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
 NATIVE_NOISE = re.compile(
     r"INFO: Created TensorFlow Lite XNNPACK delegate"
@@ -41,7 +46,10 @@ class _DropRecordsContaining(logging.Filter):
 
 
 def quiet_library_logs() -> None:
-    """Install the filters above; called once by each entry point (CLI, web demo, evaluation)."""
+    """Install the filters above; called once by each entry point (CLI, web demo, evaluation) and worker process."""
+    import av.logging
+
+    av.logging.set_libav_level(av.logging.ERROR)  # whichever callback prints FFmpeg's log, it prints errors only
     for category, message in _PYTHON_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     for name, text in _LOGGER_NOISE.items():
