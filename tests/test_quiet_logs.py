@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from latentsync.cli.runner import Terminated
 from latentsync.utils.quiet_logs import launch_gradio
 from tests.helpers.paths import REPO_ROOT
 
@@ -85,20 +86,40 @@ def test_encoders_print_no_statistics_but_ffmpeg_errors_show(tmp_path):
 
 
 class FakeDemo:
+    """Serves until ``close``; ``is_running`` raises ``stop_with`` (a signal arriving while the demo serves)."""
+
     local_url, share_url = "http://127.0.0.1:7860/", None
+
+    def __init__(self, stop_with: BaseException | None = None):
+        self.stop_with, self.closed = stop_with, None
 
     def launch(self, **options):
         self.options = options
 
-    def block_thread(self):
-        self.blocked = True
+    @property
+    def is_running(self) -> bool:
+        if self.stop_with is not None:
+            raise self.stop_with
+        return self.closed is None
+
+    def close(self, verbose: bool = True):
+        self.closed = {"verbose": verbose}
 
 
 def test_gradio_launch_is_quiet_but_prints_the_address(capsys):
     demo = FakeDemo()
+    demo.closed = {"verbose": "stopped by Gradio"}  # e.g. demo.close() from a request handler
     launch_gradio(demo, server_port=7860, share=False)
     assert demo.options == dict(quiet=True, prevent_thread_lock=True, server_port=7860, share=False)
-    assert demo.blocked and capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
+    assert capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
+
+
+def test_an_interrupted_demo_closes_its_server_silently_and_passes_the_interrupt_on(capsys):
+    demo = FakeDemo(stop_with=Terminated(15))
+    with pytest.raises(Terminated):
+        launch_gradio(demo, server_port=7860)
+    assert demo.closed == {"verbose": False}
+    assert capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
 
 
 def _batch_lipsync_with_unpaired_lists(tmp_path: Path) -> int:

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -137,7 +138,17 @@ def filtered_native_stderr() -> Iterator[None]:
 
 
 def launch_gradio(demo: Any, **launch_options: Any) -> None:
-    """``demo.launch(**launch_options)`` without Gradio's start-up hints; prints the address(es) and serves."""
+    """``demo.launch(**launch_options)`` without Gradio's start-up hints; prints the address(es) and serves until
+    interrupted.
+
+    Gradio's own ``block_thread`` answers Ctrl-C and SIGTERM alike with "Keyboard interruption in main thread...
+    closing server." and returns as if the demo had finished; here the server closes without a word and the
+    interrupt goes on, so the command ends as every other does (``latentsync.cli.runner``: 130 / 143).
+    """
     demo.launch(quiet=True, prevent_thread_lock=True, **launch_options)
     print(f"serving on {demo.local_url}" + (f" and {demo.share_url}" if demo.share_url else ""), flush=True)
-    demo.block_thread()
+    try:
+        while demo.is_running:
+            time.sleep(0.1)
+    finally:
+        demo.close(verbose=False)  # a share link's tunnel is ended by Gradio at exit
