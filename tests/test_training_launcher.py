@@ -102,6 +102,13 @@ def test_usage_errors_end_in_the_launcher_in_one_line(capsys, no_torchrun):
     assert exit_info.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
 
 
+def test_help_works_whatever_the_launch_variables(capsys, monkeypatch, no_torchrun):
+    monkeypatch.setenv("NPROC_PER_NODE", "abc")
+    with pytest.raises(SystemExit) as exit_info:
+        launcher.main(["latentsync.cli.train_unet", "--help"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("usage: ")
+
+
 def _failure(tmp_path, rank: int, exitcode: int, message: str | None = None) -> ProcessFailure:
     error_file = tmp_path / f"error-{rank}.json"
     error_file.unlink(missing_ok=True)

@@ -93,10 +93,10 @@ def report_failed_workers(failures: Mapping) -> int:
 
 def launch(module: str, arguments: list[str]) -> int:
     """Check the run of trainer ``module`` (a key of ``TRAINERS``) with ``arguments``, then run it under torchrun."""
-    launch_settings = launch_environment(os.environ)  # before anything slow: a typo there is one line at once
     options_type, check = TRAINERS[module]
     trainer = importlib.import_module(module)
-    args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once
+    args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once (--help: the help)
+    launch_settings = launch_environment(os.environ)  # before the run's checks: a typo there is one line at once
     arguments = arguments + caller_paths(args, trainer.parse_args([]), Path.cwd())
     os.chdir(REPO_ROOT)  # the configs' relative paths are the checkout's; the workers start here too
     check(options_type(**vars(trainer.parse_args(arguments))))
