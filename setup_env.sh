@@ -19,7 +19,7 @@ for arg in "$@"; do
     --auxiliary) download_args+=(--auxiliary) ;;
     --with-enhancers) download_args+=(--enhancers gfpgan codeformer gpen) ;;
     -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-    *) echo "unknown option $arg (see $0 --help)" >&2; exit 2 ;;
+    *) echo "error: unknown option $arg (see $0 --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -34,12 +34,21 @@ if ! command -v ffmpeg >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-g
   (apt-get update -qq && apt-get install -y -qq ffmpeg >/dev/null) || echo "note: apt could not install ffmpeg (not required)"
 fi
 
+# Nothing is called ready unchecked: torch, torchvision's compiled ops and diffusers must load together (a
+# torchvision built for another torch installs fine and fails on first use). One error line and exit 2 otherwise.
+.venv/bin/python -m scripts.check_environment
+
 if [ "$skip_downloads" = 0 ]; then
   status=0
   .venv/bin/python -m scripts.download_checkpoints --releases "${releases[@]}" "${download_args[@]}" || status=$?
-  if [ "$status" != 0 ]; then
-    echo "the environment itself is ready (.venv with every package); only the files above are missing" >&2
-    exit "$status"
-  fi
+  case "$status" in
+    0) ;;
+    2) echo "the environment itself is ready (.venv with every package, checked above); only the files above are missing" >&2
+       exit 2 ;;
+    130|143) exit "$status" ;;  # interrupted: the download said so
+    *) echo "error: the download stopped with exit code $status (its output is above); the packages passed the check," \
+            "the weights are incomplete: run ./setup_env.sh again (present files are kept)" >&2
+       exit "$status" ;;
+  esac
 fi
 echo "environment ready: .venv"

@@ -8,13 +8,16 @@ Two runs of ``LipsyncPipeline.__call__`` on the same clip:
   VAE encode, U-Net (the whole denoising loop), VAE decode, paste-back, encode.
 
 Models: ``--release 1.5`` (256 px) or ``1.6`` (512 px) use the real U-Net configs, with the released weights
-when ``--checkpoints-dir`` holds them and random weights of the same shapes otherwise (speed does not depend on
+when ``--checkpoints_dir`` holds them and random weights of the same shapes otherwise (speed does not depend on
 the values); ``--tiny`` uses tiny random models so the whole path runs on a CPU in seconds. Before the timed
 runs, one window is generated to warm up (with ``--compile``, a whole call: compiling, CUDA graphs recorded).
 
     python benchmarks/bench_inference.py --release 1.5 --dtype float16             # a GPU, the 1.5 setting
     python benchmarks/bench_inference.py --release 1.6 --deepcache                 # 1.6 with DeepCache
     python benchmarks/bench_inference.py --tiny --device cpu --frames 32 --scale 0.5   # CPU smoke run
+
+Each phase (building, warm-up, the two timed runs) is announced on stderr with the time so far; on a CPU, the
+full-size models' cost is said before anything starts.
 """
 
 from __future__ import annotations
@@ -44,11 +47,17 @@ from latentsync.io.video_writer import VideoWriter  # noqa: E402
 from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, CheckpointLayout  # noqa: E402
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline  # noqa: E402
 from latentsync.pipelines.loading import load_lipsync_pipeline, load_scheduler  # noqa: E402
+from latentsync.utils.cli_ranges import positive_float, positive_int  # noqa: E402
 from latentsync.utils.device import resolve_device, resolve_dtype  # noqa: E402
+from latentsync.utils.one_line_parser import ArgumentParser  # noqa: E402
 from latentsync.utils.quiet_logs import quiet_library_logs  # noqa: E402
 
 RELEASE_CONFIGS = {"1.5": REPO_ROOT / "configs" / "unet" / "stage2.yaml",
                    "1.6": REPO_ROOT / "configs" / "unet" / "stage2_512.yaml"}
+# What one run of the full-size models costs on a CPU: --frames 16 --steps 1 --scale 0.25 (one window per phase).
+CPU_COST = {"1.6": "at 512 px, 15 min and a 16 GB peak for --frames 16 --steps 1 --scale 0.25 (reported, CPU "
+                   "unknown)",
+            "1.5": "TO BE MEASURED"}
 DEFAULT_VIDEO = demo_clip("demo1_video.mp4")
 DEFAULT_AUDIO = demo_clip("demo1_audio.wav")
 STAGES = ("decode", "landmarks", "align", "audio features", "VAE encode", "U-Net", "VAE decode", "paste-back",
@@ -59,29 +68,52 @@ WHISPER_DIMS = {384: dict(n_audio_state=384, n_audio_head=6, n_audio_layer=4),
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python benchmarks/bench_inference.py", description=__doc__.splitlines()[0])
     models = parser.add_mutually_exclusive_group()
     models.add_argument("--release", choices=sorted(RELEASE_CONFIGS), default="1.5",
                         help="real model sizes: 1.5 (256 px) or 1.6 (512 px)")
     models.add_argument("--tiny", action="store_true", help="tiny random models (CPU smoke run)")
-    parser.add_argument("--checkpoints-dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR,
-                        help="released weights (latentsync_unet.pt, whisper/); random weights when absent")
+    parser.add_argument("--checkpoints_dir", type=Path, default=DEFAULT_CHECKPOINTS_DIR,
+                        help="the release's U-Net (latentsync_unet.pt for 1.6, latentsync-1.5/latentsync_unet.pt "
+                             "for 1.5) and whisper/; random weights of the same shapes when the U-Net is absent")
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
     parser.add_argument("--audio", type=Path, default=DEFAULT_AUDIO)
-    parser.add_argument("--frames", type=int, default=100, help="output frames (the audio is cut to them)")
-    parser.add_argument("--scale", type=float, default=1.0, help="downscale the video first (0.5: 540x960)")
+    parser.add_argument("--frames", type=positive_int, default=100,
+                        help="output frames (the audio is cut to them), at least 1")
+    parser.add_argument("--scale", type=positive_float, default=1.0,
+                        help="resize the video first (0.5: 540x960), more than 0")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
-    parser.add_argument("--steps", type=int, default=20, help="denoising steps")
-    parser.add_argument("--no-guidance", action="store_true", help="guidance 1.0 (one U-Net branch)")
+    parser.add_argument("--steps", type=positive_int, default=20, help="denoising steps, at least 1")
+    parser.add_argument("--no_guidance", action="store_true", help="guidance 1.0 (one U-Net branch)")
     parser.add_argument("--deepcache", action="store_true", help="DeepCache, full U-Net every 3rd step")
     parser.add_argument("--compile", nargs="?", const="default", default=None,
                         choices=["default", "reduce-overhead", "max-autotune"],
                         help="torch.compile the U-Net and the VAE in this mode (reduce-overhead: CUDA graphs)")
-    parser.add_argument("--windows-per-call", type=int, default=1, help="16-frame windows per U-Net call")
+    parser.add_argument("--windows_per_call", type=positive_int, default=1,
+                        help="16-frame windows per U-Net call, at least 1")
     parser.add_argument("--encoding", choices=list(ENCODINGS), default="standard", help="x264 settings")
-    parser.add_argument("--face-backend", default="auto")
+    parser.add_argument("--face_backend", default="auto")
     return parser.parse_args(argv)
+
+
+class Progress:
+    """Phase lines on stderr with the time since start: a full-size run on a CPU is silent for minutes otherwise."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.perf_counter() - self.started:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+
+def cpu_cost_note(args: argparse.Namespace) -> str:
+    """What full-size models cost on a CPU, said before the run starts."""
+    windows = -(-args.frames // 16)
+    cost = CPU_COST[args.release]
+    return (f"note: LatentSync {args.release} on the CPU runs full-size models: {cost}. This run does the work of "
+            f"{2 * windows + 1} windows (a warm-up window, then two timed runs of {windows}) at {args.steps} step(s) "
+            "each; --tiny times the pipeline with tiny models in seconds.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
+    progress = Progress()
+    if device.type == "cpu" and not args.tiny:
+        print(cpu_cost_note(args), file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
+        progress("building the models" if args.tiny else f"building LatentSync {args.release}'s models")
         pipe, weights = build_pipeline(args, device, dtype, work)
         if args.compile:  # in place, so the pipeline's own calls use the compiled forwards
             for module in (pipe.unet, pipe.vae.encoder, pipe.vae.decoder):
@@ -106,21 +142,26 @@ def main(argv: list[str] | None = None) -> int:
                                  guidance_scale=1.0 if args.no_guidance else pipe.config.guidance_scale,
                                  enable_deepcache=args.deepcache, windows_per_call=args.windows_per_call,
                                  encoding=args.encoding)
+        progress(f"warming up: one call of {args.windows_per_call} window(s) on random faces")
         warm_up(pipe, args, device)
         if args.compile:  # the first whole call still recompiled (measured on CPU: 1.6 against 8.7 frames/s)
+            progress("warming up: a whole call, compiled")
             call(video_out_path=work / "compile-warm-up.mp4")
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
+        progress("timed run 1 of 2: end to end (background decode and encode)")
         synchronize(device)
         started = time.perf_counter()
         report = call(video_out_path=work / "pipelined.mp4")
         synchronize(device)
         end_to_end = report.num_output_frames / (time.perf_counter() - started)
+        progress("timed run 2 of 2: sequential, every stage timed")
         with instrumented(pipe, device) as seconds:
             started = time.perf_counter()
             call(video_out_path=work / "sequential.mp4", pipelined=False)
             sequential = report.num_output_frames / (time.perf_counter() - started)
         pipe.close()
+        progress("done")
 
     guidance = "off" if args.no_guidance else f"{pipe.config.guidance_scale:g}"
     print(f"\nmodels: {'tiny random' if args.tiny else f'LatentSync {args.release} ({weights})'}, "
@@ -143,10 +184,11 @@ def build_pipeline(args: argparse.Namespace, device: torch.device, dtype: torch.
                                      face_backend="mediapipe" if args.face_backend == "auto" else args.face_backend,
                                      checkpoints_dir=args.checkpoints_dir), "random"
     config_path = RELEASE_CONFIGS[args.release]
-    released = CheckpointLayout(args.checkpoints_dir).unet()  # the U-Net load_lipsync_pipeline loads
+    released = CheckpointLayout(args.checkpoints_dir).unet(args.release)
     if released.is_file():
-        return load_lipsync_pipeline(config_path, device=device, dtype=dtype, checkpoints_dir=args.checkpoints_dir,
-                                     face_backend=args.face_backend), f"weights {released}"
+        return load_lipsync_pipeline(config_path, released, device=device, dtype=dtype,
+                                     checkpoints_dir=args.checkpoints_dir, face_backend=args.face_backend), \
+            f"weights {released}"
     return random_pipeline(config_path, device, dtype, args.checkpoints_dir, args.face_backend, work), "random weights"
 
 

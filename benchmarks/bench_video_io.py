@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--width", type=int, default=1280)
     parser.add_argument("--height", type=int, default=720)
-    parser.add_argument("--block-size", type=int, default=64)
+    parser.add_argument("--block_size", type=int, default=64)
     args = parser.parse_args()
     num_frames = round(args.seconds * 25)
     picture = moving_picture(args.width, args.height)

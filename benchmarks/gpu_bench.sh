@@ -3,7 +3,7 @@
 # A failing row is reported and the next one still runs, so one device session yields every figure it can.
 PYTHON=${PYTHON:-.venv/bin/python}
 BENCH=benchmarks/bench_inference.py
-FAST="--windows-per-call 4 --encoding fast"
+FAST="--windows_per_call 4 --encoding fast"
 status=0
 row() {
   echo "=== $*"

@@ -38,6 +38,14 @@ def test_quick_start_names_every_setup_option():
     assert sorted(option for option in options if f"`{option}`" not in quick_start) == []
 
 
+def test_quick_start_names_every_demo_clip_the_set_up_fetches():
+    from latentsync.cli.download_checkpoints import DEMO_ASSETS
+
+    quick_start = " ".join(_section("Quick start").split())
+    named = {name for name in DEMO_ASSETS if name in quick_start or f"`{name.split('_')[0]}_*`" in quick_start}
+    assert named == set(DEMO_ASSETS) and len(DEMO_ASSETS) == 6 and "three demo pairs" in quick_start
+
+
 def test_library_table_is_one_table_naming_every_requirement():
     section = _section("Libraries and why")
     lines = section.strip().splitlines()

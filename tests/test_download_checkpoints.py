@@ -57,21 +57,57 @@ def test_unreachable_hub_lists_every_missing_file_and_exits_2(tmp_path):
     assert f"to {vae_cache}." in result.stderr
 
 
-def test_setup_env_says_the_environment_is_ready_when_only_downloads_failed(tmp_path):
-    """./setup_env.sh offline: packages installed, downloads failed -> the report, then that .venv is usable."""
+def _setup_env_copy(tmp_path, python_script: str):
+    """``setup_env.sh`` in a folder of its own whose ``.venv/bin/python`` is ``python_script`` (no ffmpeg install)."""
     shutil.copy(REPO_ROOT / "setup_env.sh", tmp_path)
-    python = tmp_path / ".venv" / "bin" / "python"  # pip succeeds; the download fails as offline
+    python = tmp_path / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
-    python.write_text('#!/bin/sh\nif [ "$2" = scripts.download_checkpoints ]; then echo "error: 8 file(s)" >&2; '
-                      'exit 2; fi\n')
+    python.write_text(python_script)
     python.chmod(0o755)
     (tmp_path / "ffmpeg").symlink_to("/bin/true")  # so the script does not try to install one
-    result = subprocess.run([str(tmp_path / "setup_env.sh")], capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"})
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-2:] == [
-        "error: 8 file(s)", "the environment itself is ready (.venv with every package); only the files above are missing"]
+    return [str(tmp_path / "setup_env.sh")], {**os.environ, "PATH": f"{tmp_path}:/usr/bin:/bin"}
+
+
+@pytest.mark.parametrize("download_exit, last_lines", [
+    (2, ["error: 8 file(s)", "the environment itself is ready (.venv with every package, checked above); only the "
+                             "files above are missing"]),
+    (1, ["Traceback (most recent call last):", "error: the download stopped with exit code 1 (its output is above); "
+         "the packages passed the check, the weights are incomplete: run ./setup_env.sh again (present files are kept)"]),
+])
+def test_setup_env_after_a_failed_download_says_what_failed(tmp_path, download_exit, last_lines):
+    """./setup_env.sh: packages installed and checked, then the download fails: offline (its report, exit 2: the
+    environment is ready) or crashed (a traceback: no claim of readiness, its exit code)."""
+    output = "error: 8 file(s)" if download_exit == 2 else "Traceback (most recent call last):"
+    command, env = _setup_env_copy(tmp_path, f'#!/bin/sh\nif [ "$2" = scripts.download_checkpoints ]; then '
+                                             f'echo "{output}" >&2; exit {download_exit}; fi\n')
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == download_exit
+    assert result.stderr.splitlines()[-2:] == last_lines
     assert "environment ready: .venv" not in result.stdout
+
+
+@pytest.mark.slow
+def test_setup_env_stops_on_a_torchvision_that_does_not_match_torch(tmp_path):
+    """The packages install, but torchvision was built for another torch (its first import fails as such a build
+    does): one error line naming torchvision, torch and the fix, exit 2, no download tried, no claim of readiness."""
+    broken = tmp_path / "broken"
+    (broken / "torchvision").mkdir(parents=True)
+    (broken / "torchvision" / "__init__.py").write_text(
+        'raise RuntimeError("operator torchvision::nms does not exist")\n')
+    (tmp_path / "checkout").mkdir()
+    command, env = _setup_env_copy(tmp_path / "checkout", textwrap.dedent(f"""\
+        #!/bin/sh
+        if [ "$1 $2" = "-m pip" ]; then exit 0; fi
+        if [ "$2" = scripts.download_checkpoints ]; then echo "download started" >&2; exit 1; fi
+        PYTHONPATH="{broken}:{REPO_ROOT}" exec "{sys.executable}" "$@"
+        """))
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: torchvision ") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert (" does not work with torch " in result.stderr
+            and "(RuntimeError: operator torchvision::nms does not exist); fix: .venv/bin/pip install --force-reinstall"
+            in result.stderr and "then run ./setup_env.sh again" in result.stderr), result.stderr
+    assert "ready" not in result.stdout + result.stderr and "download started" not in result.stderr
 
 
 def test_setup_env_help_and_unknown_option(tmp_path):
@@ -79,7 +115,8 @@ def test_setup_env_help_and_unknown_option(tmp_path):
     assert result.returncode == 0 and result.stderr == ""
     assert "./setup_env.sh --with-enhancers  also the ONNX face restorers" in result.stdout
     result = subprocess.run([str(REPO_ROOT / "setup_env.sh"), "--bogus"], capture_output=True, text=True, timeout=60)
-    assert (result.returncode, result.stderr) == (2, f"unknown option --bogus (see {REPO_ROOT}/setup_env.sh --help)\n")
+    assert (result.returncode, result.stderr) == (2, f"error: unknown option --bogus (see {REPO_ROOT}/setup_env.sh "
+                                                     "--help)\n")
 
 
 def test_demo_clips_come_first(tmp_path):

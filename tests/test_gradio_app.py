@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -414,3 +421,36 @@ def test_speaker_choice_reaches_the_pipeline_and_point_needs_its_pixel(uploads, 
     assert page["speaker"].value == "largest"
     assert [choice[1] for choice in page["speaker"].choices] == ["largest", "center", "active", "point"]
     assert page["speaker-x"].value is None and page["speaker-y"].label == "Y (Point)"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_served_demo_quietly(tmp_path):
+    """``python gradio_app.py`` serving (no checkpoints: the page says so), then ``kill``: the server closes, the
+    command ends as every command does (one line, 143), without Gradio's "Keyboard interruption in main thread"."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {"GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "NO_PROXY": "127.0.0.1,localhost"}
+    demo = subprocess.Popen([sys.executable, "gradio_app.py", "--port", str(port), "--checkpoints_dir",
+                             str(tmp_path / "none"), "--assets_dir", str(tmp_path)], cwd=REPO_ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            assert demo.poll() is None and time.monotonic() < deadline, "the demo did not start serving"
+            try:
+                with opener.open(f"http://127.0.0.1:{port}", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        demo.send_signal(signal.SIGTERM)
+        output, _ = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    assert demo.returncode == 143, output
+    assert "Keyboard interruption" not in output and "Traceback" not in output, output
+    assert output.splitlines()[-1] == "interrupted (SIGTERM)", output

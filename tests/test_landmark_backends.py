@@ -45,6 +45,27 @@ def test_missing_face_alignment_weights(monkeypatch, tmp_path):
         create_landmark_detector("face_alignment", "cpu", weights_dir=tmp_path)
 
 
+@pytest.mark.slow
+def test_the_256_px_default_backend_is_installed_and_stops_only_at_its_weights(tmp_path):
+    """The requirements install face-alignment 1.4.x (data processing's and 1.5's backend at 256 px): the real package
+    imports and the detector gets as far as its weights, which ./setup_env.sh --auxiliary fetches."""
+    import face_alignment
+
+    from latentsync.data_processing.affine_transform import AffineTransform
+    from latentsync.face.landmarks.face_alignment_detector import SUPPORTED_VERSION_PREFIX
+    from latentsync.face.landmarks.selection import backend_problem
+
+    assert face_alignment.__version__.startswith(SUPPORTED_VERSION_PREFIX)
+    assert AffineTransform(256).backend == "face_alignment"
+    assert backend_problem("face_alignment", tmp_path).startswith("its weights ")  # the package is fine
+    with pytest.raises(CheckpointError, match=r"2DFAN4-cd938726ad\.zip are missing; fetch them with "
+                                              r"\./setup_env\.sh --auxiliary"):
+        create_landmark_detector("face_alignment", "cpu", weights_dir=tmp_path)
+    with pytest.raises(CheckpointError, match=r"aligns faces with face_alignment, but its weights .* are missing; put "
+                                              r"them in .*: fetch them with \./setup_env\.sh --auxiliary"):
+        AffineTransform(256, landmark_weights_dir=str(tmp_path)).check()
+
+
 def test_unsupported_face_alignment_version(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "face_alignment", types.SimpleNamespace(__version__="1.5.0"))
     with pytest.raises(InputError, match="1.4.1"):

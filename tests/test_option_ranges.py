@@ -42,3 +42,16 @@ def test_help_says_the_range_and_the_advice_apart(capsys):
     assert "DDIM steps, 1 to 1000; 20-50 give good results" in help_text
     assert "classifier-free audio guidance, at least 1.0" in help_text
     assert "16-frame windows per U-Net call, at least 1" in help_text
+
+
+@pytest.mark.parametrize("argv0, prog", [("/venv/bin/latentsync-train-unet", "latentsync-train-unet"),
+                                         ("/checkout/scripts/train_unet.py", "python -m scripts.train_unet")])
+def test_usage_names_the_command_as_it_was_run(capsys, monkeypatch, argv0, prog):
+    """An installed console command's usage and errors name it; ``python -m scripts.train_unet`` keeps the
+    README's form (tests/test_package_install.py runs every console command's --help)."""
+    from latentsync.cli import train_unet
+
+    monkeypatch.setattr("sys.argv", [argv0])
+    with pytest.raises(SystemExit):
+        train_unet.parse_args(["--report_to", "wandb"])
+    assert capsys.readouterr().err.startswith(f"{prog}: error: argument --report_to: invalid choice")

@@ -108,7 +108,7 @@ def test_console_command_help(environment, help_runs, command):
     assert executable.is_file(), f"pip did not install {command}"
     result = help_runs[command]
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: ")
+    assert result.stdout.startswith(f"usage: {command} "), result.stdout  # the command typed, not python -m ...
 
 
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",

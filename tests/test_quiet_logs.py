@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from latentsync.cli.runner import Terminated
 from latentsync.utils.quiet_logs import launch_gradio
 from tests.helpers.paths import REPO_ROOT
 
@@ -45,21 +47,79 @@ def test_noise_is_dropped_and_real_messages_are_kept():
         assert kept in stderr, stderr
 
 
+ENCODERS_SCRIPT = textwrap.dedent(r"""
+    import os, sys
+    import av, av.logging, numpy as np
+    from latentsync.data_processing.shots import detect_shots
+    from latentsync.io.video_writer import VideoWriter
+    from latentsync.utils.quiet_logs import quiet_library_logs
+
+    def clip(name):  # H.264 + AAC, as every clip of the project
+        with VideoWriter(name, audio=np.zeros(16000, np.float32)) as writer:
+            for _ in range(25):
+                writer.write(np.zeros((64, 64, 3), np.uint8))
+
+    clip("first.mp4")
+    assert detect_shots("first.mp4") == [(0, 25)]
+    clip("after_shot_detection.mp4")  # the library alone: scene detection leaves FFmpeg's log off
+    quiet_library_logs()
+    av.logging.restore_default_callback()  # as scenedetect.detect(..., backend="pyav") does
+    clip("after_the_terminal_log_is_on.mp4")
+    os.write(2, b"encoded\n")
+    open("broken.mp4", "wb").write(bytes(1000))
+    try:
+        av.open("broken.mp4")
+    except av.FFmpegError:
+        pass
+""")
+
+
+@pytest.mark.slow
+def test_encoders_print_no_statistics_but_ffmpeg_errors_show(tmp_path):
+    """libx264 and aac print a dozen lines each when they close (data processing printed 161 such lines of 171):
+    neither the shot stage nor a library that hands FFmpeg's log to the terminal brings them back."""
+    result = subprocess.run([sys.executable, "-c", ENCODERS_SCRIPT], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "[libx264 @" not in result.stderr and "[aac @" not in result.stderr, result.stderr
+    assert result.stderr.startswith("encoded\n") and "moov atom not found" in result.stderr, result.stderr
+
+
 class FakeDemo:
+    """Serves until ``close``; ``is_running`` raises ``stop_with`` (a signal arriving while the demo serves)."""
+
     local_url, share_url = "http://127.0.0.1:7860/", None
+
+    def __init__(self, stop_with: BaseException | None = None):
+        self.stop_with, self.closed = stop_with, None
 
     def launch(self, **options):
         self.options = options
 
-    def block_thread(self):
-        self.blocked = True
+    @property
+    def is_running(self) -> bool:
+        if self.stop_with is not None:
+            raise self.stop_with
+        return self.closed is None
+
+    def close(self, verbose: bool = True):
+        self.closed = {"verbose": verbose}
 
 
 def test_gradio_launch_is_quiet_but_prints_the_address(capsys):
     demo = FakeDemo()
+    demo.closed = {"verbose": "stopped by Gradio"}  # e.g. demo.close() from a request handler
     launch_gradio(demo, server_port=7860, share=False)
     assert demo.options == dict(quiet=True, prevent_thread_lock=True, server_port=7860, share=False)
-    assert demo.blocked and capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
+    assert capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
+
+
+def test_an_interrupted_demo_closes_its_server_silently_and_passes_the_interrupt_on(capsys):
+    demo = FakeDemo(stop_with=Terminated(15))
+    with pytest.raises(Terminated):
+        launch_gradio(demo, server_port=7860)
+    assert demo.closed == {"verbose": False}
+    assert capsys.readouterr().out == "serving on http://127.0.0.1:7860/\n"
 
 
 def _batch_lipsync_with_unpaired_lists(tmp_path: Path) -> int:

@@ -152,6 +152,22 @@ def test_training_scripts_run_the_launcher_from_the_caller_s_folder(tmp_path, sc
     assert arguments == ["-m", "scripts.launch_training", module, flag, f"{checkout}/{config}", "--resume", "latest"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("script, variables, message", [
+    ("train_unet.sh", {"NPROC_PER_NODE": "abc"}, "error: NPROC_PER_NODE='abc' is not a number of processes"),
+    ("train_syncnet.sh", {"RDZV_ENDPOINT": "node0"}, "error: RDZV_ENDPOINT='node0' is not HOST:PORT"),
+])
+def test_malformed_launch_variables_are_one_line_and_exit_2(tmp_path, script, variables, message):
+    """``NPROC_PER_NODE=abc ./train_unet.sh`` and the like: one line naming the variable, before any other check
+    (the default config's data is absent here), instead of torchrun's traceback. The other malformed values:
+    tests/test_training_launcher.py."""
+    require_project_venv()
+    result = subprocess.run([str(REPO_ROOT / script)], cwd=tmp_path, env={**environment_without_python(), **variables},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(message) and len(result.stderr.splitlines()) == 1, result.stderr
+
+
 @pytest.mark.distributed
 def test_train_syncnet_sh_from_another_folder_reports_a_worker_failure_once(tmp_path):
     """./train_syncnet.sh --config_path my.yaml, my.yaml in the current folder: found (the caller's path); it passes

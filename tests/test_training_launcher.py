@@ -13,6 +13,7 @@ from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
 
 from latentsync.cli import launch_training as launcher
 from latentsync.cli import train_unet
+from latentsync.cli.launch_environment import launch_environment
 from latentsync.cli.runner import run_command
 from latentsync.errors import InputError
 from tests.helpers.paths import REPO_ROOT
@@ -34,13 +35,36 @@ def test_paths_given_on_the_command_line_are_the_caller_s(tmp_path):
 
 def test_torchrun_command_line_from_the_environment():
     user = ["--resume", "latest"]
-    assert launcher.torchrun_arguments("latentsync.cli.train_unet", user, {"NPROC_PER_NODE": "3"}) == [
+    single = launch_environment({"NPROC_PER_NODE": "3"})
+    assert launcher.torchrun_arguments("latentsync.cli.train_unet", user, single) == [
         "--nnodes", "1", "--nproc_per_node", "3", "--rdzv_backend", "c10d", "--rdzv_endpoint", "localhost:0",
         "-m", "latentsync.cli.train_unet", *user]
-    environment = {"NPROC_PER_NODE": "2", "NNODES": "2", "RDZV_ENDPOINT": "node0:29400"}
-    assert launcher.torchrun_arguments("latentsync.cli.train_syncnet", user, environment)[:8] == [
+    several = launch_environment({"NPROC_PER_NODE": "2", "NNODES": "2", "RDZV_ENDPOINT": "node0:29400"})
+    assert launcher.torchrun_arguments("latentsync.cli.train_syncnet", user, several)[:8] == [
         "--nnodes", "2", "--nproc_per_node", "2", "--rdzv_backend", "c10d", "--rdzv_endpoint", "node0:29400"]
-    assert launcher.torchrun_arguments("m", [], {})[3] == "1"  # one process per GPU: none here
+    assert launcher.torchrun_arguments("m", [], launch_environment({}))[3] == "1"  # one process per GPU: none here
+    elastic = launch_environment({"NNODES": "1:4", "RDZV_ENDPOINT": "[fd00::1]:29400"})
+    assert (elastic.nnodes, elastic.rdzv_endpoint) == ("1:4", "[fd00::1]:29400")
+
+
+@pytest.mark.parametrize("environment, message", [
+    ({"NPROC_PER_NODE": "abc"}, "NPROC_PER_NODE='abc' is not a number of processes per machine; set a whole number "
+                                "of at least 1 (e.g. NPROC_PER_NODE=2) or leave NPROC_PER_NODE unset"),
+    ({"NPROC_PER_NODE": "0"}, "NPROC_PER_NODE='0' is not a number of processes per machine"),
+    ({"NPROC_PER_NODE": "-2"}, "NPROC_PER_NODE='-2' is not a number of processes per machine"),
+    ({"NNODES": "two", "RDZV_ENDPOINT": "node0:29400"}, "NNODES='two' is not a number of machines"),
+    ({"NNODES": "4:2", "RDZV_ENDPOINT": "node0:29400"}, "NNODES='4:2': the least number of machines is above the most"),
+    ({"NNODES": "2"}, "NNODES=2 needs RDZV_ENDPOINT=HOST:PORT, the same on every machine"),
+    ({"RDZV_ENDPOINT": "node0"}, "RDZV_ENDPOINT='node0' is not HOST:PORT"),
+    ({"RDZV_ENDPOINT": "node0:http"}, "RDZV_ENDPOINT='node0:http' is not HOST:PORT"),
+    ({"RDZV_ENDPOINT": ":29400"}, "RDZV_ENDPOINT=':29400' is not HOST:PORT"),
+    ({"RDZV_ENDPOINT": "node0:70000"}, "RDZV_ENDPOINT='node0:70000' is not HOST:PORT"),
+    ({"NNODES": "2", "RDZV_ENDPOINT": "node0:0"}, "RDZV_ENDPOINT='node0:0': port 0 is a different random port on each machine"),
+])
+def test_malformed_launch_variables_are_named(environment, message):
+    with pytest.raises(InputError) as error:
+        launch_environment(environment)
+    assert str(error.value).startswith(message), error.value
 
 
 @pytest.fixture
@@ -76,6 +100,13 @@ def test_usage_errors_end_in_the_launcher_in_one_line(capsys, no_torchrun):
     with pytest.raises(SystemExit) as exit_info:
         launcher.main(["latentsync.cli.train_unet", "--report_to", "wandb"])
     assert exit_info.value.code == 2 and len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_help_works_whatever_the_launch_variables(capsys, monkeypatch, no_torchrun):
+    monkeypatch.setenv("NPROC_PER_NODE", "abc")
+    with pytest.raises(SystemExit) as exit_info:
+        launcher.main(["latentsync.cli.train_unet", "--help"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.startswith("usage: ")
 
 
 def _failure(tmp_path, rank: int, exitcode: int, message: str | None = None) -> ProcessFailure:

@@ -115,17 +115,18 @@ def launch_workers(args: argparse.Namespace, argv: list[str]) -> int:
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
+    from latentsync.cli.launch_environment import launch_environment
     from latentsync.cli.launch_training import torchrun_arguments
     from latentsync.pipelines.loading import check_pipeline_weights
 
+    launch = launch_environment({**os.environ, "NPROC_PER_NODE": str(args.nproc_per_node)})  # NNODES, RDZV_ENDPOINT
     check_before_loading(args, settings_from_args(args))
     check_pipeline_weights(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                            args.vae_model_path, args.checkpoints_dir)
     for noisy in ("torch.distributed.elastic", "torch.distributed.run"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    environment = {**os.environ, "NPROC_PER_NODE": str(args.nproc_per_node)}
     try:
-        torchrun.run(torchrun.parse_args(torchrun_arguments(WORKER_MODULE, argv, environment)))
+        torchrun.run(torchrun.parse_args(torchrun_arguments(WORKER_MODULE, argv, launch)))
     except ChildFailedError as error:
         failures = error.failures.values()
         return 2 if any(str(failure.message).startswith("error:") for failure in failures) else \

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from latentsync.cli.launch_environment import LaunchEnvironment, launch_environment
 from latentsync.cli.runner import TIMED_LOG_FORMAT, run_command
 from latentsync.locations import REPO_ROOT
 
@@ -51,16 +52,16 @@ def caller_paths(args: argparse.Namespace, defaults: argparse.Namespace, cwd: Pa
     return flags
 
 
-def torchrun_arguments(module: str, arguments: list[str], environment: Mapping[str, str]) -> list[str]:
+def torchrun_arguments(module: str, arguments: list[str], launch: LaunchEnvironment) -> list[str]:
     """torchrun's command line: ``NPROC_PER_NODE`` processes (default: one per GPU, one on a CPU-only machine) on
     ``NNODES`` machines (default 1) meeting at ``RDZV_ENDPOINT`` (host:port of a free port on the first node)."""
-    nproc = environment.get("NPROC_PER_NODE")
+    nproc = launch.nproc_per_node
     if nproc is None:
         import torch
 
-        nproc = str(max(torch.cuda.device_count(), 1))
-    return ["--nnodes", environment.get("NNODES", "1"), "--nproc_per_node", nproc, "--rdzv_backend", "c10d",
-            "--rdzv_endpoint", environment.get("RDZV_ENDPOINT", "localhost:0"), "-m", module, *arguments]
+        nproc = max(torch.cuda.device_count(), 1)
+    return ["--nnodes", launch.nnodes, "--nproc_per_node", str(nproc), "--rdzv_backend", "c10d",
+            "--rdzv_endpoint", launch.rdzv_endpoint, "-m", module, *arguments]
 
 
 def run_torchrun(arguments: list[str]) -> int:
@@ -97,12 +98,13 @@ def launch(module: str, arguments: list[str]) -> int:
     """Check the run of trainer ``module`` (one of ``trainer_checks``) with ``arguments``, then run it under
     torchrun."""
     trainer = importlib.import_module(module)
-    args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once
+    args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once (--help: the help)
+    launch_settings = launch_environment(os.environ)  # before the run's checks: a typo there is one line at once
     options_type, check = trainer_checks(module)
     arguments = arguments + caller_paths(args, trainer.parse_args([]), Path.cwd())
     os.chdir(REPO_ROOT)  # the configs' relative paths are the checkout's; the workers start here too
     check(options_type(**vars(trainer.parse_args(arguments))))
-    return run_torchrun(torchrun_arguments(module, arguments, os.environ))
+    return run_torchrun(torchrun_arguments(module, arguments, launch_settings))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import scenedetect
 from scenedetect.detectors import AdaptiveDetector
+from scenedetect.scene_manager import SceneManager
 
 from latentsync.data_processing.media import FPS, SAMPLES_PER_FRAME, STAGE_ENCODINGS, load_clip_audio, write_clip
 from latentsync.data_processing.records import ClipResult, kept
@@ -25,9 +26,13 @@ from latentsync.io.video_reader import VideoReader
 
 def detect_shots(path: Path, threshold: float = 2.0, min_scene_len: int = 15) -> list[tuple[int, int]]:
     """[start, end) frame ranges of the shots of a 25 fps video; the whole video when there is no cut."""
-    detector = AdaptiveDetector(adaptive_threshold=threshold, min_scene_len=min_scene_len)
-    scenes = scenedetect.detect(str(path), detector, start_in_scene=True, backend="pyav")
-    return [(start.frame_num, end.frame_num) for start, end in scenes]
+    # scenedetect.detect's own opening would hand FFmpeg's log to the terminal for the rest of the process
+    # (every encoder's statistics): PyAV's silence is kept instead, as everywhere else.
+    video = scenedetect.open_video(str(path), backend="pyav", suppress_output=True)
+    manager = SceneManager()
+    manager.add_detector(AdaptiveDetector(adaptive_threshold=threshold, min_scene_len=min_scene_len))
+    manager.detect_scenes(video)
+    return [(start.frame_num, end.frame_num) for start, end in manager.get_scene_list(start_in_scene=True)]
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,11 @@ Silenced, each matched by its own text (anything else from the same libraries st
 - diffusers' warning that a cast model has modules "that should be kept in float32: []" (an empty list);
 - the C++ start-up lines of mediapipe / TensorFlow Lite / absl (XNNPACK delegate, ``absl::InitializeLog``,
   feedback manager), which bypass Python and are filtered by ``filtered_native_stderr``;
-- Gradio's hint to "set share=True" (the demo has ``--share``): ``launch_gradio`` prints the address itself.
+- Gradio's hint to "set share=True" (the demo has ``--share``): ``launch_gradio`` prints the address itself;
+- PySceneDetect's "Detecting scenes..." line, one per clip of the data pipeline;
+- FFmpeg's own log below errors: libx264 and aac print a dozen lines of statistics when an encoder closes (at
+  FFmpeg's info level). PyAV keeps FFmpeg's log off, but PySceneDetect's PyAV backend turns it on for the rest
+  of the process unless told not to, so every later encoder printed them; FFmpeg's errors still show.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import os
 import re
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 _PYTHON_WARNINGS = [(UserWarning, r"SymbolDatabase\.GetPrototype\(\) is deprecated")]
 # logger name -> text of the records it emits that are dropped
-_LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []"}
+_LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []",
+                 "pyscenedetect": "Detecting scenes..."}
 _NOISE_STARTS = ("INFO: Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
 NATIVE_NOISE = re.compile(
     r"INFO: Created TensorFlow Lite XNNPACK delegate"
@@ -41,7 +47,10 @@ class _DropRecordsContaining(logging.Filter):
 
 
 def quiet_library_logs() -> None:
-    """Install the filters above; called once by each entry point (CLI, web demo, evaluation)."""
+    """Install the filters above; called once by each entry point (CLI, web demo, evaluation) and worker process."""
+    import av.logging
+
+    av.logging.set_libav_level(av.logging.ERROR)  # whichever callback prints FFmpeg's log, it prints errors only
     for category, message in _PYTHON_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     for name, text in _LOGGER_NOISE.items():
@@ -129,7 +138,17 @@ def filtered_native_stderr() -> Iterator[None]:
 
 
 def launch_gradio(demo: Any, **launch_options: Any) -> None:
-    """``demo.launch(**launch_options)`` without Gradio's start-up hints; prints the address(es) and serves."""
+    """``demo.launch(**launch_options)`` without Gradio's start-up hints; prints the address(es) and serves until
+    interrupted.
+
+    Gradio's own ``block_thread`` answers Ctrl-C and SIGTERM alike with "Keyboard interruption in main thread...
+    closing server." and returns as if the demo had finished; here the server closes without a word and the
+    interrupt goes on, so the command ends as every other does (``latentsync.cli.runner``: 130 / 143).
+    """
     demo.launch(quiet=True, prevent_thread_lock=True, **launch_options)
     print(f"serving on {demo.local_url}" + (f" and {demo.share_url}" if demo.share_url else ""), flush=True)
-    demo.block_thread()
+    try:
+        while demo.is_running:
+            time.sleep(0.1)
+    finally:
+        demo.close(verbose=False)  # a share link's tunnel is ended by Gradio at exit

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from latentsync.errors import InputError
+from latentsync.errors import CheckpointError, InputError
 from latentsync.face.landmarks import face_alignment_detector, insightface_detector
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def backend_problem(name: str, weights_dir: str | Path) -> str | None:
 
 
 def require_release_backend(release: str, weights_dir: str | Path) -> str:
-    """The backend release ``release`` was made with; ``InputError`` naming the fix when it cannot run here.
+    """The backend release ``release`` was made with; ``InputError`` (package) or ``CheckpointError`` (weights)
+    naming the fix when it cannot run here.
 
     For data processing: clips aligned by another backend than inference's would silently train on other crops,
     so there is no fallback; another backend is used only when named explicitly.
@@ -69,11 +70,12 @@ def require_release_backend(release: str, weights_dir: str | Path) -> str:
     problem = backend_problem(backend, weights_dir)
     if problem is not None:
         detector = face_alignment_detector if backend == "face_alignment" else insightface_detector
-        fix = detector.INSTALL_HINT if "package" in problem or "is installed" in problem \
-            else f"put them in {weights_dir}: {detector.FETCH_HINT}"
-        raise InputError(f"LatentSync {release} aligns faces with {backend}, but {problem}; {fix}, or pass "
-                         f"--face_backend {' / '.join(b for b in FALLBACK_ORDER if b != backend)} to align "
-                         "with another backend (its crops differ from the release's)")
+        package_problem = "package" in problem or "is installed" in problem
+        fix = detector.INSTALL_HINT if package_problem else f"put them in {weights_dir}: {detector.FETCH_HINT}"
+        error = InputError if package_problem else CheckpointError
+        raise error(f"LatentSync {release} aligns faces with {backend}, but {problem}; {fix}, or pass "
+                    f"--face_backend {' / '.join(b for b in FALLBACK_ORDER if b != backend)} to align "
+                    "with another backend (its crops differ from the release's)")
     return backend
 
 
