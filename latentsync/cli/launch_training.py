@@ -94,11 +94,10 @@ def report_failed_workers(failures: Mapping) -> int:
     return failure.exitcode if failure.exitcode > 0 else 1
 
 
-def launch(module: str, arguments: list[str]) -> int:
+def launch(module: str, arguments: list[str], args: argparse.Namespace) -> int:
     """Check the run of trainer ``module`` (one of ``trainer_checks``) with ``arguments``, then run it under
     torchrun."""
     trainer = importlib.import_module(module)
-    args = trainer.parse_args(arguments)  # a usage error ends here: one line, exit 2, once (--help: the help)
     launch_settings = launch_environment(os.environ)  # before the run's checks: a typo there is one line at once
     options_type, check = trainer_checks(module)
     arguments = arguments + caller_paths(args, trainer.parse_args([]), Path.cwd())
@@ -110,7 +109,9 @@ def launch(module: str, arguments: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m scripts.launch_training latentsync.cli.train_unet FLAG...``."""
     module, *arguments = sys.argv[1:] if argv is None else argv
-    return run_command(lambda: launch(module, arguments), TIMED_LOG_FORMAT)
+    # A usage error ends here: one line, exit 2, once; --help prints the help before any library is set up.
+    args = importlib.import_module(module).parse_args(arguments)
+    return run_command(lambda: launch(module, arguments, args), TIMED_LOG_FORMAT)
 
 
 if __name__ == "__main__":
