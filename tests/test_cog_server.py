@@ -143,9 +143,9 @@ def test_a_prediction_returns_the_lip_synced_video(server, files):
     pipeline = load_lipsync_pipeline(**files["models"], device="cpu", dtype="float32",
                                      checkpoints_dir=files["checkpoints"])
     try:
-        here = CogLipsync(pipeline, files["work"]).predict(
-            files["video"], files["audio"], **{setting.name: SETTINGS.get(setting.name, setting.default)
-                                              for setting in door_settings()})
+        lipsync = CogLipsync(pipeline, files["work"])  # kept: its results folder goes with it
+        here = lipsync.predict(files["video"], files["audio"], **{setting.name: SETTINGS.get(setting.name, setting.default)
+                                                                  for setting in door_settings()})
         np.testing.assert_array_equal(decoded(served), decoded(here))
     finally:
         pipeline.close()

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentsync.cli import inference, lipsync_arguments
+from latentsync.cli import inference
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
+from latentsync.pipelines import loading
 from tests.helpers.demo_clips import decode_rgb, demo_frames, tiny_lipsync_inputs
 from tests.helpers.x264 import x264_settings
 
@@ -32,7 +33,7 @@ def encode(path, frames, crf, audio=None):
 @pytest.mark.slow
 def test_reproduce_original_from_the_command_line(inputs, tmp_path, monkeypatch, capsys):
     pipeline, video, audio, _ = inputs
-    monkeypatch.setattr(lipsync_arguments, "load_lipsync_pipeline", lambda *args, **kwargs: pipeline)
+    monkeypatch.setattr(loading, "load_lipsync_pipeline", lambda *args, **kwargs: pipeline)
     output = tmp_path / "out" / "synced.mp4"
     output.parent.mkdir()
     arguments = ["--video_path", str(video), "--audio_path", str(audio), "--video_out_path", str(output),

@@ -50,12 +50,13 @@ def check_demo_clips(args: argparse.Namespace) -> None:
 
 def lipsync(args: argparse.Namespace) -> None:
     """Check everything that is quick to check, load the models, lip-sync, and say what was written."""
-    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+    from latentsync.pipelines.lipsync_inputs import check_input_paths
 
     check_demo_clips(args)
     settings = settings_from_args(args)
-    # Input problems are reported before minutes of model loading; the pipeline trusts these paths.
-    video, audio, output = LipsyncPipeline.check_inputs(args.video_path, args.audio_path, args.video_out_path)
+    # Input problems are reported before minutes of model loading (and before the model code is imported); the
+    # pipeline trusts these paths.
+    video, audio, output = check_input_paths(args.video_path, args.audio_path, args.video_out_path)
     check_before_loading(args, settings, video)
     pipeline = load_pipeline_from_args(args)
     report = pipeline(video, audio, output, settings=settings, inputs_checked=True)

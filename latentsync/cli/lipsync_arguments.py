@@ -137,22 +137,25 @@ def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, vi
     sampled frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend).
     Flags that would be ignored are warned about.
     """
-    from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
-    from latentsync.face.mask import read_mask_image
-    from latentsync.face.quick_check import require_a_face
     from latentsync.io.paths import check_output_folder
     from latentsync.io.video_reader import VideoReader
-    from latentsync.utils.device import resolve_device
 
     for ignored in ignored_flags(settings):
         logger.warning("ignored (no effect): %s", ignored)
     if args.audio_cache_dir is not None:
         check_output_folder(args.audio_cache_dir, "--audio_cache_dir")
     if args.mask_image_path is not None:
+        from latentsync.face.mask import read_mask_image
+
         read_mask_image(args.mask_image_path)
     if settings.face_enhance:
+        from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+
         check_face_enhancer(settings.face_enhance_method, enhancers_dir(args))
-    if video is not None:
+    if video is not None:  # the checks above import no torch: a refusal among them is quick
+        from latentsync.face.quick_check import require_a_face
+        from latentsync.utils.device import resolve_device
+
         reader = VideoReader(video)
         settings.speaker.check_within(reader.width, reader.height, reader.duration, reader.name)
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend

@@ -101,18 +101,35 @@ class _NativeStderrFilter:
 
 
 def _pass_on(read_end: int, target: int) -> None:
-    """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return)."""
+    """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return), without noise.
+
+    A noise line may start mid-piece, after a progress bar that ends without a newline; only the text from where
+    noise could begin waits for the rest of its line."""
     pending = ""
     with os.fdopen(read_end, "rb", buffering=0) as pipe:
         while chunk := pipe.read(65536):
             pieces = re.split(r"(?<=[\r\n])", pending + chunk.decode(errors="replace"))
             pending = pieces.pop()
-            if not any(start.startswith(pending) or pending.startswith(start) for start in _NOISE_STARTS):
-                pieces.append(pending)
-                pending = ""
-            _write_all(target, "".join(piece for piece in pieces if not NATIVE_NOISE.match(piece)))
-    if not NATIVE_NOISE.match(pending):
-        _write_all(target, pending)
+            held = _possible_noise_start(pending)
+            pieces.append(pending[:held])
+            pending = pending[held:]
+            _write_all(target, "".join(map(_without_noise, pieces)))
+    _write_all(target, _without_noise(pending))
+
+
+def _possible_noise_start(text: str) -> int:
+    """Where, in ``text`` not yet ended by a newline, a noise line may have begun (``len(text)``: nowhere)."""
+    for index in range(len(text)):
+        tail = text[index:]
+        if any(start.startswith(tail) or tail.startswith(start) for start in _NOISE_STARTS):
+            return index
+    return len(text)
+
+
+def _without_noise(piece: str) -> str:
+    """``piece`` up to the noise line it ends with, if any (the noise runs to the piece's end, its newline)."""
+    noise = NATIVE_NOISE.search(piece)
+    return piece if noise is None else piece[: noise.start()]
 
 
 def _write_all(target: int, text: str) -> None:
