@@ -8,6 +8,4 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
   (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "note: apt could not install chromium"
 fi
 ./setup_env.sh --skip-downloads
-# Two worker processes, a test file each (module fixtures are built once): on 2 cores the many tests that wait on
-# a child process (servers, torchrun, the shell scripts) overlap.
-exec .venv/bin/python -m pytest -q -rs -n 2 --dist loadfile tests "$@"
+exec .venv/bin/python -m pytest -q -rs tests "$@"
