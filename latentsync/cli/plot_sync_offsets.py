@@ -33,12 +33,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def plot(args: argparse.Namespace) -> VideoSyncScore:
     """Score the video and write its offset curves (the video and the output are checked before any model loads)."""
-    from latentsync.evaluation.offset_plot import plot_offset_curves
     from latentsync.io.paths import FIGURE_SUFFIXES, check_audio_input, check_output_file, check_video_input
 
     video = check_audio_input(check_video_input(args.video_path))
     check_output_file(args.output_path, [video, *scorer_weights(args)], role="--output_path",
                       suffixes=FIGURE_SUFFIXES)
+    from latentsync.evaluation.offset_plot import plot_offset_curves  # the model code: after the quick checks
+
     with scorer_from_args(args) as scorer:
         score = scorer(args.video_path)
     plot_offset_curves(score, f"{Path(args.video_path).name}: LSE-C {score.confidence:.2f}, "
