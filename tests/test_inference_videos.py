@@ -247,19 +247,10 @@ def assert_same_outputs(folder, expected):
 
 
 @pytest.mark.distributed
-def test_torchrun_processes_share_the_pairs_and_write_what_one_process_writes(batch_inputs, one_process, capsys):
-    work, arguments = batch_inputs
-    result = torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "torchrun"))
-    assert result.stdout.count("lip-synced 2 of 2 pairs") == 1  # rank 0 reports for both ranks
-    assert_same_outputs(work / "torchrun__42", one_process)
-    # A re-run skips every finished pair without loading a model.
-    assert inference_videos.main([*arguments, "--output_dir", str(work / "torchrun"), "--device", "cpu",
-                                  "--checkpoints_dir", str(work / "nothing")]) == 0
-    assert capsys.readouterr().out.count(" exists") == 2
-
-
-@pytest.mark.distributed
-def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(batch_inputs, one_process, tmp_path):
+def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(batch_inputs, one_process, tmp_path,
+                                                                              capsys):
+    """--nproc_per_node runs the workers under torchrun (as a several-node torchrun command does): they share the
+    pairs and write what one process writes."""
     work, arguments = batch_inputs
     missing_list = run_batch_command(*arguments, "--output_dir", str(tmp_path / "a"), "--nproc_per_node", "2",
                                      "--video_fileslist", str(tmp_path / "missing.txt"))
@@ -275,8 +266,12 @@ def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(b
     assert "ChildFailedError" not in in_workers.stderr and "Traceback" not in in_workers.stderr
     launched = run_batch_command(*arguments, "--output_dir", str(tmp_path / "c"), "--nproc_per_node", "2")
     assert launched.returncode == 0, launched.stderr[-3000:]
-    assert launched.stdout.count("lip-synced 2 of 2 pairs") == 1
+    assert launched.stdout.count("lip-synced 2 of 2 pairs") == 1  # rank 0 reports for both ranks
     assert_same_outputs(tmp_path / "c__42", one_process)
+    # A re-run skips every finished pair without loading a model.
+    assert inference_videos.main([*arguments, "--output_dir", str(tmp_path / "c"), "--device", "cpu",
+                                  "--checkpoints_dir", str(tmp_path / "nothing")]) == 0
+    assert capsys.readouterr().out.count(" exists") == 2
 
 
 @pytest.mark.distributed

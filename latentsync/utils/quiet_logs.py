@@ -14,6 +14,7 @@ Silenced, each matched by its own text (anything else from the same libraries st
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -99,6 +100,17 @@ class _NativeStderrFilter:
             if not self._thread.is_alive():
                 os.close(self._saved)
 
+    def drain_at_exit(self) -> None:
+        """At interpreter exit, with users left (a detector kept open for the next run): hand descriptor 2 back and
+        let the thread pass on what is in the pipe, such as a command's last line, before daemon threads stop."""
+        with self._lock:
+            if self._users == 0:
+                return
+            self._users = 0
+            sys.stderr.flush()
+            os.dup2(self._saved, 2)
+            self._thread.join(timeout=2)
+
 
 def _pass_on(read_end: int, target: int) -> None:
     """Copy the pipe to ``target`` piece by piece (a piece ends at a newline or carriage return), without noise.
@@ -139,6 +151,7 @@ def _write_all(target: int, text: str) -> None:
 
 
 _native_stderr_filter = _NativeStderrFilter()
+atexit.register(_native_stderr_filter.drain_at_exit)
 
 
 @contextlib.contextmanager
