@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -112,26 +111,15 @@ def launch_workers(args: argparse.Namespace, argv: list[str]) -> int:
     """Check what every worker would meet (options, restorer, weights), then run ``argv`` under torchrun in this
     process. A worker's bad input is told once, by rank 0's ``error:`` line (exit 2), failed pairs by rank 0's
     summary (exit 1), without torchrun's per-process report."""
-    from torch.distributed import run as torchrun
-    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
-
     from latentsync.cli.launch_environment import launch_environment
-    from latentsync.cli.launch_training import torchrun_arguments
+    from latentsync.cli.launch_training import run_torchrun, torchrun_arguments
     from latentsync.pipelines.loading import check_pipeline_weights
 
     launch = launch_environment({**os.environ, "NPROC_PER_NODE": str(args.nproc_per_node)})  # NNODES, RDZV_ENDPOINT
     check_before_loading(args, settings_from_args(args))
     check_pipeline_weights(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
                            args.vae_model_path, args.checkpoints_dir)
-    for noisy in ("torch.distributed.elastic", "torch.distributed.run"):
-        logging.getLogger(noisy).setLevel(logging.CRITICAL)
-    try:
-        torchrun.run(torchrun.parse_args(torchrun_arguments(WORKER_MODULE, argv, launch)))
-    except ChildFailedError as error:
-        failures = error.failures.values()
-        return 2 if any(str(failure.message).startswith("error:") for failure in failures) else \
-            max(failure.exitcode for failure in failures)
-    return 0
+    return run_torchrun(torchrun_arguments(WORKER_MODULE, argv, launch), explain_exit_codes=False)
 
 
 def print_report(report: BatchReport, paired: PairedLists, output_dir: str) -> int:

@@ -64,8 +64,10 @@ def torchrun_arguments(module: str, arguments: list[str], launch: LaunchEnvironm
             "--rdzv_endpoint", launch.rdzv_endpoint, "-m", module, *arguments]
 
 
-def run_torchrun(arguments: list[str]) -> int:
-    """Run torchrun in this process; a failed worker is reported by its own line, not by torchrun's report."""
+def run_torchrun(arguments: list[str], explain_exit_codes: bool = True) -> int:
+    """Run torchrun in this process; a failed worker is reported by its own line, not by torchrun's report.
+    ``explain_exit_codes=False``: a worker that failed without an ``error:`` line already said why (e.g. the batch's
+    summary of failed pairs), so no line is added."""
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
@@ -74,11 +76,11 @@ def run_torchrun(arguments: list[str]) -> int:
     try:
         torchrun.run(torchrun.parse_args(arguments))
     except ChildFailedError as error:
-        return report_failed_workers(error.failures)
+        return report_failed_workers(error.failures, explain_exit_codes)
     return 0
 
 
-def report_failed_workers(failures: Mapping) -> int:
+def report_failed_workers(failures: Mapping, explain_exit_codes: bool = True) -> int:
     """Exit 2 when a worker stopped on bad input (its ``error:`` line is in its error file), else the first failure's
     code. Rank 0 prints its own line before leaving it in the file; when it did not get that far (torchrun stops
     the other workers as soon as one fails), the launcher prints a worker's line, or which rank ended how."""
@@ -89,8 +91,9 @@ def report_failed_workers(failures: Mapping) -> int:
     if messages:
         return 2
     rank, failure = min(failures.items(), key=lambda item: (item[1].timestamp, item[0]))
-    print(f"error: training process rank {rank} ended with exit code {failure.exitcode}; its output is above",
-          file=sys.stderr)
+    if explain_exit_codes:
+            print(f"error: training process rank {rank} ended with exit code {failure.exitcode}; its output is above",
+              file=sys.stderr)
     return failure.exitcode if failure.exitcode > 0 else 1
 
 

@@ -92,11 +92,9 @@ class _NativeStderrFilter:
             self._users -= 1
             if self._users:
                 return
-            sys.stderr.flush()
-            os.dup2(self._saved, 2)  # replaces our write end of the pipe: the thread drains it and stops
+            self._hand_back()
             # A child process started meanwhile holds the write end as its stderr; the thread then keeps
             # passing its output on, and keeps the saved descriptor, instead of blocking us.
-            self._thread.join(timeout=2)
             if not self._thread.is_alive():
                 os.close(self._saved)
 
@@ -107,9 +105,12 @@ class _NativeStderrFilter:
             if self._users == 0:
                 return
             self._users = 0
-            sys.stderr.flush()
-            os.dup2(self._saved, 2)
-            self._thread.join(timeout=2)
+            self._hand_back()
+
+    def _hand_back(self) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)  # replaces our write end of the pipe: the thread drains it and stops
+        self._thread.join(timeout=2)
 
 
 def _pass_on(read_end: int, target: int) -> None:
