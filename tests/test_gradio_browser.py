@@ -9,7 +9,6 @@ import contextlib
 import re
 import shutil
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 from torchvision.transforms.functional import InterpolationMode, resize
 
 from latentsync.data import (DistributedResumableSampler, MelCache, SyncNetDataset, UNetDataset, read_video_list,
                              whisper_windows)
+from latentsync.data.loader import data_loader
 from latentsync.data.unet_dataset import draw_windows
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
@@ -111,7 +112,7 @@ def test_deterministic_for_seed_epoch_and_workers(clips, tmp_path):
         sampler = DistributedResumableSampler(dataset, num_replicas=1, rank=0, seed=7)
         sampler.set_epoch(epoch)
         dataset.set_epoch(epoch)
-        loader = DataLoader(dataset, batch_size=1, sampler=sampler, num_workers=num_workers)
+        loader = data_loader(dataset, batch_size=1, sampler=sampler, num_workers=num_workers)
         return [batch["frames"] for batch in loader]
 
     in_process = epoch_batches(0, epoch=0)

@@ -19,6 +19,7 @@ import torch
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
+from latentsync.data.loader import data_loader
 from latentsync.errors import InputError
 from latentsync.training.charts import MetricsLogger
 from latentsync.training.checkpointing import create_run_dir, save_training_checkpoint
@@ -155,9 +156,9 @@ def training_loader(dataset, sampler, data, device: torch.device, seed: int) -> 
 
     Fails before any step when the clips cannot fill one batch per process.
     """
-    loader = DataLoader(dataset, batch_size=data.batch_size, sampler=sampler, num_workers=data.num_workers,
-                        drop_last=True, pin_memory=device.type == "cuda",
-                        generator=torch.Generator().manual_seed(seed))
+    loader = data_loader(dataset, batch_size=data.batch_size, sampler=sampler, num_workers=data.num_workers,
+                         drop_last=True, pin_memory=device.type == "cuda",
+                         generator=torch.Generator().manual_seed(seed))
     if len(sampler) < data.batch_size:
         raise InputError(f"{len(dataset)} training clips cannot fill one batch of data.batch_size {data.batch_size} "
                          f"on each of {sampler.num_replicas} processes; add clips or lower the batch size")

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from latentsync.data import SyncNetDataset
+from latentsync.data.loader import data_loader
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.training.session import to_device
 from latentsync.training.syncnet_step import syncnet_training_step
@@ -60,7 +60,7 @@ def syncnet_accuracy(config: DictConfig, syncnet: StableSyncNet, *, vae: Autoenc
     batch_size = batch_size or data.batch_size
     num_batches = max(1, (num_samples or data.num_val_samples) // batch_size)
     dataset = SyncNetDataset.from_config(data, split="val", seed=seed)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    loader = data_loader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     generator = torch.Generator(device).manual_seed(seed)  # the VAE posterior draws of a latent SyncNet
     correct = total = 0
     with tqdm(total=num_batches, desc="SyncNet accuracy", unit="batch") as progress:

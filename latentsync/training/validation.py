@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from diffusers import AutoencoderKL
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader
 
+from latentsync.data.loader import data_loader
 from latentsync.errors import InputError
 from latentsync.evaluation.video_sync import VideoSyncScorer, load_video_sync_scorer
 from latentsync.locations import CheckpointLayout
@@ -117,7 +117,7 @@ def syncnet_validation_loss(syncnet: torch.nn.Module, dataset, batch_size: int, 
     was_training = syncnet.training
     syncnet.eval()
     losses: list[float] = []
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    loader = data_loader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
     first_epoch = dataset.epoch
     try:
         with preserved_rng(device):
