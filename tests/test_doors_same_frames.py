@@ -18,7 +18,7 @@ from latentsync.cli import inference
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.pipelines.frame_plan import num_output_audio_samples
-from latentsync.pipelines.loading import ReleaseChoice
+from latentsync.pipelines.pipeline_weights import ReleaseChoice
 from tests.helpers.demo_clips import demo_frames, write_demo_speech, write_h264
 from tests.helpers.doors import cli_flags, load_predict_py
 from tests.helpers.encoder_frames import frames_to_the_encoder

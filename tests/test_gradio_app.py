@@ -27,7 +27,7 @@ from latentsync.errors import CheckpointError, InputError
 from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncReport
-from latentsync.pipelines.loading import ReleaseChoice
+from latentsync.pipelines.pipeline_weights import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils import quiet_logs
 from tests.helpers.synthetic_video import write_audio, write_constant_rate_video

@@ -11,7 +11,7 @@ import cv2
 
 from latentsync.cli.inference import main
 from latentsync.cli.lipsync_arguments import enhancers_dir, settings_from_args
-from latentsync.face.mask import fixed_mask_image
+from latentsync.face.mask_image import fixed_mask_image
 from latentsync.pipelines import loading
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.synthetic_video import write_constant_rate_video

@@ -13,6 +13,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from latentsync.cli import inference_videos, lipsync_arguments
 from latentsync.errors import InputError
@@ -27,7 +28,7 @@ from tests.helpers.demo_clips import decode_rgb
 from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.synthetic_video import write_audio, write_constant_rate_video
 from tests.helpers.tiny_models import write_tiny_release
-from tests.helpers.train_launch import TORCHRUN_TIMEOUT, torchrun
+from tests.helpers.train_launch import TORCHRUN_TIMEOUT
 from tests.helpers.x264 import x264_settings
 
 
@@ -232,9 +233,14 @@ def expected_names(work) -> list[str]:
 
 @pytest.fixture(scope="module")
 def one_process(batch_inputs):
-    """The outputs of one process, started as the others are (one CPU thread: float sums then match)."""
+    """The outputs of this process, on one CPU thread as the launched workers (float sums then match)."""
     work, arguments = batch_inputs
-    torchrun("eval.inference_videos", *arguments, "--output_dir", str(work / "one"), nproc=1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert inference_videos.main([*arguments, "--output_dir", str(work / "one"), "--device", "cpu"]) == 0
+    finally:
+        torch.set_num_threads(threads)
     outputs = {path.name: decode_rgb(path) for path in (work / "one__42").iterdir()}
     assert sorted(outputs) == expected_names(work)
     return outputs
@@ -256,14 +262,8 @@ def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(b
                                      "--video_fileslist", str(tmp_path / "missing.txt"))
     assert missing_list.returncode == 2 and missing_list.stderr.count("error:") == 1
     assert "missing.txt not found" in missing_list.stderr and "torchrun" not in missing_list.stderr
-    # A U-Net file that exists but is no checkpoint passes the launcher's checks; each worker meets it, one tells.
-    damaged = tmp_path / "damaged.pt"
-    damaged.write_bytes(b"not a checkpoint")
-    in_workers = run_batch_command(*arguments, "--output_dir", str(tmp_path / "b"), "--nproc_per_node", "2",
-                                   "--inference_ckpt_path", str(damaged))
-    assert in_workers.returncode == 2, in_workers.stderr[-3000:]
-    assert in_workers.stderr.count("error:") == 1 and str(damaged) in in_workers.stderr
-    assert "ChildFailedError" not in in_workers.stderr and "Traceback" not in in_workers.stderr
+    # A failure inside the workers is reported once by the trainers' torchrun runner this launcher shares
+    # (test_shell_entry_points: ./train_syncnet.sh).
     launched = run_batch_command(*arguments, "--output_dir", str(tmp_path / "c"), "--nproc_per_node", "2")
     assert launched.returncode == 0, launched.stderr[-3000:]
     assert launched.stdout.count("lip-synced 2 of 2 pairs") == 1  # rank 0 reports for both ranks

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from latentsync.config.schema import constructor_keys
 from latentsync.config.syncnet_config import load_syncnet_training_config
 from latentsync.config.unet_config import load_unet_training_config
 from latentsync.errors import InputError
@@ -41,6 +46,20 @@ def test_an_unknown_unet_key_fails_naming_it(tmp_path, dotted):
     OmegaConf.save(config, tmp_path / "bad.yaml")
     with pytest.raises(InputError, match=dotted.split(".")[-1]):
         load_unet_training_config(tmp_path / "bad.yaml")
+
+
+@pytest.mark.parametrize("module, name", [("latentsync.models.unet", "UNet3DConditionModel"),
+                                          ("latentsync.models.motion_module", "VanillaTemporalModule"),
+                                          ("latentsync.models.syncnet_blocks", "DownEncoder2D")])
+def test_model_keys_read_from_the_source_are_the_constructors(module, name):
+    cls = getattr(importlib.import_module(module), name)
+    assert constructor_keys(module, name) == set(inspect.signature(cls.__init__).parameters) - {"self"}
+
+
+def test_checking_a_config_imports_no_torch():
+    code = ("import sys; from latentsync.config.unet_config import load_unet_config; "
+            "load_unet_config('configs/unet/stage2_512.yaml'); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)
 
 
 def test_an_unknown_syncnet_encoder_key_and_a_missing_required_key_fail(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from latentsync.face.speaker_selection import SpeakerChoice
+from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.pipelines.settings import OUTPUT, LipsyncSettings
 
 DOOR_DEFAULTS = LipsyncSettings(num_inference_steps=20, guidance_scale=1.5, seed=1247, enable_deepcache=True)

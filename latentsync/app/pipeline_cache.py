@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -16,9 +17,11 @@ from omegaconf import OmegaConf
 from latentsync.config.unet_config import load_unet_config, pipeline_settings
 from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, DEFAULT_VAE, CheckpointLayout
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
-from latentsync.pipelines.loading import ReleaseChoice, load_lipsync_pipeline
+from latentsync.pipelines.pipeline_weights import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
+
+if TYPE_CHECKING:
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 
 # Where the page's settings come from when no installed release's config sets them: LatentSync 1.6.
 FALLBACK_UNET_CONFIG = CONFIGS_DIR / "unet" / "stage2_512.yaml"
@@ -66,6 +69,8 @@ class PipelineCache:
                 release = self.releases.get(name)
                 if release is None:
                     raise CheckpointError(f"no model named {name!r} is installed; choose one of {self.release_names}")
+                from latentsync.pipelines.loading import load_lipsync_pipeline  # the model code: not needed to serve the page
+
                 self._pipelines[name] = load_lipsync_pipeline(
                     release.unet_config_path, release.inference_ckpt_path, self.whisper_model_path,
                     self.vae_model_path, device=self.device, dtype=self.dtype,

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from latentsync.app.pipeline_cache import PipelineCache
 from latentsync.app.upload_limits import UploadLimits
 from latentsync.app.validation import changed_timing, check_options, check_speaker, check_uploads, with_file_names
 from latentsync.errors import USER_ERRORS
 from latentsync.face.enhancement import DEFAULT_STRENGTH, enhancer_spec
-from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
-from latentsync.pipelines.lipsync_pipeline import LipsyncReport
-from latentsync.pipelines.lipsync_plan import ProgressCallback
+from latentsync.face.enhancement.spec import check_face_enhancer
 from latentsync.pipelines.settings import LipsyncSettings
+
+if TYPE_CHECKING:  # the model code loads with the first pipeline, not with the page
+    from latentsync.pipelines.lipsync_pipeline import LipsyncReport
+    from latentsync.pipelines.lipsync_plan import ProgressCallback
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +84,8 @@ def failure(error: Exception, uploads: tuple[str | os.PathLike | None, ...]) -> 
     is logged with its traceback and told in one line."""
     if isinstance(error, USER_ERRORS):
         return "Could not run", with_file_names(str(error), tuple(Path(path) for path in uploads if path is not None))
-    if isinstance(error, torch.cuda.OutOfMemoryError):
+    torch = sys.modules.get("torch")  # a run that failed has loaded it
+    if torch is not None and isinstance(error, torch.cuda.OutOfMemoryError):
         logger.error("out of GPU memory", exc_info=error)
         return "Could not run", ("the GPU ran out of memory. Try a shorter clip, turn DeepCache off, "
                                  "or choose the 256x256 model.")

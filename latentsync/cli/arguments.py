@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 def device_name(text: str) -> str:
     """argparse type of every ``--device``: ``auto`` or a device this machine has, so a missing GPU or a typo
-    (``gpu0``) is one line before anything loads (torch is imported only for a named device)."""
-    if text == "auto":
+    (``gpu0``) is one line before anything loads (torch is imported only for a device other than the CPU)."""
+    if text in ("auto", "cpu"):
         return text
     from latentsync.utils.device import resolve_device
 

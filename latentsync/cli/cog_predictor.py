@@ -26,7 +26,7 @@ from latentsync.cli.lipsync_arguments import add_model_arguments, enhancers_dir,
 from latentsync.cli.runner import SHORT_LOG_FORMAT
 from latentsync.errors import USER_ERRORS, EnvironmentProblem, InputError
 from latentsync.face.enhancement import enhancer_specs
-from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+from latentsync.face.enhancement.spec import check_face_enhancer
 from latentsync.locations import REPO_ROOT
 from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
 from latentsync.pipelines.settings import LipsyncSettings

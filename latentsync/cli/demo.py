@@ -21,7 +21,7 @@ from latentsync.utils.cli_ranges import number_in_range, positive_float
 from latentsync.utils.one_line_parser import ArgumentParser
 
 if TYPE_CHECKING:
-    from latentsync.pipelines.loading import ReleaseChoice
+    from latentsync.pipelines.pipeline_weights import ReleaseChoice
 
 DEFAULT_LIMITS = UploadLimits()
 
@@ -59,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def served_releases(args: argparse.Namespace) -> list[ReleaseChoice]:
     """The model given on the command line, else every release whose checkpoint is installed."""
-    from latentsync.pipelines.loading import ReleaseChoice, available_releases
+    from latentsync.pipelines.pipeline_weights import ReleaseChoice, available_releases
 
     if args.unet_config_path is not None:
         return [ReleaseChoice(f"Custom: {args.inference_ckpt_path.name} ({args.unet_config_path.name})",

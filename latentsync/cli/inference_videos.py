@@ -113,7 +113,7 @@ def launch_workers(args: argparse.Namespace, argv: list[str]) -> int:
     summary (exit 1), without torchrun's per-process report."""
     from latentsync.cli.launch_environment import launch_environment
     from latentsync.cli.launch_training import run_torchrun, torchrun_arguments
-    from latentsync.pipelines.loading import check_pipeline_weights
+    from latentsync.pipelines.pipeline_weights import check_pipeline_weights
 
     launch = launch_environment({**os.environ, "NPROC_PER_NODE": str(args.nproc_per_node)})  # NNODES, RDZV_ENDPOINT
     check_before_loading(args, settings_from_args(args))

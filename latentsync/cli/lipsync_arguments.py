@@ -145,11 +145,11 @@ def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, vi
     if args.audio_cache_dir is not None:
         check_output_folder(args.audio_cache_dir, "--audio_cache_dir")
     if args.mask_image_path is not None:
-        from latentsync.face.mask import read_mask_image
+        from latentsync.face.mask_image import read_mask_image
 
         read_mask_image(args.mask_image_path)
     if settings.face_enhance:
-        from latentsync.face.enhancement.onnx_enhancer import check_face_enhancer
+        from latentsync.face.enhancement.spec import check_face_enhancer
 
         check_face_enhancer(settings.face_enhance_method, enhancers_dir(args))
     if video is not None:  # the checks above import no torch: a refusal among them is quick

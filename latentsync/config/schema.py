@@ -7,7 +7,8 @@ their documented default. ``model`` sections are checked against the model const
 
 from __future__ import annotations
 
-import inspect
+import ast
+import importlib.util
 import os
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,15 @@ def check_keys(section: DictConfig, known: set[str], path: str | os.PathLike, na
             raise InputError(f"{path}: unknown key '{name}.{key}' (known keys of {name}: {', '.join(sorted(known))})")
 
 
-def constructor_keys(cls: type, skip: frozenset[str] = frozenset()) -> set[str]:
-    """The keyword arguments of ``cls``'s constructor: the keys of a ``model`` section that builds it."""
-    return {name for name in inspect.signature(cls.__init__).parameters if name != "self" and name not in skip}
+def constructor_keys(module: str, class_name: str, skip: frozenset[str] = frozenset()) -> set[str]:
+    """The keyword arguments of ``module.class_name``'s own ``__init__``: the keys of a ``model`` section that builds
+    it. Read from the module's source, so checking a config imports no torch (the demo page and a command's refusals
+    come up in a second instead of ten)."""
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+    (cls,) = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == class_name]
+    (init,) = [node for node in cls.body if isinstance(node, ast.FunctionDef) and node.name == "__init__"]
+    arguments = init.args.posonlyargs + init.args.args + init.args.kwonlyargs
+    return {argument.arg for argument in arguments if argument.arg != "self" and argument.arg not in skip}
 
 
 # The only rates the audio front ends (Whisper, the SyncNet mel) and the frame/audio alignment support.

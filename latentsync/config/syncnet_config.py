@@ -10,7 +10,6 @@ from latentsync.config.schema import (REQUIRED, Schema, check_keys, check_rates,
                                       constructor_keys, read_config)
 from latentsync.config.training_length import check_training_length
 from latentsync.errors import InputError
-from latentsync.models.syncnet_blocks import DownEncoder2D
 
 SYNCNET_SCHEMA: Schema = {
     "ckpt": {"resume_ckpt_path": "", "inference_ckpt_path": "", "save_ckpt_steps": REQUIRED},
@@ -35,7 +34,8 @@ def read_syncnet_config(path: str | os.PathLike, what: str = "SyncNet config") -
     config = read_config(path, what)
     check_sections(config, SYNCNET_SCHEMA, path, fill_defaults=False)
     if isinstance(config.get("model"), DictConfig):
-        encoder_keys = constructor_keys(DownEncoder2D, skip=frozenset({"gradient_checkpointing"}))
+        encoder_keys = constructor_keys("latentsync.models.syncnet_blocks", "DownEncoder2D",
+                                        skip=frozenset({"gradient_checkpointing"}))
         for tower in config.model:
             check_keys(config.model[tower], encoder_keys, path, f"model.{tower}")
     return config

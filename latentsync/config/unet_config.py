@@ -15,8 +15,6 @@ from latentsync.config.schema import (REQUIRED, Schema, check_keys, check_rates,
                                       constructor_keys, read_config)
 from latentsync.config.training_length import check_training_length
 from latentsync.errors import InputError
-from latentsync.models.motion_module import VanillaTemporalModule
-from latentsync.models.unet import UNet3DConditionModel
 
 UNET_SCHEMA: Schema = {
     "data": {
@@ -36,7 +34,7 @@ UNET_SCHEMA: Schema = {
     },
     "optimizer": {"lr": REQUIRED, "scale_lr": False, "max_grad_norm": 1.0, "lr_scheduler": "constant",
                   "lr_warmup_steps": 0},
-    "model": constructor_keys(UNet3DConditionModel),
+    "model": constructor_keys("latentsync.models.unet", "UNet3DConditionModel"),
 }
 
 # Lip-sync pipeline setting -> its key in a U-Net YAML (the training config of the release).
@@ -60,9 +58,9 @@ def load_unet_config(path: str | os.PathLike) -> DictConfig:
         raise InputError(f"U-Net config {path} has no model section; pass a config of configs/unet/")
     check_sections(config, UNET_SCHEMA, path, fill_defaults=False)
     if config.model.get("motion_module_kwargs") is not None:
-        check_keys(config.model.motion_module_kwargs,
-                   constructor_keys(VanillaTemporalModule, skip=frozenset({"in_channels"})), path,
-                   "model.motion_module_kwargs")
+        motion_module_keys = constructor_keys("latentsync.models.motion_module", "VanillaTemporalModule",
+                                              skip=frozenset({"in_channels"}))
+        check_keys(config.model.motion_module_kwargs, motion_module_keys, path, "model.motion_module_kwargs")
     return config
 
 

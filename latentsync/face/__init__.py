@@ -15,7 +15,7 @@ _EXPORTS = {
     "DetectedFace": "landmarks",
     "FaceLandmarkDetector": "landmarks",
     "create_landmark_detector": "landmarks",
-    "MASK_NAMES": "mask",
+    "MASK_NAMES": "mask_image",
     "load_fixed_mask": "mask",
     "prepare_masks_and_masked_images": "mask",
     "paste_faces_back": "paste_back",

@@ -10,7 +10,7 @@ import torch
 
 from latentsync.errors import CheckpointError
 from latentsync.locations import CheckpointLayout
-from latentsync.models.checkpoint_io import unreadable_checkpoint
+from latentsync.models.checkpoint_files import unreadable_checkpoint
 
 VGG16_WEIGHTS = "vgg16-397923af.pth"
 VGG16_URL = f"https://download.pytorch.org/models/{VGG16_WEIGHTS}"

@@ -18,6 +18,7 @@ from torch import nn
 
 from latentsync.errors import CheckpointError
 from latentsync.io.atomic_file import replaced_atomically
+from latentsync.models.checkpoint_files import require_checkpoint_file, unreadable_checkpoint
 
 logger = logging.getLogger(__name__)
 UNET_CONFIG_HINT = "Check that --unet_config_path matches the checkpoint (256 vs 512, stage1 vs stage2)."
@@ -72,26 +73,6 @@ class LoadReport:
             keys = [k for k, why in self.dropped.items() if why == reason]
             lines.append(f"  dropped {len(keys)} ({', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}): {reason}")
         return "\n".join(lines)
-
-
-def require_checkpoint_file(path: str | os.PathLike, what: str = "checkpoint",
-                            setup_hint: str = "./setup_env.sh") -> Path:
-    """``path`` when it is a file; else a ``CheckpointError`` naming ``what``, the path and how to get it."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{what} {path} not found; run {setup_hint} to download it, or pass the right path")
-    return path
-
-
-def unreadable_checkpoint(path: str | os.PathLike, what: str = "checkpoint",
-                          setup_hint: str = "./setup_env.sh") -> CheckpointError:
-    """The one-line error for a weight file that exists but cannot be read (the loader's own message is many lines
-    of advice that does not apply, or empty): what is wrong with the file and to download it again."""
-    path = Path(path)
-    size = path.stat().st_size if path.is_file() else 0
-    state = ("is empty (0 bytes)" if size == 0 else
-             f"cannot be read ({size} bytes; the download was interrupted or it is another kind of file)")
-    return CheckpointError(f"{what} {path} {state}; delete it and download it again with {setup_hint}")
 
 
 def read_checkpoint(path: str | os.PathLike, setup_hint: str = "./setup_env.sh") -> tuple[dict[str, torch.Tensor], dict]:

@@ -19,7 +19,8 @@ from torch import nn
 
 from latentsync.errors import InputError
 from latentsync.locations import CheckpointLayout
-from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint, require_checkpoint_file
+from latentsync.models.checkpoint_files import require_checkpoint_file
+from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 
 CROP_SIZE = 224

@@ -21,7 +21,7 @@ from torch.utils.checkpoint import checkpoint
 
 from latentsync.errors import CheckpointError
 from latentsync.locations import CheckpointLayout
-from latentsync.models.checkpoint_io import unreadable_checkpoint
+from latentsync.models.checkpoint_files import unreadable_checkpoint
 
 VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
                     "--local-dir checkpoints`")

@@ -17,14 +17,20 @@ import logging
 import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
 from latentsync.errors import InputError, NoFaceError
 from latentsync.pipelines.batch_pairing import LipsyncJob
-from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.ray_cluster import connect_ray
+
+if TYPE_CHECKING:  # the pipeline's code loads when a batch runs, not when the lists are checked
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
+
+    # What a batch process needs: a loaded pipeline and the settings of every pair.
+    BatchSetup = tuple[LipsyncPipeline, LipsyncSettings]
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +47,6 @@ class BatchReport:
         self.skipped += other.skipped
         self.failed += other.failed
         return self
-
-
-# What a batch process needs: a loaded pipeline and the settings of every pair.
-BatchSetup = tuple[LipsyncPipeline, LipsyncSettings]
 
 
 def skip_finished(jobs: Sequence[LipsyncJob], skip_existing: bool) -> tuple[list[LipsyncJob], BatchReport]:

@@ -13,7 +13,7 @@ from latentsync.data.video_list import read_video_list
 from latentsync.errors import CheckpointError
 from latentsync.io.paths import check_output_folder
 from latentsync.losses.perceptual import vgg16_weights
-from latentsync.models.checkpoint_io import require_checkpoint_file
+from latentsync.models.checkpoint_files import require_checkpoint_file
 from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
 from latentsync.models.videomae import VIT_G_SETUP_HINT
 from latentsync.pipelines.vae_check import check_vae

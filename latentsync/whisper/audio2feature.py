@@ -19,7 +19,7 @@ from whisper.model import disable_sdpa
 
 from latentsync.errors import CheckpointError, InputError
 from latentsync.io.audio_reader import load_audio
-from latentsync.models.checkpoint_io import unreadable_checkpoint
+from latentsync.models.checkpoint_files import unreadable_checkpoint
 from latentsync.whisper.audio_context import AUDIO_CONTEXTS
 from latentsync.whisper.chunk_count import WHISPER_FPS, num_chunks
 from latentsync.whisper.feature_cache import FeatureCache, sha256_file, sha256_waveform

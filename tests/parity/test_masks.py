@@ -7,12 +7,8 @@ import pytest
 import torch
 
 from latentsync.errors import InputError
-from latentsync.face.mask import (
-    MASK_NAMES,
-    fixed_mask_image,
-    load_fixed_mask,
-    prepare_masks_and_masked_images,
-)
+from latentsync.face.mask import load_fixed_mask, prepare_masks_and_masked_images
+from latentsync.face.mask_image import MASK_NAMES, fixed_mask_image
 from latentsync.pipelines.latent_inpainting import mask_to_latent_size
 from tests.helpers.face_data import NUM_FRAMES, face_path, read_rgb
 

@@ -16,7 +16,7 @@ import torch
 from latentsync.errors import CheckpointError
 from latentsync.face.enhancement.base import FaceEnhancer
 from latentsync.face.enhancement.defaults import DEFAULT_CODEFORMER_FIDELITY
-from latentsync.face.enhancement.spec import DEFAULT_ENHANCERS_DIR, EnhancerSpec, enhancer_spec
+from latentsync.face.enhancement.spec import DEFAULT_ENHANCERS_DIR, EnhancerSpec, check_face_enhancer, enhancer_spec
 
 logger = logging.getLogger(__name__)
 
@@ -137,13 +137,3 @@ def load_face_enhancer(method: str, enhancers_dir: str | os.PathLike = DEFAULT_E
     """The ``method`` model from ``enhancers_dir``; a missing file raises ``CheckpointError`` with the fetch command."""
     return OnnxFaceEnhancer(enhancer_spec(method), check_face_enhancer(method, enhancers_dir), device, fidelity)
 
-
-def check_face_enhancer(method: str, enhancers_dir: str | os.PathLike = DEFAULT_ENHANCERS_DIR) -> Path:
-    """The file of the ``method`` model in ``enhancers_dir``; ``CheckpointError`` with the fetch command when it
-    is missing (cheap: run before minutes of other loading)."""
-    spec = enhancer_spec(method)
-    path = spec.path(enhancers_dir)
-    if not path.is_file():
-        raise CheckpointError(f"{spec.title} face enhancer {path} not found; fetch it with: "
-                              f"{spec.fetch_command(enhancers_dir)}")
-    return path

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from latentsync.errors import CheckpointError
 from latentsync.locations import CONFIGS_DIR, CheckpointLayout
 
 ENHANCERS_CONFIG = CONFIGS_DIR / "face_enhancers.yaml"
@@ -95,3 +96,14 @@ def enhancer_spec(method: str) -> EnhancerSpec:
     if method not in specs:
         raise ValueError(f"unknown face enhancer {method!r}; choose one of {', '.join(specs)}")
     return specs[method]
+
+
+def check_face_enhancer(method: str, enhancers_dir: str | os.PathLike = DEFAULT_ENHANCERS_DIR) -> Path:
+    """The file of the ``method`` model in ``enhancers_dir``; ``CheckpointError`` with the fetch command when it
+    is missing (cheap: run before minutes of other loading)."""
+    spec = enhancer_spec(method)
+    path = spec.path(enhancers_dir)
+    if not path.is_file():
+        raise CheckpointError(f"{spec.title} face enhancer {path} not found; fetch it with: "
+                              f"{spec.fetch_command(enhancers_dir)}")
+    return path
