@@ -63,10 +63,10 @@ def test_float16_alignment_gives_the_original_pipelines_frames(inputs, monkeypat
     ours = {dtype: lipsync(pipeline, video, audio, dtype) for dtype in ALIGN_DTYPES}
     with monkeypatch.context() as patch:
         with_original_aligner(pipeline, patch)
-        original = {dtype: lipsync(pipeline, video, audio, dtype) for dtype in ALIGN_DTYPES}
-    for dtype in ALIGN_DTYPES:  # float16 as the float32 run: within 2 levels of the original's, in every window
-        assert max(worst_per_window(ours[dtype], original[dtype])) <= 2, (dtype,
-                                                                          worst_per_window(ours[dtype], original[dtype]))
+        original = lipsync(pipeline, video, audio, "float16")
+    # float16: within 2 levels of the original's run, in every window (float32 crops match the original's float32
+    # aligner in tests/parity/test_face_alignment.py).
+    assert max(worst_per_window(ours["float16"], original)) <= 2, worst_per_window(ours["float16"], original)
     # The switch matters: float32 frames are further from the original's float16 run than that, in every window.
-    assert min(worst_per_window(ours["float32"], original["float16"])) > 2
+    assert min(worst_per_window(ours["float32"], original)) > 2
     assert min(worst_per_window(ours["float32"], ours["float16"])) > 2

@@ -94,9 +94,9 @@ def test_group_windows(flags, windows_per_call, expected):
     assert list(group_windows(flags, windows_per_call)) == expected
 
 
-# The video call: 48 source frames (four black ones in the second window), 72 output frames, so windows
-# 0-15 | 16-31 (4 faceless) | 32-47 | 48-63 | 64-71: with 2 windows per call, windows 3 and 4 share a call.
-SOURCE_FRAMES, OUTPUT_FRAMES, BLACK_FRAMES = 48, 72, range(20, 24)
+# The video call: 48 source frames (four black ones in the third window), 56 output frames, so windows
+# 0-15 | 16-31 | 32-47 (4 faceless) | 48-55: with 2 windows per call, windows 0 and 1 share a call.
+SOURCE_FRAMES, OUTPUT_FRAMES, BLACK_FRAMES = 48, 56, range(36, 40)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,8 @@ def test_video_call_batches_complete_windows_with_the_same_result(clip):
     batched_report, two_per_call, batched_frames = _lipsync(clip, 2)
     assert report.num_output_frames == batched_report.num_output_frames == OUTPUT_FRAMES
     assert report.frames_without_face == batched_report.frames_without_face == len(BLACK_FRAMES)
-    assert [len(faces) for faces in one_per_call] == [16, 12, 16, 16, 8]
-    assert [len(faces) for faces in two_per_call] == [16, 12, 32, 8]  # faceless and short windows run alone
+    assert [len(faces) for faces in one_per_call] == [16, 16, 12, 8]
+    assert [len(faces) for faces in two_per_call] == [32, 12, 8]  # faceless and short windows run alone
     difference = (torch.cat(two_per_call) - torch.cat(one_per_call)).abs().max()
     assert difference < TOLERANCE, difference
     # Faces equal to float noise paste to frames that differ by a rounding level at most, which the encoder

@@ -113,12 +113,9 @@ def launch_workers(args: argparse.Namespace, argv: list[str]) -> int:
     summary (exit 1), without torchrun's per-process report."""
     from latentsync.cli.launch_environment import launch_environment
     from latentsync.cli.launch_training import run_torchrun, torchrun_arguments
-    from latentsync.pipelines.pipeline_weights import check_pipeline_weights
 
     launch = launch_environment({**os.environ, "NPROC_PER_NODE": str(args.nproc_per_node)})  # NNODES, RDZV_ENDPOINT
     check_before_loading(args, settings_from_args(args))
-    check_pipeline_weights(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
-                           args.vae_model_path, args.checkpoints_dir)
     return run_torchrun(torchrun_arguments(WORKER_MODULE, argv, launch), explain_exit_codes=False)
 
 

@@ -133,12 +133,13 @@ def ignored_flags(settings: LipsyncSettings) -> list[str]:
 
 def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, video: Path | None = None) -> None:
     """What fails fast before minutes of model loading: an audio cache folder that cannot be written, a missing mask
-    image or restorer, a ``--speaker`` point outside the ``video``'s frame, and a ``video`` without a face (a few
-    sampled frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend).
-    Flags that would be ignored are warned about.
+    image or restorer, a ``--speaker`` point outside the ``video``'s frame, a ``video`` without a face (a few sampled
+    frames; ``auto`` checks with the offline mediapipe mesh, the pipeline then picks the release's backend), and the
+    U-Net config and every weight file. Flags that would be ignored are warned about.
     """
     from latentsync.io.paths import check_output_folder
     from latentsync.io.video_reader import VideoReader
+    from latentsync.pipelines.pipeline_weights import check_pipeline_weights
 
     for ignored in ignored_flags(settings):
         logger.warning("ignored (no effect): %s", ignored)
@@ -161,6 +162,8 @@ def check_before_loading(args: argparse.Namespace, settings: LipsyncSettings, vi
         backend = "mediapipe" if args.face_backend == "auto" else args.face_backend
         require_a_face(video, backend, resolve_device(args.device),
                        weights_dir=CheckpointLayout(args.checkpoints_dir).auxiliary)
+    check_pipeline_weights(args.unet_config_path, args.inference_ckpt_path, args.whisper_model_path,
+                           args.vae_model_path, args.checkpoints_dir)
 
 
 def load_pipeline_from_args(args: argparse.Namespace) -> LipsyncPipeline:
