@@ -32,7 +32,8 @@ from latentsync.models.videomae import VisionTransformer, vit_giant_patch14_224 
 from latentsync.pipelines.loading import load_scheduler  # noqa: E402
 from latentsync.training.frozen_precision import FrozenModelPrecision, frozen_model_precision  # noqa: E402
 from latentsync.training.optimization import backward, clip_and_step  # noqa: E402
-from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step  # noqa: E402
+from latentsync.training.step_settings import UNetStepSettings  # noqa: E402
+from latentsync.training.unet_step import UNetStepModels, unet_training_step  # noqa: E402
 from latentsync.utils.device import resolve_device  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -23,6 +23,10 @@ DEFAULT_VAE = "stabilityai/sd-vae-ft-mse"  # a Hugging Face hub id (kept in the 
 UNET_CHECKPOINTS = {"1.6": "latentsync_unet.pt", "1.5": "latentsync-1.5/latentsync_unet.pt"}
 # The cross-attention width of a U-Net config says which Whisper model made its audio features.
 WHISPER_BY_AUDIO_DIM = {384: "whisper/tiny.pt", 768: "whisper/small.pt"}
+# How to fetch what is not there: the auxiliary models (SyncNet, S3FD, HyperIQA, landmarks), and TREPA's ViT-g.
+AUXILIARY_SETUP_HINT = "./setup_env.sh --auxiliary"
+VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
+                    "--local-dir checkpoints`")
 
 
 def unet_setup_command(path: str | os.PathLike) -> str:

@@ -13,7 +13,7 @@ from latentsync.cli import eval_fvd, eval_sync_conf, eval_syncnet_acc
 from latentsync.cli import download_checkpoints, inference, train_unet
 from latentsync.evaluation import fvd
 from latentsync.io.video_writer import VideoWriter
-from latentsync.training.unet_trainer import UNetTrainOptions
+from latentsync.training.run_options import UNetTrainOptions
 from tests.helpers.paths import REPO_ROOT
 from tests.helpers.synthetic_video import frame_for_index
 

@@ -18,9 +18,8 @@ from gradio_client.exceptions import AppError
 from latentsync.app.door_settings import door_settings
 from latentsync.app.lipsync_api import API_NAME
 from tests.helpers.demo_clips import demo_frames, write_demo_speech, write_h264
-from tests.helpers.local_servers import local_opener, running_demo
+from tests.helpers.local_servers import local_opener
 from tests.helpers.paths import REPO_ROOT, shared_path
-from tests.helpers.tiny_models import write_tiny_release
 
 pytestmark = pytest.mark.slow
 
@@ -38,15 +37,8 @@ def files(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The demo serving a tiny release; once stopped, no upload or result may be left behind."""
-    folder = tmp_path_factory.mktemp("gradio-api")
-    flags = [part for flag, path in write_tiny_release(folder / "tiny").items() for part in (f"--{flag}", str(path))]
-    with running_demo(folder, *flags) as server:
-        yield server
-    leftovers = [path for path in (folder / "gradio").rglob("*") if path.is_file()]
-    assert not leftovers, f"uploads or results outlived the server: {leftovers}"
-    assert not list(server.temp_dir.glob("latentsync-request-*")), "a request's folder was not removed"
+def server(tiny_demo):
+    return tiny_demo  # shared with test_gradio_browser (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

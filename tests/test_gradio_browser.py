@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from latentsync.face.enhancement import enhancer_spec
 from tests.helpers.local_servers import running_demo
 from tests.helpers.paths import shared_path
-from tests.helpers.tiny_enhancers import write_tiny_enhancer
-from tests.helpers.tiny_models import write_tiny_release
 
 pytestmark = pytest.mark.browser
 
@@ -37,18 +34,8 @@ AUDIO_SECONDS = 0.6  # 15 output frames: one 16-frame window of the tiny U-Net
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The demo serving a tiny random release given by explicit paths, with a stand-in GFPGAN (no CodeFormer);
-    once stopped, it must leave no file behind."""
-    shared_path("media", "demo1_video.mp4")
-    folder = tmp_path_factory.mktemp("gradio-app")
-    flags = [part for flag, path in write_tiny_release(folder / "tiny").items() for part in (f"--{flag}", str(path))]
-    write_tiny_enhancer(enhancer_spec("gfpgan").path(folder / "enhancers"), channel_gains=(0.9, 0.9, 0.9))
-    flags += ["--enhancers_dir", str(folder / "enhancers")]
-    with running_demo(folder, *flags) as server:
-        yield server
-    leftovers = [path for path in (folder / "gradio").rglob("*") if path.is_file()]
-    assert not leftovers, f"uploads or results outlived the server: {leftovers}"
+def server(tiny_demo):
+    return tiny_demo  # shared with test_gradio_api (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

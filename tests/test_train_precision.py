@@ -14,7 +14,8 @@ from latentsync.pipelines.loading import load_scheduler
 from latentsync.cli import eval_fvd
 from latentsync.training.frozen_precision import frozen_dtype, frozen_model_precision
 from latentsync.training.optimization import scaled_learning_rate
-from latentsync.training.unet_step import UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.training.step_settings import UNetStepSettings
+from latentsync.training.unet_step import UNetStepModels, unet_training_step
 from latentsync.utils.device import resolve_whisper_dtype
 from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.tiny_models import tiny_unet_model_config, tiny_vae

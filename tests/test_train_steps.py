@@ -11,7 +11,8 @@ from omegaconf import OmegaConf
 
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.training.syncnet_step import syncnet_training_step
-from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.training.step_settings import UNetStepSettings
+from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, unet_training_step
 from tests.helpers.paths import shared_path
 from tests.helpers.train_models import tiny_syncnet, tiny_train_unet, tiny_train_vae, training_scheduler
 

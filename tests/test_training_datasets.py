@@ -11,10 +11,10 @@ from omegaconf import OmegaConf
 from torch.utils.data import DistributedSampler
 from torchvision.transforms.functional import InterpolationMode, resize
 
-from latentsync.data import (DistributedResumableSampler, MelCache, SyncNetDataset, UNetDataset, read_video_list,
-                             whisper_windows)
+from latentsync.data import DistributedResumableSampler, MelCache, SyncNetDataset, UNetDataset, read_video_list
 from latentsync.data.loader import data_loader
 from latentsync.data.unet_dataset import draw_windows
+from latentsync.data.whisper_windows import whisper_windows
 from latentsync.errors import InputError
 from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader

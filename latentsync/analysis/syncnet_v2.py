@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from latentsync.locations import AUXILIARY_SETUP_HINT
 
 
 def _fc_head(embed_dim: int) -> nn.Sequential:

@@ -30,8 +30,7 @@ def trainer_checks(module: str) -> tuple[type, Callable]:
     """Trainer module -> its options and the checks that run before torchrun (imported only then: ``--help`` and
     a usage error need neither)."""
     from latentsync.training.preflight import check_syncnet_training, check_unet_training
-    from latentsync.training.syncnet_trainer import SyncNetTrainOptions
-    from latentsync.training.unet_trainer import UNetTrainOptions
+    from latentsync.training.run_options import SyncNetTrainOptions, UNetTrainOptions
 
     return {"latentsync.cli.train_syncnet": (SyncNetTrainOptions, check_syncnet_training),
             "latentsync.cli.train_unet": (UNetTrainOptions, check_unet_training)}[module]

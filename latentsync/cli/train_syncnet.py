@@ -27,7 +27,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train(args: argparse.Namespace) -> None:
-    from latentsync.training.syncnet_trainer import SyncNetTrainOptions, train_syncnet
+    from latentsync.training.run_options import SyncNetTrainOptions
+    from latentsync.training.syncnet_trainer import train_syncnet
 
     train_syncnet(SyncNetTrainOptions(**vars(args)))
 

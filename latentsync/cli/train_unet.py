@@ -47,7 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train(args: argparse.Namespace) -> None:
-    from latentsync.training.unet_trainer import UNetTrainOptions, train_unet
+    from latentsync.training.run_options import UNetTrainOptions
+    from latentsync.training.unet_trainer import train_unet
 
     train_unet(UNetTrainOptions(**vars(args)))
 

@@ -7,7 +7,7 @@ import multiprocessing
 from torch.utils.data import DataLoader, Dataset
 
 # Imported once by the fork server, so each worker forked from it starts with the data code already loaded.
-WORKER_PRELOAD = ["latentsync.data"]
+WORKER_PRELOAD = ["latentsync.data.syncnet_dataset", "latentsync.data.unet_dataset"]
 
 
 def data_loader(dataset: Dataset, *, num_workers: int = 0, **kwargs) -> DataLoader:

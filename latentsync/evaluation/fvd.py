@@ -29,7 +29,7 @@ from latentsync.evaluation.protocols import DEFAULT_FVD_PROTOCOL, FVD_PROTOCOLS
 from latentsync.evaluation.video_files import list_videos
 from latentsync.face.mediapipe_face_boxes import MediapipeFaceBoxes, RelativeBox
 from latentsync.io.video_reader import VideoReader
-from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from latentsync.locations import AUXILIARY_SETUP_HINT
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from latentsync.errors import InputError
 from latentsync.locations import CheckpointLayout
 from latentsync.models.checkpoint_files import require_checkpoint_file
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
+from latentsync.locations import AUXILIARY_SETUP_HINT
 
 RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 117, 123) from BGR-ordered channels
 ANCHOR_SIZES = (16, 32, 64, 128, 256, 512)

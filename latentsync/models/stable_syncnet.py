@@ -16,10 +16,9 @@ from einops import rearrange
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from latentsync.locations import AUXILIARY_SETUP_HINT
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from latentsync.models.syncnet_blocks import DownEncoder2D, unit_embeddings
-
-AUXILIARY_SETUP_HINT = "./setup_env.sh --auxiliary"
 
 
 class StableSyncNet(nn.Module):

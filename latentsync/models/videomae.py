@@ -21,10 +21,9 @@ from torch.utils.checkpoint import checkpoint
 
 from latentsync.errors import CheckpointError
 from latentsync.locations import CheckpointLayout
+from latentsync.locations import VIT_G_SETUP_HINT
 from latentsync.models.checkpoint_files import unreadable_checkpoint
 
-VIT_G_SETUP_HINT = ("`huggingface-cli download ByteDance/LatentSync-1.5 auxiliary/vit_g_hybrid_pt_1200e_ssv2_ft.pth "
-                    "--local-dir checkpoints`")
 
 
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:

@@ -12,15 +12,11 @@ from latentsync.config.unet_config import load_unet_training_config
 from latentsync.data.video_list import read_video_list
 from latentsync.errors import CheckpointError
 from latentsync.io.paths import check_output_folder
-from latentsync.losses.perceptual import vgg16_weights
+from latentsync.locations import AUXILIARY_SETUP_HINT, VIT_G_SETUP_HINT
 from latentsync.models.checkpoint_files import require_checkpoint_file
-from latentsync.models.stable_syncnet import AUXILIARY_SETUP_HINT
-from latentsync.models.videomae import VIT_G_SETUP_HINT
 from latentsync.pipelines.vae_check import check_vae
-from latentsync.training.resume import find_resume_bundle
-from latentsync.training.syncnet_trainer import SyncNetTrainOptions
-from latentsync.training.unet_step import UNetStepSettings
-from latentsync.training.unet_trainer import UNetTrainOptions
+from latentsync.training.run_options import SyncNetTrainOptions, UNetTrainOptions
+from latentsync.training.step_settings import UNetStepSettings
 
 
 def check_syncnet_training(options: SyncNetTrainOptions) -> None:
@@ -48,6 +44,8 @@ def check_unet_training(options: UNetTrainOptions) -> None:
         syncnet_config = load_syncnet_config(config.data.syncnet_config_path)
         require_checkpoint_file(options.syncnet_path(syncnet_config), "SyncNet checkpoint", AUXILIARY_SETUP_HINT)
     if settings.uses("lpips"):
+        from latentsync.losses.perceptual import vgg16_weights  # LPIPS (torch), for the runs that use it
+
         vgg16_weights(None)
     if settings.uses("trepa"):
         require_checkpoint_file(options.trepa_ckpt_path, "TREPA checkpoint", VIT_G_SETUP_HINT)
@@ -63,6 +61,8 @@ def check_unet_training(options: UNetTrainOptions) -> None:
 
 def _check_starting_weights(resume_ckpt_path: str, resume: str | None, output_root: str) -> None:
     if resume:
+        from latentsync.training.resume import find_resume_bundle  # torch: for the runs that resume
+
         find_resume_bundle(resume, output_root)
     elif resume_ckpt_path:
         require_checkpoint_file(resume_ckpt_path, "ckpt.resume_ckpt_path")

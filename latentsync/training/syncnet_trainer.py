@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,13 +19,13 @@ from tqdm.auto import tqdm
 from latentsync.config.syncnet_config import load_syncnet_training_config
 from latentsync.config.training_length import check_steps_left
 from latentsync.data import DistributedResumableSampler, SyncNetDataset
-from latentsync.locations import DEFAULT_VAE
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
 from latentsync.models.stable_syncnet import StableSyncNet
 from latentsync.pipelines.loading import load_vae
 from latentsync.training.data_position import DataPosition
 from latentsync.training.frozen_precision import frozen_dtype, validation_autocast_dtype
 from latentsync.training.optimization import backward, clip_and_step
+from latentsync.training.run_options import SyncNetTrainOptions
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from latentsync.training.syncnet_step import syncnet_training_step
 from latentsync.training.validation import syncnet_validation_loss
@@ -36,17 +34,6 @@ from latentsync.utils.distributed import distributed, mean_over_ranks
 logger = logging.getLogger(__name__)
 
 VAL_FRAMES_PER_BATCH = 640  # the original's cap on a validation batch (frames), against running out of memory
-
-
-@dataclass
-class SyncNetTrainOptions:
-    config_path: str | os.PathLike
-    resume: str | None = None  # "latest", a run folder, or checkpoint-STEP.pt of this trainer
-    vae_model_path: str | os.PathLike = DEFAULT_VAE  # only for a latent-space SyncNet
-    report_to: str = "none"  # or "tensorboard"
-    mixed_precision: str = "auto"
-    device: str | None = None
-    fresh_val_samples: bool = False  # True: new validation samples each time, as the original (a noisier curve)
 
 
 def train_syncnet(options: SyncNetTrainOptions) -> Path:

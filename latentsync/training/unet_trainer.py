@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,9 +23,9 @@ from tqdm.auto import tqdm
 from latentsync.config.syncnet_config import load_syncnet_config
 from latentsync.config.training_length import check_steps_left, total_train_steps
 from latentsync.config.unet_config import load_unet_training_config
-from latentsync.data import DistributedResumableSampler, UNetDataset, whisper_windows
+from latentsync.data import DistributedResumableSampler, UNetDataset
+from latentsync.data.whisper_windows import whisper_windows
 from latentsync.errors import CheckpointError, InputError
-from latentsync.locations import DEFAULT_CHECKPOINTS_DIR, DEFAULT_VAE, CheckpointLayout
 from latentsync.losses.perceptual import load_lpips
 from latentsync.losses.trepa import load_trepa_loss
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
@@ -37,47 +36,16 @@ from latentsync.pipelines.loading import load_scheduler, load_vae
 from latentsync.training.data_position import DataPosition
 from latentsync.training.frozen_precision import frozen_model_precision
 from latentsync.training.optimization import backward, clip_and_step, scaled_learning_rate
+from latentsync.training.run_options import UNetTrainOptions
 from latentsync.training.session import TrainingSession, resolve_precision, seed_everything, to_device, training_loader
 from latentsync.training.skipped_batches import SkippedBatches
-from latentsync.training.unet_step import LOSS_NAMES, UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.training.step_settings import LOSS_NAMES, UNetStepSettings
+from latentsync.training.unet_step import UNetStepModels, unet_training_step
 from latentsync.training.validation import UNetValidator
 from latentsync.utils.distributed import barrier, distributed, mean_over_ranks
 from latentsync.whisper import Audio2Feature
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class UNetTrainOptions:
-    unet_config_path: str | os.PathLike
-    resume: str | None = None  # "latest", a run folder, or checkpoint-STEP.pt of this trainer
-    vae_model_path: str | os.PathLike = DEFAULT_VAE
-    checkpoints_dir: str | os.PathLike = DEFAULT_CHECKPOINTS_DIR  # where the weights not given below are
-    whisper_model_path: str | os.PathLike | None = None  # None: tiny.pt for 384-wide audio attention, small.pt for 768
-    trepa_ckpt_path: str | os.PathLike | None = None  # None: the ViT-g in checkpoints_dir/auxiliary
-    trepa_half_precision: bool | None = None  # None: as frozen_model_precision decides (fp16 on CUDA)
-    validation: bool = True
-    sync_model_path: str | os.PathLike | None = None  # the classic SyncNet that scores validation videos
-    s3fd_path: str | os.PathLike | None = None  # the face detector of that score (checkpoints_dir/auxiliary)
-    face_backend: str = "auto"  # landmarks that align the validation clip: the release's, as inference
-    align_dtype: str = "float32"  # precision of the validation clip's crops and pastes; float16: the original's
-    report_to: str = "none"
-    mixed_precision: str = "auto"
-    device: str | None = None
-
-    def __post_init__(self) -> None:
-        layout = CheckpointLayout(self.checkpoints_dir)
-        self.trepa_ckpt_path = self.trepa_ckpt_path or layout.vit_g
-        self.sync_model_path = self.sync_model_path or layout.syncnet_v2
-        self.s3fd_path = self.s3fd_path or layout.s3fd
-
-    def syncnet_path(self, syncnet_config: DictConfig) -> Path:
-        """The SyncNet config's ``ckpt.inference_ckpt_path``; ``checkpoints/...`` is in ``checkpoints_dir``."""
-        return CheckpointLayout(self.checkpoints_dir).resolve(syncnet_config.ckpt.inference_ckpt_path)
-
-    def whisper_path(self, cross_attention_dim: int) -> Path:
-        """``--whisper_model_path``, else the Whisper model the config's audio width calls for."""
-        return Path(self.whisper_model_path or CheckpointLayout(self.checkpoints_dir).whisper(cross_attention_dim))
 
 
 def train_unet(options: UNetTrainOptions) -> Path:

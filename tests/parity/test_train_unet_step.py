@@ -26,7 +26,8 @@ from safetensors.torch import load_file
 
 from latentsync.losses.trepa import TREPALoss
 from latentsync.training.optimization import backward, clip_and_step
-from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, UNetStepSettings, unet_training_step
+from latentsync.training.step_settings import UNetStepSettings
+from latentsync.training.unet_step import UNetStepDraws, UNetStepModels, unet_training_step
 from tests.helpers.paths import shared_path
 from tests.helpers.train_models import (rule_filled_lpips, tiny_syncnet, tiny_train_unet, tiny_train_vae,
                                         tiny_videomae, training_scheduler)
