@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import torch
 
@@ -21,10 +21,10 @@ from latentsync.data_processing.media import copy_file, load_clip_audio, remux_w
 from latentsync.data_processing.records import ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.errors import InputError
-from latentsync.evaluation.video_sync import VideoSyncScorer
 from latentsync.locations import CheckpointLayout
-from latentsync.models.s3fd import S3FD
 
+if TYPE_CHECKING:  # the models load in the workers, not when the run is checked
+    from latentsync.evaluation.video_sync import VideoSyncScorer
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class SyncNetMeasure:
     def load(self, device: torch.device) -> VideoSyncScorer:
         from latentsync.analysis.syncnet_eval import SyncNetEval
         from latentsync.analysis.syncnet_v2 import load_syncnet_v2
-        from latentsync.evaluation.video_sync import s3fd_box_detector
+        from latentsync.evaluation.video_sync import VideoSyncScorer, s3fd_box_detector
+        from latentsync.models.s3fd import S3FD
 
         syncnet = SyncNetEval(load_syncnet_v2(self.syncnet_weights, device), device, batch_size=self.batch_size)
         detector = S3FD.from_checkpoint(self.s3fd_weights, device)

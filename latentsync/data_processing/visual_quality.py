@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import torch
@@ -19,7 +19,9 @@ from latentsync.data_processing.records import ClipResult, kept, rejected
 from latentsync.data_processing.stage import Stage, output_name
 from latentsync.io.video_reader import VideoReader
 from latentsync.locations import CheckpointLayout
-from latentsync.models.hyperiqa import HyperIQA
+
+if TYPE_CHECKING:  # the model loads in the workers, not when the run is checked
+    from latentsync.models.hyperiqa import HyperIQA
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,15 @@ class VisualQualityFilter(Stage):
     hyperiqa_weights: str = str(CheckpointLayout().hyperiqa)
 
     def load(self, device: torch.device) -> HyperIQA:
+        from latentsync.models.hyperiqa import HyperIQA
+
         return HyperIQA.from_checkpoint(self.hyperiqa_weights, device)
 
     def process(self, source: Path, output_dir: Path, clip: str) -> ClipResult:
         reader = VideoReader(source, fps=FPS)
-        frames = np.stack(list(reader.iter_frames(HyperIQA.frame_indices(reader.count_frames()))))
-        score = round(self.models().score_frames(frames), 4)
+        hyperiqa = self.models()
+        frames = np.stack(list(reader.iter_frames(hyperiqa.frame_indices(reader.count_frames()))))
+        score = round(hyperiqa.score_frames(frames), 4)
         if score < self.threshold:
             return rejected("low_visual_quality", f"quality {score:.2f} < {self.threshold:g}", quality=score)
         name = output_name(clip)
