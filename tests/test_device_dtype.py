@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from latentsync.cli import demo, eval_fvd, eval_sync_conf, eval_syncnet_acc, inference, inference_videos, train_syncnet
 from latentsync.errors import InputError
 from latentsync.pipelines.loading import load_lipsync_pipeline
 from latentsync.utils.device import available_devices, resolve_device, resolve_dtype
@@ -58,19 +59,22 @@ def test_a_device_this_machine_lacks_names_those_it_has(name):
     assert available_devices()[0] == "cpu" and resolve_device("cpu") == torch.device("cpu")
 
 
-# Each command as the README shows it, with a device this machine lacks and inputs that do not exist: the device is
-# refused first, in one line, before any input is read or model loaded.
+# Commands as the README shows them, with a device this machine lacks and inputs that do not exist: the device is
+# refused first, in one line, before any input is read or model loaded (one through the inference script, one
+# through the training launcher; every command's parser below).
 DEVICE_COMMANDS = [
     ("./inference.sh", "--video_path", "missing.mp4", "--audio_path", "missing.wav", "--device", MISSING_GPU),
-    ("./inference.sh", "--video_path", "missing.mp4", "--audio_path", "missing.wav", "--device", "gpu0"),
-    ("-m eval.inference_videos", "--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir", "out",
-     "--device", MISSING_GPU),
     ("./train_unet.sh", "--device", MISSING_GPU),
-    ("./train_syncnet.sh", "--device", MISSING_GPU),
-    ("./eval/eval_sync_conf.sh", "--video_path", "missing.mp4", "--device", MISSING_GPU),
-    ("./eval/eval_syncnet_acc.sh", "--device", "gpu0"),
-    ("-m eval.eval_fvd", "--real_videos_dir", "real", "--fake_videos_dir", "fake", "--device", MISSING_GPU),
-    ("gradio_app.py", "--device", MISSING_GPU),
+]
+DEVICE_PARSERS = [
+    (inference, ["--video_path", "missing.mp4", "--audio_path", "missing.wav", "--device", "gpu0"]),
+    (inference_videos, ["--video_fileslist", "v.txt", "--audio_fileslist", "a.txt", "--output_dir", "out",
+                        "--device", MISSING_GPU]),
+    (train_syncnet, ["--device", MISSING_GPU]),
+    (eval_sync_conf, ["--video_path", "missing.mp4", "--device", MISSING_GPU]),
+    (eval_syncnet_acc, ["--device", "gpu0"]),
+    (eval_fvd, ["--real_videos_dir", "real", "--fake_videos_dir", "fake", "--device", MISSING_GPU]),
+    (demo, ["--device", MISSING_GPU]),
 ]
 
 
@@ -79,3 +83,12 @@ DEVICE_COMMANDS = [
 def test_every_command_refuses_a_missing_device_in_one_line(tmp_path, command):
     line = error_line(run_entry_point(*command, cwd=tmp_path))
     assert f"device '{command[-1]}'" in line and "this machine has cpu" in line
+
+
+@pytest.mark.parametrize("module, arguments", DEVICE_PARSERS, ids=lambda value: getattr(value, "__name__", ""))
+def test_every_parser_refuses_a_missing_device(module, arguments, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        module.parse_args(arguments)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1
+    assert f"device '{arguments[-1]}'" in error and "this machine has cpu" in error
