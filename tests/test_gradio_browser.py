@@ -35,7 +35,10 @@ AUDIO_SECONDS = 0.6  # 15 output frames: one 16-frame window of the tiny U-Net
 
 @pytest.fixture(scope="module")
 def server(tiny_demo):
-    return tiny_demo  # shared with test_gradio_api (tests/conftest.py)
+    """The demo test_gradio_api used first (tests/conftest.py), stopped after this module, its last user: idle, it
+    would take a tenth of a core from the rest of the suite."""
+    yield tiny_demo
+    tiny_demo.stop()
 
 
 @pytest.fixture(scope="module")
