@@ -69,7 +69,8 @@ class PipelineCache:
                 release = self.releases.get(name)
                 if release is None:
                     raise CheckpointError(f"no model named {name!r} is installed; choose one of {self.release_names}")
-                from latentsync.pipelines.loading import load_lipsync_pipeline  # the model code: not needed to serve the page
+                # The model code: imported with the first pipeline, not to serve the page.
+                from latentsync.pipelines.loading import load_lipsync_pipeline
 
                 self._pipelines[name] = load_lipsync_pipeline(
                     release.unet_config_path, release.inference_ckpt_path, self.whisper_model_path,

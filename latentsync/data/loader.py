@@ -15,8 +15,8 @@ def data_loader(dataset: Dataset, *, num_workers: int = 0, **kwargs) -> DataLoad
 
     Forking the training process copies its other threads' locks as they are at that moment (a video decoder's,
     OpenMP's, TensorBoard's writer's, the validation face detector's), and a worker that needs one held then waits
-    forever (a CI run of the test suite stalled so in a worker test). The fork server is a fresh process that has only imported
-    the data code; workers forked from it start as fast and inherit none of that state.
+    forever (a CI run of the test suite stalled so in a worker test). The fork server is a fresh process that has
+    only imported the data code; workers forked from it start as fast and inherit none of that state.
     """
     context = None
     if num_workers > 0:
