@@ -30,9 +30,9 @@ _PYTHON_WARNINGS = [(UserWarning, r"SymbolDatabase\.GetPrototype\(\) is deprecat
 # logger name -> text of the records it emits that are dropped
 _LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []",
                  "pyscenedetect": "Detecting scenes..."}
-_NOISE_STARTS = ("INFO: Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
+_NOISE_STARTS = ("INFO: Created TensorFlow Lite", "Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
 NATIVE_NOISE = re.compile(
-    r"INFO: Created TensorFlow Lite XNNPACK delegate"
+    r"(INFO: )?Created TensorFlow Lite XNNPACK delegate"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
     r"|[IW]\d{4} [\d:.]+ +\d+ (inference_feedback_manager|gl_context|face_landmarker_graph)\.cc:\d+\]"
 )
@@ -139,8 +139,14 @@ def _possible_noise_start(text: str) -> int:
     return len(text)
 
 
+# TensorFlow Lite writes "INFO: " and its message in two writes; a progress bar redrawn in between splits them.
+_SPLIT_NOISE_PREFIX = "INFO: \r"
+
+
 def _without_noise(piece: str) -> str:
     """``piece`` up to the noise line it ends with, if any (the noise runs to the piece's end, its newline)."""
+    if piece.endswith(_SPLIT_NOISE_PREFIX):
+        return piece.removesuffix(_SPLIT_NOISE_PREFIX) + "\r"
     noise = NATIVE_NOISE.search(piece)
     return piece if noise is None else piece[: noise.start()]
 
