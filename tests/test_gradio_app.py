@@ -26,7 +26,7 @@ from latentsync.cli import demo as gradio_app
 from latentsync.errors import CheckpointError, InputError
 from latentsync.face.speaker_choice import SpeakerChoice
 from latentsync.locations import REPO_ROOT
-from latentsync.pipelines.lipsync_pipeline import LipsyncReport
+from latentsync.pipelines.lipsync_report import LipsyncReport
 from latentsync.pipelines.pipeline_weights import ReleaseChoice
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils import quiet_logs

@@ -3,8 +3,10 @@ reported, torchrun and Ray from the command line; tiny models."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
+import pickle
 import random
 import subprocess
 import sys
@@ -21,8 +23,9 @@ from latentsync.io.audio_reader import load_audio
 from latentsync.io.video_reader import VideoReader
 from latentsync.io.video_writer import VideoWriter
 from latentsync.pipelines import loading
-from latentsync.pipelines.batch_lipsync import lipsync_batch, share_of_jobs
+from latentsync.pipelines.batch_lipsync import BatchReport, lipsync_batch, share_of_jobs
 from latentsync.pipelines.batch_pairing import pair_lists, read_list_lines
+from latentsync.pipelines.lipsync_report import LipsyncReport
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.demo_clips import decode_rgb
 from tests.helpers.paths import REPO_ROOT, shared_path
@@ -272,6 +275,30 @@ def test_the_launcher_reports_bad_input_once_and_runs_the_pairs_on_its_workers(b
     assert inference_videos.main([*arguments, "--output_dir", str(tmp_path / "c"), "--device", "cpu",
                                   "--checkpoints_dir", str(tmp_path / "nothing")]) == 0
     assert capsys.readouterr().out.count(" exists") == 2
+
+
+# The Ray driver's side of a batch: the command's ray path, with the cluster's answer (a pickled report) stubbed.
+RAY_DRIVER_PROBE = """
+import base64, pickle, sys
+from latentsync.cli import inference_videos
+from latentsync.pipelines import batch_lipsync
+batch_lipsync.lipsync_batch_on_ray = lambda *arguments: pickle.loads(base64.b64decode(sys.argv[1]))
+args = inference_videos.parse_args(["--video_fileslist", "v", "--audio_fileslist", "a", "--output_dir", "o",
+                                    "--executor", "ray"])
+report = inference_videos.run_batch(args, [])
+print(type(report.done[0]).__name__, [name for name in ("torch", "diffusers") if name in sys.modules])
+"""
+
+
+def test_the_ray_driver_loads_no_model_code(tmp_path):
+    """The command only hands the pairs to Ray and reads the reports back: neither needs torch or diffusers (about
+    10 s of imports before the first task starts, and again to read the results)."""
+    report = BatchReport(done=[LipsyncReport(tmp_path / "out.mp4", 8, 8, 0, 1.0, seed=1247)])
+    encoded = base64.b64encode(pickle.dumps(report)).decode()
+    result = subprocess.run([sys.executable, "-c", RAY_DRIVER_PROBE, encoded], cwd=REPO_ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["LipsyncReport", "[]"]
 
 
 @pytest.mark.distributed

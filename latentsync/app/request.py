@@ -25,7 +25,7 @@ from latentsync.face.enhancement.spec import check_face_enhancer
 from latentsync.pipelines.settings import LipsyncSettings
 
 if TYPE_CHECKING:  # the model code loads with the first pipeline, not with the page
-    from latentsync.pipelines.lipsync_pipeline import LipsyncReport
+    from latentsync.pipelines.lipsync_report import LipsyncReport
     from latentsync.pipelines.lipsync_plan import ProgressCallback
 
 logger = logging.getLogger(__name__)

@@ -89,11 +89,12 @@ def load_batch_setup(args: argparse.Namespace) -> BatchSetup:
 def run_batch(args: argparse.Namespace, jobs: list[LipsyncJob]) -> BatchReport | None:
     """All pairs' report (None on the processes other than torchrun's rank 0)."""
     from latentsync.pipelines.batch_lipsync import BatchReport, lipsync_batch, lipsync_batch_on_ray, share_of_jobs
-    from latentsync.utils.distributed import distributed, gather_to_main
 
-    if args.executor == "ray":
+    if args.executor == "ray":  # this process only hands out the pairs: no torch here
         return lipsync_batch_on_ray(functools.partial(load_batch_setup, args), jobs, args.skip_existing,
                                     args.ray_address)
+    from latentsync.utils.distributed import distributed, gather_to_main
+
     with distributed(None if args.device == "auto" else args.device) as context:
         if context.is_distributed and args.device in ("auto", "cuda"):
             args.device = str(context.device)  # cuda:LOCAL_RANK, or the CPU

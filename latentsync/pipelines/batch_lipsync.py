@@ -27,7 +27,8 @@ from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.ray_cluster import connect_ray
 
 if TYPE_CHECKING:  # the pipeline's code loads when a batch runs, not when the lists are checked
-    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline, LipsyncReport
+    from latentsync.pipelines.lipsync_pipeline import LipsyncPipeline
+    from latentsync.pipelines.lipsync_report import LipsyncReport
 
     # What a batch process needs: a loaded pipeline and the settings of every pair.
     BatchSetup = tuple[LipsyncPipeline, LipsyncSettings]

@@ -20,7 +20,6 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,37 +48,12 @@ from latentsync.pipelines.latent_inpainting import LatentInpaintingPipeline
 from latentsync.pipelines.lipsync_executor import FacePostprocessor, FramePostprocessor, LipsyncExecutor
 from latentsync.pipelines.lipsync_inputs import AudioInput, LipsyncInputs, VideoInput, check_input_paths, read_inputs
 from latentsync.pipelines.lipsync_plan import LipsyncPlan, ProgressCallback, plan_lipsync
+from latentsync.pipelines.lipsync_report import LipsyncReport
 from latentsync.pipelines.settings import LipsyncSettings
 from latentsync.utils.allocator import map_large_buffers
 from latentsync.whisper.audio2feature import Audio2Feature
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class LipsyncReport:
-    """What one ``pipe(...)`` call made: where (``output_path``, or ``frames`` in memory) and how."""
-
-    output_path: Path | None
-    num_output_frames: int
-    num_video_frames: int
-    frames_without_face: int  # planned for lip sync, but no face was found: passed through unchanged
-    seconds: float
-    seed: int  # the noise seed used (a drawn one when -1 was asked for)
-    frames_passed_through: int = 0  # output frames the frame plan showed unchanged (silence kept, audio ended)
-    frames_generated: int = 0  # output frames lip-synced outright
-    frames_cross_faded: int = 0  # output frames blending a lip-synced frame over the source (silence edges)
-    sync_mode: str = "bounce"
-    speaker: str = "largest"  # the face choice, with the tracks it chose
-    frames: np.ndarray | None = None  # (M, H, W, 3) uint8 RGB, when no output path was given
-    audio: np.ndarray | None = None  # the output's soundtrack, mono float32 at ``sample_rate``: as long as the frames
-    sample_rate: int = 16000
-
-    def summary(self) -> str:
-        """One line for the log: the frame counts, the sync mode and the speaker."""
-        return (f"{self.num_output_frames} output frames (sync mode {self.sync_mode}, speaker {self.speaker}): "
-                f"{self.frames_generated} lip-synced, {self.frames_cross_faded} cross-faded, "
-                f"{self.frames_passed_through} passed through, {self.frames_without_face} without a face")
 
 
 class LipsyncPipeline(LatentInpaintingPipeline):

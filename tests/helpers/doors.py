@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from latentsync.app.door_settings import DoorSetting, door_settings
-from latentsync.pipelines.lipsync_pipeline import LipsyncReport
+from latentsync.pipelines.lipsync_report import LipsyncReport
 from latentsync.pipelines.settings import LipsyncSettings
 from tests.helpers.paths import REPO_ROOT
 
