@@ -1,5 +1,5 @@
 """SyncNet trainer: a 2-process torchrun (gloo) run with gradient accumulation of a 32 px SyncNet on 64 px clips,
-exact resume, overfitting 4 clips, bad input before any step."""
+exact resume (one process), overfitting 4 clips, bad input before any step."""
 
 from __future__ import annotations
 
@@ -46,20 +46,25 @@ def clips(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def two_process_runs(clips, tmp_path_factory):
-    """Run A: 3 steps on 2 processes, saving each step. Run B: resumed from A's step 1, to step 3."""
+    """Run A: 3 steps on 2 processes, saving each step. Run B, in this process on one: the same run resumed from
+    its step 1, to step 3, against its uninterrupted twin (a resume on 2 processes: ``test_train_unet``; both
+    trainers resume through the same session code)."""
     root = tmp_path_factory.mktemp("syncnet_runs")
     config_path = write_config(root / "tiny_syncnet.yaml", syncnet_config(root, clips))
     torchrun("scripts.train_syncnet", "--config_path", str(config_path))
     (run_a,) = run_dirs(root / "runs")
-    torchrun("scripts.train_syncnet", "--config_path", str(config_path),
-             "--resume", str(run_a / "checkpoints" / "checkpoint-1.pt"))
-    run_b = next(p for p in run_dirs(root / "runs") if p != run_a)
-    return config_path, run_a, run_b
+    one_process_path = write_config(root / "one_process.yaml", syncnet_config(root / "one_process", clips))
+    assert train_syncnet.main(["--config_path", str(one_process_path), "--device", "cpu"]) == 0
+    (uninterrupted,) = run_dirs(root / "one_process" / "runs")
+    assert train_syncnet.main(["--config_path", str(one_process_path), "--device", "cpu",
+                               "--resume", str(uninterrupted / "checkpoints" / "checkpoint-1.pt")]) == 0
+    run_b = next(p for p in run_dirs(root / "one_process" / "runs") if p != uninterrupted)
+    return config_path, run_a, run_b, uninterrupted
 
 
 @pytest.mark.distributed
 def test_two_processes_write_checkpoints_in_the_original_format(two_process_runs):
-    config_path, run_a, _ = two_process_runs
+    config_path, run_a, _, _ = two_process_runs
     saved = checkpoint(run_a, 3)
     assert saved["global_step"] == 3
     assert saved["train_step_list"] == [1, 2, 3] and len(saved["train_loss_list"]) == 3
@@ -76,9 +81,9 @@ def test_two_processes_write_checkpoints_in_the_original_format(two_process_runs
 
 @pytest.mark.distributed
 def test_resuming_at_step_1_reproduces_the_uninterrupted_run_bit_for_bit(two_process_runs):
-    _, run_a, run_b = two_process_runs
+    _, _, run_b, uninterrupted_run = two_process_runs
     assert not (run_b / "checkpoints" / "checkpoint-1.pt").exists()
-    resumed, uninterrupted = checkpoint(run_b, 3), checkpoint(run_a, 3)
+    resumed, uninterrupted = checkpoint(run_b, 3), checkpoint(uninterrupted_run, 3)
     assert_same_weights(resumed["state_dict"], uninterrupted["state_dict"])
     assert resumed["train_loss_list"] == uninterrupted["train_loss_list"]
 
@@ -134,7 +139,7 @@ def test_bad_input_fails_with_one_line_and_exit_2_before_any_step(clips, tmp_pat
 
 @pytest.mark.distributed
 def test_a_bundle_from_another_config_is_refused(two_process_runs, tmp_path, capsys):
-    config_path, run_a, _ = two_process_runs
+    config_path, run_a, _, _ = two_process_runs
     config = OmegaConf.load(config_path)
     config.optimizer.lr = 0.5
     other = write_config(tmp_path / "other.yaml", OmegaConf.to_container(config))
