@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.demo_clips import write_hevc_demo_clip
 from tests.helpers.local_servers import running_demo
 from tests.helpers.paths import shared_path
 
@@ -69,6 +70,13 @@ def page(browser, server):
         yield page
 
 
+@pytest.fixture(scope="module")
+def phone_video(tmp_path_factory) -> Path:
+    """1.6 s of the demo clip as HEVC at 432x768 (the demo's own 1080x1920 HEVC makes every run and preview
+    several times longer): a size the panel's 360x640 preview is not, so the result shows which one was used."""
+    return write_hevc_demo_clip(tmp_path_factory.mktemp("uploads") / "phone_video.mp4", 40, (432, 768))
+
+
 @pytest.fixture
 def short_speech(tmp_path) -> Path:
     """The first 0.6 s of the demo's speech: the result lasts as long as the audio, so the run stays short."""
@@ -123,14 +131,14 @@ def choose(page, elem_id: str, option: str) -> None:
     expect(page.locator(f"#{elem_id} input")).to_have_value(option)
 
 
-def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
+def test_lipsync_in_the_browser(page, server, phone_video, short_speech, save_screenshot):
     """A run with face enhancement, then another with other settings from the same uploads.
 
-    The demo clip is HEVC, which Chromium cannot show: the video panel shows a small H.264 preview of it, which
-    stays after each run, and the runs are made from the uploaded file (the result has its 1080x1920 size)."""
-    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+    The clip is HEVC, which Chromium cannot show: the video panel shows a small H.264 preview of it, which stays
+    after each run, and the runs are made from the uploaded file (the result has its 432x768 size)."""
+    upload(page, "video-input", phone_video, "video")
     upload(page, "audio-input", short_speech, "audio")
-    shown_video = page.locator("#video-input video[src*='demo1_video.preview-']")
+    shown_video = page.locator("#video-input video[src*='phone_video.preview-']")
     page.wait_for_function("v => v.readyState >= 2 && v.videoWidth == 360", arg=shown_video.element_handle())
     expect(page.locator("#checkpoint-banner")).to_be_hidden()
     expect(page.locator("#face-enhance input[type=checkbox]")).not_to_be_checked()
@@ -159,7 +167,7 @@ def test_lipsync_in_the_browser(page, server, short_speech, save_screenshot):
     download = page.request.get(result.locator("a[download]").get_attribute("href"))
     assert download.ok and download.body()[4:8] == b"ftyp"  # an MP4 file, served for download
     assert not list(server.temp_dir.glob("latentsync-request-*")), "the request's folder was not removed"
-    assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [1080, 1920]
+    assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [432, 768]
 
     page.locator("#face-enhance input[type=checkbox]").uncheck()  # another setting, no new upload
     seed_box = page.locator("#seed-input input")
@@ -192,8 +200,8 @@ def test_text_file_as_video_is_refused_in_plain_words(page, short_speech, tmp_pa
     save_screenshot(page, "refused_page.png")
 
 
-def test_missing_enhancer_is_explained_with_its_fetch_command(page, short_speech, save_screenshot):
-    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+def test_missing_enhancer_is_explained_with_its_fetch_command(page, phone_video, short_speech, save_screenshot):
+    upload(page, "video-input", phone_video, "video")
     upload(page, "audio-input", short_speech, "audio")
     set_face_enhance(page, "CodeFormer", 0.8)
     page.locator("#run-button").click()
@@ -205,8 +213,8 @@ def test_missing_enhancer_is_explained_with_its_fetch_command(page, short_speech
     save_screenshot(page, "missing_enhancer_page.png")
 
 
-def test_speaker_point_without_a_face_is_explained(page, short_speech, save_screenshot):
-    upload(page, "video-input", shared_path("media", "demo1_video.mp4"), "video")
+def test_speaker_point_without_a_face_is_explained(page, phone_video, short_speech, save_screenshot):
+    upload(page, "video-input", phone_video, "video")
     upload(page, "audio-input", short_speech, "audio")
     page.locator("#speaker input").click()
     page.get_by_role("option", name="Face at a point (X, Y)").click()
@@ -214,7 +222,7 @@ def test_speaker_point_without_a_face_is_explained(page, short_speech, save_scre
         page.locator(f"#{elem_id} input").fill(value)
     page.locator("#run-button").click()
     expect(page.locator("#status")).to_contain_text(
-        "Could not run: no face of demo1_video.mp4 contains pixel (5, 5) in any frame; give a point inside the face",
+        "Could not run: no face of phone_video.mp4 contains pixel (5, 5) in any frame; give a point inside the face",
         timeout=RUN_TIMEOUT_MS)
     save_screenshot(page, "speaker_point_page.png")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from latentsync.io.audio_reader import load_audio
@@ -32,6 +33,26 @@ def write_h264(path: Path, frames: Sequence[np.ndarray], crf: int = 10) -> Path:
         for frame in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")))
         container.mux(stream.encode(None))
+    return path
+
+
+def write_hevc_demo_clip(path: Path, num_frames: int, size: tuple[int, int]) -> Path:
+    """The first ``num_frames`` of demo1_video.mp4 scaled to ``size`` (w, h), as HEVC with its AAC speech: a phone
+    video the way the original's demo clips are, which browsers cannot play, small enough for a quick run."""
+    frames = [cv2.resize(frame, size, interpolation=cv2.INTER_AREA) for frame in demo_frames(num_frames, step=1)]
+    speech = load_audio(shared_path("media", "demo1_audio.wav"), 16000)[:num_frames * 640]
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx265", rate=25, options={"crf": "20", "preset": "ultrafast",
+                                                                  "x265-params": "log-level=error"})
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        audio = container.add_stream("aac", rate=16000, layout="mono")
+        for frame in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode(None))
+        samples = av.AudioFrame.from_ndarray(speech[np.newaxis].astype(np.float32), format="fltp", layout="mono")
+        samples.sample_rate = 16000
+        container.mux(audio.encode(samples))
+        container.mux(audio.encode(None))
     return path
 
 
