@@ -23,12 +23,12 @@ from tests.helpers.paths import REPO_ROOT, shared_path
 from tests.helpers.shell_env import environment_without_python, require_project_venv
 from tests.helpers.synthetic_video import write_constant_rate_video
 
-NUM_FRAMES = 80  # > min_track (50) frames, 75 SyncNet windows: keeps the CPU run short
+NUM_FRAMES = 60  # > min_track (50) frames, 55 SyncNet windows: keeps the CPU run short
 
 
 @pytest.fixture(scope="module")
 def clip_and_model(tmp_path_factory):
-    """The first 3.2 s of demo1 at 540x960 with its own audio, and a random syncnet_v2.model."""
+    """The first 2.4 s of demo1 at 540x960 with its own audio, and a random syncnet_v2.model."""
     source = shared_path("media", "demo1_video.mp4")
     folder = tmp_path_factory.mktemp("sync_conf")
     clip = folder / "demo1 cut.mp4"
