@@ -30,7 +30,8 @@ _PYTHON_WARNINGS = [(UserWarning, r"SymbolDatabase\.GetPrototype\(\) is deprecat
 # logger name -> text of the records it emits that are dropped
 _LOGGER_NOISE = {"diffusers.models.modeling_utils": "should be kept in float32: []",
                  "pyscenedetect": "Detecting scenes..."}
-_NOISE_STARTS = ("INFO: Created TensorFlow Lite", "Created TensorFlow Lite", "WARNING: All log messages before absl", "W0000 ", "I0000 ")
+_NOISE_STARTS = ("INFO: Created TensorFlow Lite", "Created TensorFlow Lite", "WARNING: All log messages before absl",
+                 "W0000 ", "I0000 ")
 NATIVE_NOISE = re.compile(
     r"(INFO: )?Created TensorFlow Lite XNNPACK delegate"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
