@@ -18,10 +18,9 @@ import torchvision.transforms.functional as TF
 from torch import nn
 
 from latentsync.errors import InputError
-from latentsync.locations import CheckpointLayout
+from latentsync.locations import AUXILIARY_SETUP_HINT, CheckpointLayout
 from latentsync.models.checkpoint_files import require_checkpoint_file
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from latentsync.locations import AUXILIARY_SETUP_HINT
 
 CROP_SIZE = 224
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

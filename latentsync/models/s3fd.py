@@ -20,10 +20,9 @@ from torch import nn
 from torchvision.ops import nms
 
 from latentsync.errors import InputError
-from latentsync.locations import CheckpointLayout
+from latentsync.locations import AUXILIARY_SETUP_HINT, CheckpointLayout
 from latentsync.models.checkpoint_files import require_checkpoint_file
 from latentsync.models.checkpoint_io import load_state_dict_strict, read_checkpoint
-from latentsync.locations import AUXILIARY_SETUP_HINT
 
 RGB_MEAN = (123.0, 117.0, 104.0)  # the original subtracts the BGR means (104, 117, 123) from BGR-ordered channels
 ANCHOR_SIZES = (16, 32, 64, 128, 256, 512)

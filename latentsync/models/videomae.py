@@ -20,10 +20,8 @@ from safetensors.torch import load_file
 from torch.utils.checkpoint import checkpoint
 
 from latentsync.errors import CheckpointError
-from latentsync.locations import CheckpointLayout
-from latentsync.locations import VIT_G_SETUP_HINT
+from latentsync.locations import VIT_G_SETUP_HINT, CheckpointLayout
 from latentsync.models.checkpoint_files import unreadable_checkpoint
-
 
 
 def sinusoid_position_table(num_positions: int, dim: int) -> torch.Tensor:

@@ -30,7 +30,6 @@ from latentsync.training.noise import frame_shared_noise, mixed_noise, predicted
 from latentsync.training.step_settings import LOSS_NAMES, UNetStepSettings
 
 
-
 @dataclass
 class UNetStepDraws:
     """Every random number of a step; a field left ``None`` is drawn from the step's generator.
